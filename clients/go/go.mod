@@ -1,0 +1,3 @@
+module github.com/pg-pprof/pg_pprof/clients/go
+
+go 1.23

@@ -1,0 +1,1398 @@
+/*-------------------------------------------------------------------------
+ *
+ * pprof_decode.c
+ *	  Bounded, validating decoder from pprof protobuf to the stored layout.
+ *
+ * Why not protobuf-c's unpacker: it allocates one struct per element while it
+ * reads, so an input of a few hundred bytes of gzip can make it allocate
+ * gigabytes (100k empty samples cost 2 bytes each on the wire and ~80 bytes
+ * each unpacked), and it reports every defect as a bare NULL. Bounding it
+ * would need a full walk of the wire format first anyway, so this file does
+ * the walk and decodes with it:
+ *
+ *	1. COUNT: walk the top level only, counting repeated fields; element caps
+ *	   are enforced here, before anything is allocated.
+ *	2. SCAN:  walk every message, checking wire types, lengths, varints,
+ *	   nested counts (stack depth, lines, labels), value counts per sample and
+ *	   the contents of the string table.
+ *	3. FILL:  allocate the layout at its exact size and fill it, in the order
+ *	   that lets every reference be resolved as it is read: strings, sample
+ *	   types, functions and mappings; then locations; then samples.
+ *
+ * No step throws on bad input: the first defect is recorded in a PprofError
+ * and the walk unwinds, so pprof_validate() can report it as text. protobuf-c
+ * stays the reference: the fuzz harness decodes every input with both and
+ * compares (fuzz/pprof_fuzz.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
+#include "utils/memutils.h"
+#include "miscadmin.h"
+
+#include "pprof.h"
+
+/* protobuf wire types */
+#define WT_VARINT	0
+#define WT_I64		1
+#define WT_LEN		2
+#define WT_SGROUP	3
+#define WT_EGROUP	4
+#define WT_I32		5
+
+typedef enum DecodePhase
+{
+	PHASE_COUNT,
+	PHASE_SCAN,
+	PHASE_FILL
+} DecodePhase;
+
+/* Top-level Profile fields, as bits for choosing what a FILL walk reads. */
+#define F_SAMPLE_TYPE	(1 << 1)
+#define F_SAMPLE		(1 << 2)
+#define F_MAPPING		(1 << 3)
+#define F_LOCATION		(1 << 4)
+#define F_FUNCTION		(1 << 5)
+#define F_STRING		(1 << 6)
+#define F_SCALARS		(1 << 7)	/* every non-repeated field, and comments */
+
+/* Sorted (id, index) pairs, or a flag saying ids are 1..n in order. */
+typedef struct IdMap
+{
+	bool		dense;
+	uint32		n;
+	uint64	   *ids;			/* sorted, when !dense */
+	uint32	   *indexes;		/* parallel to ids */
+} IdMap;
+
+typedef struct Decoder
+{
+	const uint8 *base;			/* start of the protobuf, for offsets */
+	PprofError *err;
+	bool		failed;
+	DecodePhase phase;
+	int			field_mask;		/* which top-level fields FILL reads */
+
+	Pprof		counts;			/* element counts, from COUNT and SCAN */
+
+	/* FILL: the layout being written and a cursor per array */
+	Pprof	   *out;
+	int64	   *values;
+	PprofMapping *mappings;
+	PprofLocation *locations;
+	PprofLine  *lines;
+	PprofFunction *functions;
+	PprofSample *samples;
+	PprofLabel *labels;
+	uint32	   *stack;
+	PprofValueType *sample_types;
+	uint32	   *comments;
+	uint32	   *str_offsets;
+	char	   *str_data;
+	uint32		i_sample_type,
+				i_sample,
+				i_mapping,
+				i_location,
+				i_line,
+				i_function,
+				i_label,
+				i_stack,
+				i_comment,
+				i_string,
+				str_pos;
+
+	IdMap		mapping_ids;
+	IdMap		location_ids;
+	IdMap		function_ids;
+	uint64	   *scratch;		/* one sample's location IDs */
+} Decoder;
+
+static bool Fail(Decoder *d, int sqlerrcode, const char *fmt,...) pg_attribute_printf(3, 4);
+static bool ReadVarint(Decoder *d, const uint8 **pp, const uint8 *end, uint64 *v);
+static bool ReadTag(Decoder *d, const uint8 **pp, const uint8 *end,
+					uint32 *field, int *wt);
+static bool ReadLen(Decoder *d, const uint8 **pp, const uint8 *end,
+					const uint8 **body, const uint8 **body_end);
+static bool SkipField(Decoder *d, const uint8 **pp, const uint8 *end, int wt,
+					  const char *msg, uint32 field);
+static bool ExpectWireType(Decoder *d, const uint8 *at, const char *msg,
+						   uint32 field, int wt, int expected);
+static bool ReadRepeatedVarint(Decoder *d, const uint8 **pp, const uint8 *end,
+							   int wt, const char *msg, uint32 field,
+							   uint64 *out, uint32 out_cap, uint32 *count);
+static bool CheckString(Decoder *d, uint64 v, uint32 *out, const char *what,...) pg_attribute_printf(4, 5);
+static bool WalkProfile(Decoder *d, const uint8 *p, const uint8 *end);
+static bool WalkValueType(Decoder *d, const uint8 *p, const uint8 *end,
+						  PprofValueType *vt, const char *what);
+static bool WalkSample(Decoder *d, const uint8 *p, const uint8 *end);
+static bool WalkLabel(Decoder *d, const uint8 *p, const uint8 *end,
+					  uint32 sample, PprofLabel *label);
+static bool WalkMapping(Decoder *d, const uint8 *p, const uint8 *end);
+static bool WalkLocation(Decoder *d, const uint8 *p, const uint8 *end);
+static bool WalkLine(Decoder *d, const uint8 *p, const uint8 *end,
+					 uint64 location_id, PprofLine *line);
+static bool WalkFunction(Decoder *d, const uint8 *p, const uint8 *end);
+static bool WalkString(Decoder *d, const uint8 *p, const uint8 *end);
+static bool CheckCounts(Decoder *d);
+static bool BuildIdMap(Decoder *d, IdMap *map, const char *kind, uint32 n,
+					   const void *elems, Size stride);
+static bool LookupId(const IdMap *map, uint64 id, uint32 *index);
+static int	CompareIdIndex(const void *a, const void *b);
+
+/* Record the first defect found; later ones are consequences of it. */
+static bool
+Fail(Decoder *d, int sqlerrcode, const char *fmt,...)
+{
+	if (!d->failed)
+	{
+		va_list		args;
+		StringInfoData buf;
+
+		initStringInfo(&buf);
+		for (;;)
+		{
+			int			needed;
+
+			va_start(args, fmt);
+			needed = appendStringInfoVA(&buf, fmt, args);
+			va_end(args);
+			if (needed == 0)
+				break;
+			enlargeStringInfo(&buf, needed);
+		}
+		d->failed = true;
+		d->err->sqlerrcode = sqlerrcode;
+		d->err->message = sqlerrcode == ERRCODE_PROGRAM_LIMIT_EXCEEDED ?
+			"pprof profile exceeds a decoding limit" : "invalid pprof profile";
+		d->err->detail = buf.data;
+		d->err->hint = NULL;
+	}
+	return false;
+}
+
+#define OFFSET(d, p) ((Size) ((p) - (d)->base))
+
+/* A base-128 varint of at most 10 bytes whose value fits in 64 bits. */
+static bool
+ReadVarint(Decoder *d, const uint8 **pp, const uint8 *end, uint64 *v)
+{
+	const uint8 *p = *pp;
+	uint64		result = 0;
+	int			shift;
+
+	for (shift = 0; shift < 64; shift += 7)
+	{
+		uint8		b;
+
+		if (p >= end)
+			return Fail(d, ERRCODE_INVALID_BINARY_REPRESENTATION,
+						"Varint at byte %zu is truncated by the end of its message.",
+						OFFSET(d, *pp));
+		b = *p++;
+		if (shift == 63 && b > 1)
+			return Fail(d, ERRCODE_INVALID_BINARY_REPRESENTATION,
+						"Varint at byte %zu is longer than 10 bytes or overflows 64 bits.",
+						OFFSET(d, *pp));
+		result |= (uint64) (b & 0x7f) << shift;
+		if ((b & 0x80) == 0)
+		{
+			*v = result;
+			*pp = p;
+			return true;
+		}
+	}
+	return Fail(d, ERRCODE_INVALID_BINARY_REPRESENTATION,
+				"Varint at byte %zu is longer than 10 bytes.", OFFSET(d, *pp));
+}
+
+static bool
+ReadTag(Decoder *d, const uint8 **pp, const uint8 *end, uint32 *field, int *wt)
+{
+	const uint8 *start = *pp;
+	uint64		tag;
+
+	if (!ReadVarint(d, pp, end, &tag))
+		return false;
+	*wt = (int) (tag & 7);
+	if (tag >> 3 == 0 || tag >> 3 > 0x1fffffff)
+		return Fail(d, ERRCODE_INVALID_BINARY_REPRESENTATION,
+					"Field number %llu at byte %zu is not a valid protobuf field number.",
+					(unsigned long long) (tag >> 3), OFFSET(d, start));
+	*field = (uint32) (tag >> 3);
+	if (*wt == 6 || *wt == 7)
+		return Fail(d, ERRCODE_INVALID_BINARY_REPRESENTATION,
+					"Field %u at byte %zu has wire type %d, which does not exist in protobuf.",
+					*field, OFFSET(d, start), *wt);
+	if (*wt == WT_SGROUP || *wt == WT_EGROUP)
+		return Fail(d, ERRCODE_INVALID_BINARY_REPRESENTATION,
+					"Field %u at byte %zu uses the deprecated group wire type %d, which pprof never uses.",
+					*field, OFFSET(d, start), *wt);
+	return true;
+}
+
+/* A length-delimited payload that must lie inside its enclosing message. */
+static bool
+ReadLen(Decoder *d, const uint8 **pp, const uint8 *end,
+		const uint8 **body, const uint8 **body_end)
+{
+	const uint8 *start = *pp;
+	uint64		len;
+
+	if (!ReadVarint(d, pp, end, &len))
+		return false;
+	if (len > (uint64) (end - *pp))
+		return Fail(d, ERRCODE_INVALID_BINARY_REPRESENTATION,
+					"Length %llu at byte %zu runs past the end of its message (%zu bytes left).",
+					(unsigned long long) len, OFFSET(d, start), (Size) (end - *pp));
+	*body = *pp;
+	*body_end = *pp + len;
+	*pp = *body_end;
+	return true;
+}
+
+/* Skip an unknown field; newer pprof fields are dropped, not rejected. */
+static bool
+SkipField(Decoder *d, const uint8 **pp, const uint8 *end, int wt,
+		  const char *msg, uint32 field)
+{
+	uint64		v;
+	const uint8 *b,
+			   *e;
+
+	switch (wt)
+	{
+		case WT_VARINT:
+			return ReadVarint(d, pp, end, &v);
+		case WT_I64:
+		case WT_I32:
+			{
+				Size		n = wt == WT_I64 ? 8 : 4;
+
+				if ((Size) (end - *pp) < n)
+					return Fail(d, ERRCODE_INVALID_BINARY_REPRESENTATION,
+								"Fixed-width field %u of %s at byte %zu is truncated.",
+								field, msg, OFFSET(d, *pp));
+				*pp += n;
+				return true;
+			}
+		case WT_LEN:
+			return ReadLen(d, pp, end, &b, &e);
+	}
+	elog(ERROR, "unexpected wire type %d", wt);
+	return false;
+}
+
+static bool
+ExpectWireType(Decoder *d, const uint8 *at, const char *msg, uint32 field,
+			   int wt, int expected)
+{
+	if (wt == expected)
+		return true;
+	return Fail(d, ERRCODE_INVALID_BINARY_REPRESENTATION,
+				"Field %u of %s at byte %zu has wire type %d; pprof defines it with wire type %d.",
+				field, msg, OFFSET(d, at), wt, expected);
+}
+
+/*
+ * A repeated integer field, packed (one length-delimited run) or not (one
+ * varint per occurrence). Adds to *count; stores into out[] when out is set,
+ * never beyond out_cap.
+ */
+static bool
+ReadRepeatedVarint(Decoder *d, const uint8 **pp, const uint8 *end, int wt,
+				   const char *msg, uint32 field,
+				   uint64 *out, uint32 out_cap, uint32 *count)
+{
+	uint64		v;
+
+	if (wt == WT_VARINT)
+	{
+		if (!ReadVarint(d, pp, end, &v))
+			return false;
+		if (out)
+		{
+			if (*count >= out_cap)
+				elog(ERROR, "pprof decoder: more values than counted");
+			out[*count] = v;
+		}
+		(*count)++;
+		return true;
+	}
+	if (wt == WT_LEN)
+	{
+		const uint8 *b,
+				   *e;
+
+		if (!ReadLen(d, pp, end, &b, &e))
+			return false;
+		while (b < e)
+		{
+			if (!ReadVarint(d, &b, e, &v))
+				return false;
+			if (out)
+			{
+				if (*count >= out_cap)
+					elog(ERROR, "pprof decoder: more values than counted");
+				out[*count] = v;
+			}
+			if (*count == PG_UINT32_MAX)
+				return Fail(d, ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+							"Field %u of %s has too many values.", field, msg);
+			(*count)++;
+		}
+		return true;
+	}
+	return Fail(d, ERRCODE_INVALID_BINARY_REPRESENTATION,
+				"Field %u of %s at byte %zu has wire type %d; a repeated integer needs 0 or 2.",
+				field, msg, OFFSET(d, *pp), wt);
+}
+
+/* Check a string index read from the wire and narrow it to uint32. */
+static bool
+CheckString(Decoder *d, uint64 v, uint32 *out, const char *what,...)
+{
+	if (v < d->counts.n_strings)
+	{
+		*out = (uint32) v;
+		return true;
+	}
+	else
+	{
+		va_list		args;
+		char		buf[256];
+
+		va_start(args, what);
+		vsnprintf(buf, sizeof(buf), what, args);
+		va_end(args);
+		return Fail(d, ERRCODE_INVALID_BINARY_REPRESENTATION,
+					"%s refers to string %lld, but the string table has %u entries.",
+					buf, (long long) (int64) v, d->counts.n_strings);
+	}
+}
+
+#define COUNT_ONE(d, fieldname, what) \
+	do { \
+		if ((d)->counts.fieldname >= PPROF_MAX_ELEMENTS) \
+			return Fail((d), ERRCODE_PROGRAM_LIMIT_EXCEEDED, \
+						"The profile has more than %d %s.", PPROF_MAX_ELEMENTS, (what)); \
+		(d)->counts.fieldname++; \
+	} while (0)
+
+/*
+ * One walk over the top-level Profile message. What it does with each field
+ * depends on d->phase (and d->field_mask in FILL).
+ */
+static bool
+WalkProfile(Decoder *d, const uint8 *p, const uint8 *end)
+{
+	const char *msg = "Profile";
+
+	while (p < end)
+	{
+		const uint8 *at = p;
+		const uint8 *b,
+				   *e;
+		uint32		field;
+		int			wt;
+		uint64		v;
+
+		if (!ReadTag(d, &p, end, &field, &wt))
+			return false;
+
+		if ((field >= 1 && field <= 6) || field == 11)
+		{
+			if (!ExpectWireType(d, at, msg, field, wt, WT_LEN) ||
+				!ReadLen(d, &p, end, &b, &e))
+				return false;
+		}
+		else if (field >= 7 && field <= 14 && field != 13)
+		{
+			if (!ExpectWireType(d, at, msg, field, wt, WT_VARINT) ||
+				!ReadVarint(d, &p, end, &v))
+				return false;
+		}
+		else if (field == 13)
+		{
+			/* comments: repeated int64 string indexes */
+			uint32		n = 0;
+
+			if (d->phase == PHASE_FILL && (d->field_mask & F_SCALARS))
+			{
+				uint32		cap = d->counts.n_comments - d->i_comment;
+				uint64	   *vals = palloc(sizeof(uint64) * Max(cap, 1));
+				uint32		k;
+
+				if (!ReadRepeatedVarint(d, &p, end, wt, msg, field, vals, cap, &n))
+					return false;
+				for (k = 0; k < n; k++)
+				{
+					if (!CheckString(d, vals[k], &d->comments[d->i_comment],
+									 "Comment %u", d->i_comment))
+						return false;
+					d->i_comment++;
+				}
+				pfree(vals);
+			}
+			else
+			{
+				if (!ReadRepeatedVarint(d, &p, end, wt, msg, field, NULL, 0, &n))
+					return false;
+				if (d->phase == PHASE_COUNT)
+				{
+					if ((uint64) d->counts.n_comments + n > PPROF_MAX_COMMENTS)
+						return Fail(d, ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+									"The profile has more than %d comments.",
+									PPROF_MAX_COMMENTS);
+					d->counts.n_comments += n;
+				}
+			}
+			continue;
+		}
+		else
+		{
+			if (!SkipField(d, &p, end, wt, msg, field))
+				return false;
+			continue;
+		}
+
+		switch (d->phase)
+		{
+			case PHASE_COUNT:
+				switch (field)
+				{
+					case 1:
+						if (d->counts.n_sample_types >= PPROF_MAX_SAMPLE_TYPES)
+							return Fail(d, ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+										"The profile has more than %d sample types.",
+										PPROF_MAX_SAMPLE_TYPES);
+						d->counts.n_sample_types++;
+						break;
+					case 2:
+						COUNT_ONE(d, n_samples, "samples");
+						break;
+					case 3:
+						COUNT_ONE(d, n_mappings, "mappings");
+						break;
+					case 4:
+						COUNT_ONE(d, n_locations, "locations");
+						break;
+					case 5:
+						COUNT_ONE(d, n_functions, "functions");
+						break;
+					case 6:
+						COUNT_ONE(d, n_strings, "strings");
+						break;
+				}
+				break;
+
+			case PHASE_SCAN:
+				switch (field)
+				{
+					case 1:
+					case 11:
+						if (!WalkValueType(d, b, e, NULL, NULL))
+							return false;
+						break;
+					case 2:
+						if (!WalkSample(d, b, e))
+							return false;
+						break;
+					case 3:
+						if (!WalkMapping(d, b, e))
+							return false;
+						break;
+					case 4:
+						if (!WalkLocation(d, b, e))
+							return false;
+						break;
+					case 5:
+						if (!WalkFunction(d, b, e))
+							return false;
+						break;
+					case 6:
+						if (!WalkString(d, b, e))
+							return false;
+						break;
+				}
+				break;
+
+			case PHASE_FILL:
+				switch (field)
+				{
+					case 1:
+						if ((d->field_mask & F_SAMPLE_TYPE) &&
+							!WalkValueType(d, b, e, &d->sample_types[d->i_sample_type++],
+										   "Sample type"))
+							return false;
+						break;
+					case 2:
+						if ((d->field_mask & F_SAMPLE) && !WalkSample(d, b, e))
+							return false;
+						break;
+					case 3:
+						if ((d->field_mask & F_MAPPING) && !WalkMapping(d, b, e))
+							return false;
+						break;
+					case 4:
+						if ((d->field_mask & F_LOCATION) && !WalkLocation(d, b, e))
+							return false;
+						break;
+					case 5:
+						if ((d->field_mask & F_FUNCTION) && !WalkFunction(d, b, e))
+							return false;
+						break;
+					case 6:
+						if ((d->field_mask & F_STRING) && !WalkString(d, b, e))
+							return false;
+						break;
+					case 11:
+						if ((d->field_mask & F_SCALARS) &&
+							!WalkValueType(d, b, e, &d->out->period_type, "The period type"))
+							return false;
+						break;
+					case 7:
+						if ((d->field_mask & F_SCALARS) &&
+							!CheckString(d, v, &d->out->drop_frames, "drop_frames"))
+							return false;
+						break;
+					case 8:
+						if ((d->field_mask & F_SCALARS) &&
+							!CheckString(d, v, &d->out->keep_frames, "keep_frames"))
+							return false;
+						break;
+					case 9:
+						d->out->time_nanos = (int64) v;
+						break;
+					case 10:
+						d->out->duration_nanos = (int64) v;
+						break;
+					case 12:
+						d->out->period = (int64) v;
+						break;
+					case 14:
+						if ((d->field_mask & F_SCALARS) &&
+							!CheckString(d, v, &d->out->default_sample_type,
+										 "default_sample_type"))
+							return false;
+						break;
+				}
+				break;
+		}
+		CHECK_FOR_INTERRUPTS();
+	}
+	return true;
+}
+
+/* ValueType {type, unit}; vt is NULL when scanning. */
+static bool
+WalkValueType(Decoder *d, const uint8 *p, const uint8 *end,
+			  PprofValueType *vt, const char *what)
+{
+	while (p < end)
+	{
+		const uint8 *at = p;
+		uint32		field;
+		int			wt;
+		uint64		v;
+
+		if (!ReadTag(d, &p, end, &field, &wt))
+			return false;
+		if (field == 1 || field == 2)
+		{
+			if (!ExpectWireType(d, at, "ValueType", field, wt, WT_VARINT) ||
+				!ReadVarint(d, &p, end, &v))
+				return false;
+			if (vt && !CheckString(d, v, field == 1 ? &vt->type : &vt->unit,
+								   "%s %s", what, field == 1 ? "type" : "unit"))
+				return false;
+		}
+		else if (!SkipField(d, &p, end, wt, "ValueType", field))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Sample {location_id*, value*, label*}. SCAN checks the value count and
+ * counts stack entries and labels; FILL stores values and labels and
+ * resolves location IDs to indexes.
+ */
+static bool
+WalkSample(Decoder *d, const uint8 *p, const uint8 *end)
+{
+	uint32		index = d->phase == PHASE_FILL ? d->i_sample : d->counts.n_samples;
+	uint32		n_loc = 0,
+				n_val = 0,
+				n_lab = 0;
+	PprofSample *s = NULL;
+
+	if (d->phase == PHASE_FILL)
+	{
+		s = &d->samples[index];
+		s->first_location = d->i_stack;
+		s->first_label = d->i_label;
+	}
+
+	while (p < end)
+	{
+		const uint8 *at = p;
+		uint32		field;
+		int			wt;
+
+		if (!ReadTag(d, &p, end, &field, &wt))
+			return false;
+		switch (field)
+		{
+			case 1:
+				if (d->phase == PHASE_FILL)
+				{
+					/* decode into a scratch buffer, then resolve IDs */
+					uint32		before = n_loc;
+					uint32		k;
+
+					if (!ReadRepeatedVarint(d, &p, end, wt, "Sample", field,
+											d->scratch, PPROF_MAX_STACK_DEPTH, &n_loc))
+						return false;
+					for (k = before; k < n_loc; k++)
+					{
+						uint32		li;
+
+						if (!LookupId(&d->location_ids, d->scratch[k], &li))
+							return Fail(d, ERRCODE_INVALID_BINARY_REPRESENTATION,
+										"Sample %u refers to location ID %llu, which does not exist.",
+										index, (unsigned long long) d->scratch[k]);
+						d->stack[d->i_stack++] = li;
+					}
+				}
+				else if (!ReadRepeatedVarint(d, &p, end, wt, "Sample", field,
+											 NULL, 0, &n_loc))
+					return false;
+				if (n_loc > PPROF_MAX_STACK_DEPTH)
+					return Fail(d, ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+								"Sample %u has a stack deeper than %d frames.",
+								index, PPROF_MAX_STACK_DEPTH);
+				break;
+			case 2:
+				if (d->phase == PHASE_FILL)
+				{
+					/* int64 values are stored as their two's complement */
+					if (!ReadRepeatedVarint(d, &p, end, wt, "Sample", field,
+											(uint64 *) &d->values[(Size) index * d->counts.n_sample_types],
+											d->counts.n_sample_types, &n_val))
+						return false;
+				}
+				else
+				{
+					if (!ReadRepeatedVarint(d, &p, end, wt, "Sample", field,
+											NULL, 0, &n_val))
+						return false;
+					if (n_val > d->counts.n_sample_types)
+						return Fail(d, ERRCODE_INVALID_BINARY_REPRESENTATION,
+									"Sample %u has more values than the %u sample types of the profile.",
+									index, d->counts.n_sample_types);
+				}
+				break;
+			case 3:
+				{
+					const uint8 *b,
+							   *e;
+
+					if (!ExpectWireType(d, at, "Sample", field, wt, WT_LEN) ||
+						!ReadLen(d, &p, end, &b, &e))
+						return false;
+					if (n_lab >= PPROF_MAX_LABELS_PER_SAMPLE)
+						return Fail(d, ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+									"Sample %u has more than %d labels.",
+									index, PPROF_MAX_LABELS_PER_SAMPLE);
+					if (!WalkLabel(d, b, e, index,
+								   d->phase == PHASE_FILL ? &d->labels[d->i_label++] : NULL))
+						return false;
+					n_lab++;
+				}
+				break;
+			default:
+				if (!SkipField(d, &p, end, wt, "Sample", field))
+					return false;
+		}
+	}
+
+	if (n_val != d->counts.n_sample_types)
+		return Fail(d, ERRCODE_INVALID_BINARY_REPRESENTATION,
+					"Sample %u has %u values, but the profile has %u sample types.",
+					index, n_val, d->counts.n_sample_types);
+
+	if (d->phase == PHASE_FILL)
+	{
+		s->depth = n_loc;
+		s->n_labels = n_lab;
+		d->i_sample++;
+	}
+	else if (d->phase == PHASE_SCAN)
+	{
+		d->counts.n_samples++;
+		if ((uint64) d->counts.n_stack + n_loc > PG_INT32_MAX ||
+			(uint64) d->counts.n_labels + n_lab > PPROF_MAX_ELEMENTS)
+			return Fail(d, ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+						"The profile's samples have too many stack frames or labels in total.");
+		d->counts.n_stack += n_loc;
+		d->counts.n_labels += n_lab;
+	}
+	return true;
+}
+
+/* Label {key, str, num, num_unit}; label is NULL when scanning. */
+static bool
+WalkLabel(Decoder *d, const uint8 *p, const uint8 *end, uint32 sample,
+		  PprofLabel *label)
+{
+	if (label)
+		memset(label, 0, sizeof(PprofLabel));
+	while (p < end)
+	{
+		const uint8 *at = p;
+		uint32		field;
+		int			wt;
+		uint64		v;
+
+		if (!ReadTag(d, &p, end, &field, &wt))
+			return false;
+		if (field >= 1 && field <= 4)
+		{
+			if (!ExpectWireType(d, at, "Label", field, wt, WT_VARINT) ||
+				!ReadVarint(d, &p, end, &v))
+				return false;
+			if (label == NULL)
+				continue;
+			switch (field)
+			{
+				case 1:
+					if (!CheckString(d, v, &label->key, "A label of sample %u (key)", sample))
+						return false;
+					break;
+				case 2:
+					if (!CheckString(d, v, &label->str, "A label of sample %u (value)", sample))
+						return false;
+					break;
+				case 3:
+					label->num = (int64) v;
+					break;
+				case 4:
+					if (!CheckString(d, v, &label->num_unit, "A label of sample %u (unit)", sample))
+						return false;
+					break;
+			}
+		}
+		else if (!SkipField(d, &p, end, wt, "Label", field))
+			return false;
+	}
+	return true;
+}
+
+/* Mapping; FILL stores it. */
+static bool
+WalkMapping(Decoder *d, const uint8 *p, const uint8 *end)
+{
+	PprofMapping *m = NULL;
+
+	if (d->phase == PHASE_FILL)
+	{
+		m = &d->mappings[d->i_mapping++];
+		memset(m, 0, sizeof(PprofMapping));
+	}
+	while (p < end)
+	{
+		const uint8 *at = p;
+		uint32		field;
+		int			wt;
+		uint64		v;
+
+		if (!ReadTag(d, &p, end, &field, &wt))
+			return false;
+		if (field < 1 || field > 10)
+		{
+			if (!SkipField(d, &p, end, wt, "Mapping", field))
+				return false;
+			continue;
+		}
+		if (!ExpectWireType(d, at, "Mapping", field, wt, WT_VARINT) ||
+			!ReadVarint(d, &p, end, &v))
+			return false;
+		if (m == NULL)
+			continue;
+		switch (field)
+		{
+			case 1:
+				m->id = v;
+				break;
+			case 2:
+				m->memory_start = v;
+				break;
+			case 3:
+				m->memory_limit = v;
+				break;
+			case 4:
+				m->file_offset = v;
+				break;
+			case 5:
+				if (!CheckString(d, v, &m->filename, "Mapping %u (filename)", d->i_mapping - 1))
+					return false;
+				break;
+			case 6:
+				if (!CheckString(d, v, &m->build_id, "Mapping %u (build_id)", d->i_mapping - 1))
+					return false;
+				break;
+			case 7:
+				m->flags = v ? (m->flags | PPROF_MAPPING_HAS_FUNCTIONS) : (m->flags & ~PPROF_MAPPING_HAS_FUNCTIONS);
+				break;
+			case 8:
+				m->flags = v ? (m->flags | PPROF_MAPPING_HAS_FILENAMES) : (m->flags & ~PPROF_MAPPING_HAS_FILENAMES);
+				break;
+			case 9:
+				m->flags = v ? (m->flags | PPROF_MAPPING_HAS_LINE_NUMBERS) : (m->flags & ~PPROF_MAPPING_HAS_LINE_NUMBERS);
+				break;
+			case 10:
+				m->flags = v ? (m->flags | PPROF_MAPPING_HAS_INLINE_FRAMES) : (m->flags & ~PPROF_MAPPING_HAS_INLINE_FRAMES);
+				break;
+		}
+	}
+	if (m && m->id == 0)
+		return Fail(d, ERRCODE_INVALID_BINARY_REPRESENTATION,
+					"Mapping %u has ID 0; IDs must be non-zero.", d->i_mapping - 1);
+	return true;
+}
+
+/* Location {id, mapping_id, address, line*, is_folded}. */
+static bool
+WalkLocation(Decoder *d, const uint8 *p, const uint8 *end)
+{
+	PprofLocation *loc = NULL;
+	uint32		n_lines = 0;
+	uint64		mapping_id = 0;
+	uint32		index = d->phase == PHASE_FILL ? d->i_location : 0;
+
+	if (d->phase == PHASE_FILL)
+	{
+		loc = &d->locations[d->i_location++];
+		memset(loc, 0, sizeof(PprofLocation));
+		loc->first_line = d->i_line;
+	}
+
+	while (p < end)
+	{
+		const uint8 *at = p;
+		uint32		field;
+		int			wt;
+		uint64		v;
+
+		if (!ReadTag(d, &p, end, &field, &wt))
+			return false;
+		switch (field)
+		{
+			case 1:
+			case 2:
+			case 3:
+			case 5:
+				if (!ExpectWireType(d, at, "Location", field, wt, WT_VARINT) ||
+					!ReadVarint(d, &p, end, &v))
+					return false;
+				if (loc == NULL)
+					break;
+				if (field == 1)
+					loc->id = v;
+				else if (field == 2)
+					mapping_id = v;
+				else if (field == 3)
+					loc->address = v;
+				else
+					loc->is_folded = v != 0;
+				break;
+			case 4:
+				{
+					const uint8 *b,
+							   *e;
+
+					if (!ExpectWireType(d, at, "Location", field, wt, WT_LEN) ||
+						!ReadLen(d, &p, end, &b, &e))
+						return false;
+					if (n_lines >= PPROF_MAX_LINES_PER_LOCATION)
+						return Fail(d, ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+									"A location has more than %d lines (inlined frames).",
+									PPROF_MAX_LINES_PER_LOCATION);
+					if (!WalkLine(d, b, e, loc ? loc->id : 0,
+								  loc ? &d->lines[d->i_line++] : NULL))
+						return false;
+					n_lines++;
+				}
+				break;
+			default:
+				if (!SkipField(d, &p, end, wt, "Location", field))
+					return false;
+		}
+	}
+
+	if (d->phase == PHASE_SCAN)
+	{
+		if ((uint64) d->counts.n_lines + n_lines > PPROF_MAX_ELEMENTS)
+			return Fail(d, ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+						"The profile has more than %d lines in its locations.",
+						PPROF_MAX_ELEMENTS);
+		d->counts.n_lines += n_lines;
+	}
+	else if (loc)
+	{
+		uint32		k;
+
+		if (loc->id == 0)
+			return Fail(d, ERRCODE_INVALID_BINARY_REPRESENTATION,
+						"Location %u has ID 0; IDs must be non-zero.", index);
+		loc->n_lines = n_lines;
+		loc->mapping = PPROF_NO_MAPPING;
+		if (mapping_id != 0)
+		{
+			uint32		mi;
+
+			if (!LookupId(&d->mapping_ids, mapping_id, &mi))
+				return Fail(d, ERRCODE_INVALID_BINARY_REPRESENTATION,
+							"Location ID %llu refers to mapping ID %llu, which does not exist.",
+							(unsigned long long) loc->id, (unsigned long long) mapping_id);
+			loc->mapping = mi + 1;
+		}
+		/* lines were read before the id may have been; resolve now */
+		for (k = loc->first_line; k < loc->first_line + n_lines; k++)
+		{
+			uint64		fid = ((uint64) d->lines[k].padding << 32) | d->lines[k].function;
+			uint32		fi;
+
+			if (!LookupId(&d->function_ids, fid, &fi))
+				return Fail(d, ERRCODE_INVALID_BINARY_REPRESENTATION,
+							"Location ID %llu has a line that refers to function ID %llu, which does not exist.",
+							(unsigned long long) loc->id, (unsigned long long) fid);
+			d->lines[k].function = fi;
+			d->lines[k].padding = 0;
+		}
+	}
+	return true;
+}
+
+/*
+ * Line {function_id, line, column}. In FILL the raw function ID is parked
+ * in (padding, function) until WalkLocation resolves it.
+ */
+static bool
+WalkLine(Decoder *d, const uint8 *p, const uint8 *end, uint64 location_id,
+		 PprofLine *line)
+{
+	if (line)
+		memset(line, 0, sizeof(PprofLine));
+	while (p < end)
+	{
+		const uint8 *at = p;
+		uint32		field;
+		int			wt;
+		uint64		v;
+
+		if (!ReadTag(d, &p, end, &field, &wt))
+			return false;
+		if (field >= 1 && field <= 3)
+		{
+			if (!ExpectWireType(d, at, "Line", field, wt, WT_VARINT) ||
+				!ReadVarint(d, &p, end, &v))
+				return false;
+			if (line == NULL)
+				continue;
+			if (field == 1)
+			{
+				line->function = (uint32) v;
+				line->padding = (uint32) (v >> 32);
+			}
+			else if (field == 2)
+				line->line = (int64) v;
+			else
+				line->column = (int64) v;
+		}
+		else if (!SkipField(d, &p, end, wt, "Line", field))
+			return false;
+	}
+	return true;
+}
+
+/* Function {id, name, system_name, filename, start_line}. */
+static bool
+WalkFunction(Decoder *d, const uint8 *p, const uint8 *end)
+{
+	PprofFunction *f = NULL;
+	uint32		index = d->i_function;
+
+	if (d->phase == PHASE_FILL)
+	{
+		f = &d->functions[d->i_function++];
+		memset(f, 0, sizeof(PprofFunction));
+	}
+	while (p < end)
+	{
+		const uint8 *at = p;
+		uint32		field;
+		int			wt;
+		uint64		v;
+
+		if (!ReadTag(d, &p, end, &field, &wt))
+			return false;
+		if (field < 1 || field > 5)
+		{
+			if (!SkipField(d, &p, end, wt, "Function", field))
+				return false;
+			continue;
+		}
+		if (!ExpectWireType(d, at, "Function", field, wt, WT_VARINT) ||
+			!ReadVarint(d, &p, end, &v))
+			return false;
+		if (f == NULL)
+			continue;
+		switch (field)
+		{
+			case 1:
+				f->id = v;
+				break;
+			case 2:
+				if (!CheckString(d, v, &f->name, "Function %u (name)", index))
+					return false;
+				break;
+			case 3:
+				if (!CheckString(d, v, &f->system_name, "Function %u (system_name)", index))
+					return false;
+				break;
+			case 4:
+				if (!CheckString(d, v, &f->filename, "Function %u (filename)", index))
+					return false;
+				break;
+			case 5:
+				f->start_line = (int64) v;
+				break;
+		}
+	}
+	if (f && f->id == 0)
+		return Fail(d, ERRCODE_INVALID_BINARY_REPRESENTATION,
+					"Function %u has ID 0; IDs must be non-zero.", index);
+	return true;
+}
+
+/* One string_table entry: bounded, valid UTF-8 without NUL bytes. */
+static bool
+WalkString(Decoder *d, const uint8 *p, const uint8 *end)
+{
+	Size		len = end - p;
+	uint32		index = d->phase == PHASE_FILL ? d->i_string : d->counts.n_strings;
+
+	if (d->phase == PHASE_SCAN)
+	{
+		int			valid;
+
+		if (len > PPROF_MAX_STRING_BYTES)
+			return Fail(d, ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+						"String %u is %zu bytes long; the limit is %d.",
+						index, len, PPROF_MAX_STRING_BYTES);
+		if (index == 0 && len != 0)
+			return Fail(d, ERRCODE_INVALID_BINARY_REPRESENTATION,
+						"The first entry of the string table must be the empty string.");
+		valid = pg_encoding_verifymbstr(PG_UTF8, (const char *) p, len);
+		if (valid != len)
+			return Fail(d, ERRCODE_INVALID_BINARY_REPRESENTATION,
+						"String %u is not valid UTF-8 (or contains a NUL byte) at its byte %d.",
+						index, valid);
+		d->counts.n_strings++;
+		d->counts.str_bytes += len + 1;
+		return true;
+	}
+
+	d->str_offsets[d->i_string++] = d->str_pos;
+	memcpy(d->str_data + d->str_pos, p, len);
+	d->str_pos += len;
+	d->str_data[d->str_pos++] = '\0';
+	return true;
+}
+
+static int
+CompareIdIndex(const void *a, const void *b)
+{
+	uint64		x = *(const uint64 *) a;
+	uint64		y = *(const uint64 *) b;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/*
+ * Index the IDs of n elements (the uint64 id is the first member of each).
+ * Go writes IDs 1..n in order, which needs no table at all.
+ */
+static bool
+BuildIdMap(Decoder *d, IdMap *map, const char *kind, uint32 n,
+		   const void *elems, Size stride)
+{
+	const char *base = elems;
+	uint64	   *pairs;
+	uint32		i;
+
+	map->n = n;
+	map->dense = true;
+	for (i = 0; i < n; i++)
+	{
+		if (*(const uint64 *) (base + i * stride) != (uint64) i + 1)
+		{
+			map->dense = false;
+			break;
+		}
+	}
+	if (map->dense)
+		return true;
+
+	/* sort (id, index) pairs by id */
+	pairs = palloc(sizeof(uint64) * 2 * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		pairs[2 * i] = *(const uint64 *) (base + i * stride);
+		pairs[2 * i + 1] = i;
+	}
+	qsort(pairs, n, sizeof(uint64) * 2, CompareIdIndex);
+	map->ids = palloc(sizeof(uint64) * Max(n, 1));
+	map->indexes = palloc(sizeof(uint32) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		if (i > 0 && pairs[2 * i] == pairs[2 * i - 2])
+			return Fail(d, ERRCODE_INVALID_BINARY_REPRESENTATION,
+						"%s ID %llu is used twice; IDs must be unique.",
+						kind, (unsigned long long) pairs[2 * i]);
+		map->ids[i] = pairs[2 * i];
+		map->indexes[i] = (uint32) pairs[2 * i + 1];
+	}
+	pfree(pairs);
+	return true;
+}
+
+static bool
+LookupId(const IdMap *map, uint64 id, uint32 *index)
+{
+	uint32		lo = 0,
+				hi = map->n;
+
+	if (map->dense)
+	{
+		if (id == 0 || id > map->n)
+			return false;
+		*index = (uint32) (id - 1);
+		return true;
+	}
+	while (lo < hi)
+	{
+		uint32		mid = lo + (hi - lo) / 2;
+
+		if (map->ids[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < map->n && map->ids[lo] == id)
+	{
+		*index = map->indexes[lo];
+		return true;
+	}
+	return false;
+}
+
+/* After SCAN: checks that need the whole profile's counts. */
+static bool
+CheckCounts(Decoder *d)
+{
+	if (d->counts.n_strings == 0)
+		return Fail(d, ERRCODE_INVALID_BINARY_REPRESENTATION,
+					"The profile has no string table; its first entry must be the empty string.");
+	return true;
+}
+
+/*
+ * Decode an uncompressed pprof protobuf into a new layout, or return NULL
+ * with *err set. Temporary memory is freed before returning either way.
+ */
+Pprof *
+PprofDecodeRaw(const char *data, Size len, PprofError *err)
+{
+	Decoder		d;
+	const uint8 *p = (const uint8 *) data;
+	const uint8 *end = p + len;
+	PprofSections s;
+	MemoryContext tmp,
+				old;
+	Pprof	   *result;
+	char	   *cur;
+
+	memset(&d, 0, sizeof(d));
+	d.base = p;
+	d.err = err;
+
+	if (len == 0)
+	{
+		err->sqlerrcode = ERRCODE_INVALID_BINARY_REPRESENTATION;
+		err->message = "invalid pprof profile";
+		err->detail = "The input is empty.";
+		err->hint = "An empty file disables PGO in go build, but it is not a profile to store.";
+		return NULL;
+	}
+
+	d.phase = PHASE_COUNT;
+	if (!WalkProfile(&d, p, end))
+		return NULL;
+
+	/* SCAN recounts what COUNT counted, now with nested checks */
+	d.phase = PHASE_SCAN;
+	{
+		Pprof		top = d.counts;
+
+		d.counts.n_samples = 0;
+		d.counts.n_strings = 0;
+		if (!WalkProfile(&d, p, end) || !CheckCounts(&d))
+			return NULL;
+		if (d.counts.n_samples != top.n_samples || d.counts.n_strings != top.n_strings)
+			elog(ERROR, "pprof decoder: scan and count disagree");
+	}
+
+	PprofComputeSections(&d.counts, &s);
+	if (s.total > MaxAllocSize)
+	{
+		err->sqlerrcode = ERRCODE_PROGRAM_LIMIT_EXCEEDED;
+		err->message = "pprof profile exceeds a decoding limit";
+		err->detail = psprintf("Its stored form would take %zu bytes; the limit is %zu.",
+							   s.total, (Size) MaxAllocSize);
+		err->hint = NULL;
+		return NULL;
+	}
+
+	result = palloc0(s.total);
+	memcpy(result, &d.counts, sizeof(Pprof));
+	SET_VARSIZE(result, s.total);
+	result->version = PPROF_LAYOUT_VERSION;
+	d.out = result;
+
+	cur = (char *) result + MAXALIGN(sizeof(Pprof));
+	d.values = (int64 *) cur;
+	cur += s.values;
+	d.mappings = (PprofMapping *) cur;
+	cur += s.mappings;
+	d.locations = (PprofLocation *) cur;
+	cur += s.locations;
+	d.lines = (PprofLine *) cur;
+	cur += s.lines;
+	d.functions = (PprofFunction *) cur;
+	cur += s.functions;
+	d.samples = (PprofSample *) cur;
+	cur += s.samples;
+	d.labels = (PprofLabel *) cur;
+	cur += s.labels;
+	d.stack = (uint32 *) cur;
+	cur += s.stack;
+	d.sample_types = (PprofValueType *) cur;
+	cur += s.sample_types;
+	d.comments = (uint32 *) cur;
+	cur += s.comments;
+	d.str_offsets = (uint32 *) cur;
+	cur += s.str_offsets;
+	d.str_data = cur;
+
+	/* scratch (ID maps, buffers) lives in its own context */
+	tmp = AllocSetContextCreate(CurrentMemoryContext, "pprof decode",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(tmp);
+
+	d.phase = PHASE_FILL;
+	d.field_mask = F_STRING | F_SAMPLE_TYPE | F_FUNCTION | F_MAPPING | F_SCALARS;
+	if (!WalkProfile(&d, p, end))
+		goto fail;
+	d.str_offsets[d.i_string] = d.str_pos;
+
+	if (!BuildIdMap(&d, &d.function_ids, "Function", d.counts.n_functions,
+					d.functions, sizeof(PprofFunction)) ||
+		!BuildIdMap(&d, &d.mapping_ids, "Mapping", d.counts.n_mappings,
+					d.mappings, sizeof(PprofMapping)))
+		goto fail;
+
+	d.field_mask = F_LOCATION;
+	if (!WalkProfile(&d, p, end))
+		goto fail;
+	if (!BuildIdMap(&d, &d.location_ids, "Location", d.counts.n_locations,
+					d.locations, sizeof(PprofLocation)))
+		goto fail;
+
+	d.field_mask = F_SAMPLE;
+	d.scratch = palloc(sizeof(uint64) * PPROF_MAX_STACK_DEPTH);
+	if (!WalkProfile(&d, p, end))
+		goto fail;
+
+	if (d.i_sample != d.counts.n_samples || d.i_stack != d.counts.n_stack ||
+		d.i_label != d.counts.n_labels || d.i_line != d.counts.n_lines ||
+		d.i_comment != d.counts.n_comments)
+		elog(ERROR, "pprof decoder: fill and scan disagree");
+
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(tmp);
+	return result;
+
+fail:
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(tmp);
+	pfree(result);
+	return NULL;
+}
+
+/*
+ * Decode a profile as uploaded: gzip-compressed or raw protobuf.
+ */
+Pprof *
+PprofDecode(const char *data, Size len, PprofError *err)
+{
+	Pprof	   *result;
+	char	   *raw;
+	Size		raw_len;
+
+	if (!PprofIsGzip(data, len))
+	{
+		if (len > (Size) pprof_max_profile_bytes)
+		{
+			err->sqlerrcode = ERRCODE_PROGRAM_LIMIT_EXCEEDED;
+			err->message = "pprof profile is too large";
+			err->detail = psprintf("The profile has %zu bytes, more than the limit of %d set by pprof.max_profile_bytes.",
+								   len, pprof_max_profile_bytes);
+			err->hint = "Raise pprof.max_profile_bytes if profiles this large are expected.";
+			return NULL;
+		}
+		return PprofDecodeRaw(data, len, err);
+	}
+
+	raw = PprofGunzip(data, len, pprof_max_profile_bytes, &raw_len, err);
+	if (raw == NULL)
+		return NULL;
+	result = PprofDecodeRaw(raw, raw_len, err);
+	pfree(raw);
+	return result;
+}
+
+/* Raise a decoding error as an ERROR. */
+void
+PprofThrow(const PprofError *err)
+{
+	ereport(ERROR,
+			(errcode(err->sqlerrcode),
+			 errmsg("%s", err->message),
+			 err->detail ? errdetail("%s", err->detail) : 0,
+			 err->hint ? errhint("%s", err->hint) : 0));
+	pg_unreachable();
+}
+
+/* A decoding error as one line of text, for pprof_validate(). */
+char *
+PprofErrorText(const PprofError *err)
+{
+	if (err->detail)
+		return psprintf("%s: %s", err->message, err->detail);
+	return pstrdup(err->message);
+}

@@ -1,0 +1,216 @@
+/*-------------------------------------------------------------------------
+ *
+ * pprof_gzip.c
+ *	  Bounded gzip inflate for profile input and deterministic deflate for
+ *	  output.
+ *
+ * Inflation stops as soon as the output would exceed the caller's limit, so a
+ * gzip bomb costs at most that many bytes of memory and the time to inflate
+ * them. The output buffer doubles, never grows by a constant, so large inputs
+ * stay linear.
+ *
+ * Exactly one gzip member is accepted: the Go toolchain refuses a profile
+ * made of two concatenated members, and trailing bytes are a sign of a
+ * damaged upload, so both are errors rather than silently ignored.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <zlib.h>
+
+#include "miscadmin.h"
+#include "utils/memutils.h"
+
+#include "pprof.h"
+
+#define GUNZIP_INITIAL_BYTES	(64 * 1024)
+
+static void *ZallocPalloc(void *opaque, unsigned int items, unsigned int size);
+static void ZfreePalloc(void *opaque, void *address);
+static void SetTooLarge(PprofError *err, Size max_bytes);
+
+/* zlib allocator on palloc, so an ERROR cannot leak zlib's state. */
+static void *
+ZallocPalloc(void *opaque, unsigned int items, unsigned int size)
+{
+	return palloc((Size) items * size);
+}
+
+static void
+ZfreePalloc(void *opaque, void *address)
+{
+	pfree(address);
+}
+
+static void
+SetTooLarge(PprofError *err, Size max_bytes)
+{
+	err->sqlerrcode = ERRCODE_PROGRAM_LIMIT_EXCEEDED;
+	err->message = "pprof profile is too large";
+	err->detail = psprintf("The profile inflates to more than %zu bytes, the limit set by pprof.max_profile_bytes.",
+						   max_bytes);
+	err->hint = "Raise pprof.max_profile_bytes if profiles this large are expected.";
+}
+
+/* True if data starts with the gzip magic number. */
+bool
+PprofIsGzip(const char *data, Size len)
+{
+	return len >= 2 && (unsigned char) data[0] == 0x1f &&
+		(unsigned char) data[1] == 0x8b;
+}
+
+/*
+ * Inflate one gzip member of at most max_bytes decompressed bytes. Returns a
+ * palloc'd buffer (with one spare byte, NUL, so callers may treat it as a
+ * string), or NULL with *err set.
+ */
+char *
+PprofGunzip(const char *data, Size len, Size max_bytes, Size *out_len,
+			PprofError *err)
+{
+	z_stream	zs;
+	char	   *out;
+	Size		cap;
+	int			rc;
+
+	memset(&zs, 0, sizeof(zs));
+	zs.zalloc = ZallocPalloc;
+	zs.zfree = ZfreePalloc;
+	zs.next_in = (Bytef *) data;
+	zs.avail_in = 0;
+
+	/* 16 + MAX_WBITS: gzip wrapper only, with CRC-32 and length check. */
+	if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK)
+		elog(ERROR, "could not initialize zlib: %s", zs.msg ? zs.msg : "unknown error");
+
+	cap = Min(Max(len * 4, GUNZIP_INITIAL_BYTES), max_bytes + 1);
+	out = palloc(cap + 1);
+	zs.next_out = (Bytef *) out;
+	zs.avail_out = cap;
+
+	for (;;)
+	{
+		/* zlib counts in uInt; feed the input in chunks it can take. */
+		if (zs.avail_in == 0)
+		{
+			Size		consumed = (const char *) zs.next_in - data;
+
+			zs.avail_in = Min(len - consumed, (Size) 1 << 30);
+		}
+
+		rc = inflate(&zs, Z_NO_FLUSH);
+		if (rc == Z_STREAM_END)
+			break;
+		if (rc != Z_OK && rc != Z_BUF_ERROR)
+		{
+			const char *msg = zs.msg ? zs.msg : "unknown error";
+
+			inflateEnd(&zs);
+			err->sqlerrcode = ERRCODE_DATA_CORRUPTED;
+			err->message = "invalid gzip data in pprof profile";
+			err->detail = psprintf("zlib reports \"%s\" at compressed byte %zu.",
+								   msg, (Size) ((const char *) zs.next_in - data));
+			err->hint = NULL;
+			return NULL;
+		}
+
+		if (zs.avail_out == 0)
+		{
+			Size		used = cap;
+
+			if (used > max_bytes)
+			{
+				inflateEnd(&zs);
+				SetTooLarge(err, max_bytes);
+				return NULL;
+			}
+			cap = Min(cap * 2, max_bytes + 1);
+			out = repalloc(out, cap + 1);
+			zs.next_out = (Bytef *) out + used;
+			zs.avail_out = cap - used;
+		}
+		else if (zs.avail_in == 0 && (const char *) zs.next_in == data + len)
+		{
+			/* all input consumed, room left, and still no end of stream */
+			inflateEnd(&zs);
+			err->sqlerrcode = ERRCODE_DATA_CORRUPTED;
+			err->message = "invalid gzip data in pprof profile";
+			err->detail = psprintf("The gzip stream is truncated after %zu compressed bytes.", len);
+			err->hint = NULL;
+			return NULL;
+		}
+		CHECK_FOR_INTERRUPTS();
+	}
+
+	*out_len = zs.total_out;
+	inflateEnd(&zs);
+
+	if (*out_len > max_bytes)
+	{
+		SetTooLarge(err, max_bytes);
+		return NULL;
+	}
+
+	if ((const char *) zs.next_in != data + len)
+	{
+		Size		trailing = data + len - (const char *) zs.next_in;
+
+		err->sqlerrcode = ERRCODE_DATA_CORRUPTED;
+		err->message = "invalid gzip data in pprof profile";
+		if (PprofIsGzip((const char *) zs.next_in, trailing))
+			err->detail = psprintf("The input holds more than one gzip member (%zu bytes follow the first).",
+								   trailing);
+		else
+			err->detail = psprintf("%zu bytes of trailing data follow the gzip stream.",
+								   trailing);
+		err->hint = "Go tools reject such files; upload the profile exactly as written by runtime/pprof.";
+		return NULL;
+	}
+
+	out[*out_len] = '\0';
+	return out;
+}
+
+/*
+ * Gzip a buffer into a new bytea. The output is deterministic for a given
+ * input and zlib version: the header carries no name and mtime 0, which
+ * matters because Go keys its build cache on the profile's bytes.
+ */
+bytea *
+PprofGzip(const char *data, Size len)
+{
+	z_stream	zs;
+	bytea	   *result;
+	Size		bound;
+	int			rc;
+
+	memset(&zs, 0, sizeof(zs));
+	zs.zalloc = ZallocPalloc;
+	zs.zfree = ZfreePalloc;
+	if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS,
+					 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		elog(ERROR, "could not initialize zlib: %s", zs.msg ? zs.msg : "unknown error");
+
+	/* deflateBound() excludes the gzip wrapper; 18 bytes covers it. */
+	bound = deflateBound(&zs, len) + 18;
+	if (bound + VARHDRSZ > MaxAllocSize || len > UINT_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("encoded pprof profile is too large")));
+
+	result = palloc(bound + VARHDRSZ);
+	zs.next_in = (Bytef *) data;
+	zs.avail_in = len;
+	zs.next_out = (Bytef *) VARDATA(result);
+	zs.avail_out = bound;
+
+	rc = deflate(&zs, Z_FINISH);
+	if (rc != Z_STREAM_END)
+		elog(ERROR, "could not compress pprof profile: zlib error %d", rc);
+
+	SET_VARSIZE(result, zs.total_out + VARHDRSZ);
+	deflateEnd(&zs);
+	return result;
+}

@@ -1,0 +1,3 @@
+module pgpprof/regress/gen
+
+go 1.23
