@@ -23,7 +23,7 @@ OBJS = \
 
 DATA = sql/pprof--$(EXTVERSION).sql
 
-REGRESS = pprof_io pprof_invalid
+REGRESS = $(sort $(basename $(notdir $(wildcard regress/sql/*.sql))))
 REGRESS_OPTS = --inputdir=regress --outputdir=regress --load-extension=pprof
 
 PG_CONFIG ?= pg_config

@@ -523,10 +523,14 @@ WalkProfile(Decoder *d, const uint8 *p, const uint8 *end)
 				switch (field)
 				{
 					case 1:
-						if ((d->field_mask & F_SAMPLE_TYPE) &&
-							!WalkValueType(d, b, e, &d->sample_types[d->i_sample_type++],
-										   "Sample type"))
-							return false;
+						if (d->field_mask & F_SAMPLE_TYPE)
+						{
+							char		what[32];
+
+							snprintf(what, sizeof(what), "Sample type %u", d->i_sample_type);
+							if (!WalkValueType(d, b, e, &d->sample_types[d->i_sample_type++], what))
+								return false;
+						}
 						break;
 					case 2:
 						if ((d->field_mask & F_SAMPLE) && !WalkSample(d, b, e))
@@ -606,7 +610,7 @@ WalkValueType(Decoder *d, const uint8 *p, const uint8 *end,
 				!ReadVarint(d, &p, end, &v))
 				return false;
 			if (vt && !CheckString(d, v, field == 1 ? &vt->type : &vt->unit,
-								   "%s %s", what, field == 1 ? "type" : "unit"))
+								   "%s (%s)", what, field == 1 ? "type" : "unit"))
 				return false;
 		}
 		else if (!SkipField(d, &p, end, wt, "ValueType", field))
@@ -691,7 +695,7 @@ WalkSample(Decoder *d, const uint8 *p, const uint8 *end)
 						return false;
 					if (n_val > d->counts.n_sample_types)
 						return Fail(d, ERRCODE_INVALID_BINARY_REPRESENTATION,
-									"Sample %u has more values than the %u sample types of the profile.",
+									"Sample %u has more values than the number of sample types (%u).",
 									index, d->counts.n_sample_types);
 				}
 				break;
@@ -721,7 +725,7 @@ WalkSample(Decoder *d, const uint8 *p, const uint8 *end)
 
 	if (n_val != d->counts.n_sample_types)
 		return Fail(d, ERRCODE_INVALID_BINARY_REPRESENTATION,
-					"Sample %u has %u values, but the profile has %u sample types.",
+					"Sample %u has %u values, but the number of sample types is %u.",
 					index, n_val, d->counts.n_sample_types);
 
 	if (d->phase == PHASE_FILL)

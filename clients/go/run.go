@@ -83,8 +83,9 @@ func Run(ctx context.Context, tag string, opts ...Option) error {
 		case <-ctx.Done():
 			timer.Stop()
 			if profiling {
+				elapsed := time.Since(start)
 				pprof.StopCPUProfile()
-				if elapsed := time.Since(start); 2*elapsed >= cfg.window {
+				if 2*elapsed >= cfg.window {
 					up.submit(buf.Bytes())
 				} else {
 					log.Debug("pgo: discarding the partial last window", "tag", tag,

@@ -49,8 +49,6 @@ func (u *uploader) submit(profile []byte) {
 		old.dropped.Store(true)
 		old.cancel()
 		dropped = append(dropped, old)
-		u.cfg.logger.Warn("pgo: dropping the oldest in-flight profile upload",
-			"tag", u.tag, "window", old.seq, "max_in_flight", u.cfg.maxInFlight)
 	}
 	u.seq++
 	ctx, cancel := context.WithCancel(u.base)
@@ -59,6 +57,13 @@ func (u *uploader) submit(profile []byte) {
 	u.wg.Add(1)
 	u.mu.Unlock()
 
+	for _, d := range dropped {
+		u.cfg.logger.Warn("pgo: dropping the oldest in-flight profile upload",
+			"tag", u.tag, "window", d.seq, "max_in_flight", u.cfg.maxInFlight)
+		if h := u.cfg.hooks; h != nil {
+			h.dropped.Add(1)
+		}
+	}
 	// Keep the number of upload goroutines within the bound.
 	if len(dropped) > 0 {
 		t := time.NewTimer(dropWait)
@@ -152,6 +157,7 @@ func (u *uploader) wait(grace time.Duration) {
 type testHooks struct {
 	live, maxLive    atomic.Int32 // upload goroutines
 	uploaded, failed atomic.Int32
+	dropped          atomic.Int32
 	windows          atomic.Int32 // windows profiled to the end
 	skipped          atomic.Int32 // windows skipped (profiling busy)
 }

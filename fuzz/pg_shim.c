@@ -1,0 +1,467 @@
+/*-------------------------------------------------------------------------
+ *
+ * pg_shim.c
+ *	  Just enough of the PostgreSQL backend to run the pprof decoder, the
+ *	  encoder and the gzip code outside the server, under the sanitizers.
+ *
+ * Those files are compiled unchanged, with the server headers. What they
+ * need comes from three places:
+ *
+ *	- libpgcommon.a / libpgport.a (frontend builds): psprintf, StringInfo,
+ *	  pg_encoding_verifymbstr, pg_qsort, pg_vsnprintf. Their frontend forms
+ *	  call palloc/repalloc/pfree, which resolve to this file.
+ *	- this file: memory contexts, elog/ereport, interrupts, the GUC, and
+ *	  aborting stubs for what the harness never reaches.
+ *	- zlib and protobuf-c.
+ *
+ * Memory contexts are real, not libpgcommon's fe_memutils.o (a malloc-based
+ * palloc that cannot free a context): every chunk is its own malloc() with a
+ * header linking it into its context, so AddressSanitizer sees the bounds of
+ * each palloc'd chunk, deleting a context frees its chunks and children, and
+ * LeakSanitizer reports anything the decoder leaves outside the per-input
+ * context. The Makefile checks that fe_memutils.o was not linked in as well.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+
+#include "pprof.h"
+#include "pg_shim.h"
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#include <sanitizer/asan_interface.h>
+#define SHIM_ASAN 1
+#endif
+#endif
+
+#ifdef SHIM_ASAN
+/* chunk headers are poisoned except while this file looks at them */
+#define POISON(p, n)	ASAN_POISON_MEMORY_REGION((p), (n))
+#define UNPOISON(p, n)	ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define POISON(p, n)	((void) 0)
+#define UNPOISON(p, n)	((void) 0)
+#endif
+
+/* The GUC of pprof.c (not linked: it is the module's _PG_init). 16 MiB. */
+int			pprof_max_profile_bytes = 16 * 1024 * 1024;
+
+/* CHECK_FOR_INTERRUPTS() reads this; nothing ever sets it here. */
+volatile sig_atomic_t InterruptPending = false;
+
+/*
+ * ---------------------------------------------------------------------------
+ * Memory contexts
+ * ---------------------------------------------------------------------------
+ */
+
+#define SHIM_CHUNK_MAGIC	UINT64CONST(0x70616c6c6f634f4b)
+
+/*
+ * Header in front of every palloc'd chunk, a multiple of 16 bytes so the
+ * user pointer keeps malloc's alignment (palloc promises MAXALIGN).
+ */
+typedef struct ShimChunk
+{
+	struct ShimContext *context;
+	struct ShimChunk *prev;
+	struct ShimChunk *next;
+	Size		size;			/* requested size, for repalloc */
+	uint64		magic;
+	uint64		padding;
+} ShimChunk;
+
+StaticAssertDecl(sizeof(ShimChunk) % 16 == 0, "chunk header breaks alignment");
+
+/*
+ * A context: the backend's MemoryContextData first, so MemoryContext
+ * pointers and the tree links (parent, firstchild, ...) are the real ones,
+ * followed by the list of live chunks.
+ */
+typedef struct ShimContext
+{
+	MemoryContextData hdr;
+	ShimChunk  *chunks;
+	Size		n_chunks;
+	Size		bytes;			/* sum of the live chunks' sizes */
+} ShimContext;
+
+static ShimContext TopContextData;
+MemoryContext TopMemoryContext = &TopContextData.hdr;
+MemoryContext CurrentMemoryContext = &TopContextData.hdr;
+
+#define ChunkOf(ptr)	((ShimChunk *) ((char *) (ptr) - sizeof(ShimChunk)))
+#define PtrOf(chunk)	((void *) ((char *) (chunk) + sizeof(ShimChunk)))
+
+static void ShimFatal(const char *what, const void *ptr) pg_attribute_noreturn();
+
+static void
+ShimFatal(const char *what, const void *ptr)
+{
+	fprintf(stderr, "pg_shim: %s (%p)\n", what, ptr);
+	abort();
+}
+
+/* Link a fresh chunk of size bytes into context and return its data. */
+static void *
+ChunkAlloc(MemoryContext context, Size size, bool zero)
+{
+	ShimContext *cxt = (ShimContext *) context;
+	ShimChunk  *chunk;
+
+	/* the backend's palloc: a request above 1 GB is a can't-happen ERROR */
+	if (!AllocSizeIsValid(size))
+		elog(ERROR, "invalid memory alloc request size %zu", size);
+	if (cxt == NULL)
+		ShimFatal("palloc without a current memory context", NULL);
+
+	chunk = zero ? calloc(1, sizeof(ShimChunk) + size) :
+		malloc(sizeof(ShimChunk) + size);
+	if (chunk == NULL)
+		elog(ERROR, "out of memory (request of %zu bytes)", size);
+	chunk->context = cxt;
+	chunk->size = size;
+	chunk->prev = NULL;
+	chunk->next = cxt->chunks;
+	chunk->magic = SHIM_CHUNK_MAGIC;
+	if (cxt->chunks)
+	{
+		UNPOISON(cxt->chunks, sizeof(ShimChunk));
+		cxt->chunks->prev = chunk;
+		POISON(cxt->chunks, sizeof(ShimChunk));
+	}
+	cxt->chunks = chunk;
+	cxt->n_chunks++;
+	cxt->bytes += size;
+	POISON(chunk, sizeof(ShimChunk));
+	return PtrOf(chunk);
+}
+
+/* Unlink a chunk from its context; returns the (unpoisoned) header. */
+static ShimChunk *
+ChunkUnlink(void *ptr)
+{
+	ShimChunk  *chunk;
+	ShimContext *cxt;
+
+	if (ptr == NULL)
+		ShimFatal("pfree/repalloc of a NULL pointer", ptr);
+	chunk = ChunkOf(ptr);
+	UNPOISON(chunk, sizeof(ShimChunk));
+	if (chunk->magic != SHIM_CHUNK_MAGIC)
+		ShimFatal("pfree/repalloc of a pointer palloc did not return", ptr);
+	cxt = chunk->context;
+	if (chunk->prev)
+	{
+		UNPOISON(chunk->prev, sizeof(ShimChunk));
+		chunk->prev->next = chunk->next;
+		POISON(chunk->prev, sizeof(ShimChunk));
+	}
+	else
+		cxt->chunks = chunk->next;
+	if (chunk->next)
+	{
+		UNPOISON(chunk->next, sizeof(ShimChunk));
+		chunk->next->prev = chunk->prev;
+		POISON(chunk->next, sizeof(ShimChunk));
+	}
+	cxt->n_chunks--;
+	cxt->bytes -= chunk->size;
+	chunk->magic = 0;
+	return chunk;
+}
+
+void *
+palloc(Size size)
+{
+	return ChunkAlloc(CurrentMemoryContext, size, false);
+}
+
+void *
+palloc0(Size size)
+{
+	return ChunkAlloc(CurrentMemoryContext, size, true);
+}
+
+void *
+MemoryContextAlloc(MemoryContext context, Size size)
+{
+	return ChunkAlloc(context, size, false);
+}
+
+void *
+MemoryContextAllocZero(MemoryContext context, Size size)
+{
+	return ChunkAlloc(context, size, true);
+}
+
+void
+pfree(void *pointer)
+{
+	free(ChunkUnlink(pointer));
+}
+
+/*
+ * Always moves the chunk (new allocation, copy, free), so ASan catches a
+ * caller that keeps using the old pointer; the chunk stays in its context.
+ */
+void *
+repalloc(void *pointer, Size size)
+{
+	ShimChunk  *old;
+	Size		old_size;
+	void	   *result;
+
+	if (pointer == NULL)
+		ShimFatal("repalloc of a NULL pointer", pointer);
+	old = ChunkOf(pointer);
+	UNPOISON(old, sizeof(ShimChunk));
+	if (old->magic != SHIM_CHUNK_MAGIC)
+		ShimFatal("repalloc of a pointer palloc did not return", pointer);
+	old_size = old->size;
+	result = ChunkAlloc(&old->context->hdr, size, false);
+	POISON(old, sizeof(ShimChunk));
+	memcpy(result, pointer, Min(old_size, size));
+	pfree(pointer);
+	return result;
+}
+
+char *
+pstrdup(const char *in)
+{
+	Size		len = strlen(in);
+	char	   *out = palloc(len + 1);
+
+	memcpy(out, in, len + 1);
+	return out;
+}
+
+/* Only the shape of AllocSetContextCreate() matters: no size classes here. */
+MemoryContext
+AllocSetContextCreateInternal(MemoryContext parent, const char *name,
+							  Size minContextSize, Size initBlockSize,
+							  Size maxBlockSize)
+{
+	ShimContext *cxt = calloc(1, sizeof(ShimContext));
+
+	if (cxt == NULL)
+		elog(ERROR, "out of memory creating memory context \"%s\"", name);
+	cxt->hdr.type = T_AllocSetContext;
+	cxt->hdr.isReset = true;
+	cxt->hdr.name = name;
+	cxt->hdr.parent = parent;
+	if (parent)
+	{
+		cxt->hdr.nextchild = parent->firstchild;
+		if (parent->firstchild)
+			parent->firstchild->prevchild = &cxt->hdr;
+		parent->firstchild = &cxt->hdr;
+	}
+	return &cxt->hdr;
+}
+
+/* Free every chunk of a context (MemoryContextReset without the children). */
+static void
+ContextFreeChunks(ShimContext *cxt)
+{
+	ShimChunk  *chunk = cxt->chunks;
+
+	while (chunk)
+	{
+		ShimChunk  *next;
+
+		UNPOISON(chunk, sizeof(ShimChunk));
+		next = chunk->next;
+		free(chunk);
+		chunk = next;
+	}
+	cxt->chunks = NULL;
+	cxt->n_chunks = 0;
+	cxt->bytes = 0;
+}
+
+void
+MemoryContextDeleteChildren(MemoryContext context)
+{
+	while (context->firstchild)
+		MemoryContextDelete(context->firstchild);
+}
+
+void
+MemoryContextReset(MemoryContext context)
+{
+	MemoryContextDeleteChildren(context);
+	ContextFreeChunks((ShimContext *) context);
+}
+
+void
+MemoryContextDelete(MemoryContext context)
+{
+	/* the backend Asserts both; here they would leave dangling pointers */
+	if (context == TopMemoryContext)
+		ShimFatal("MemoryContextDelete(TopMemoryContext)", context);
+	if (context == CurrentMemoryContext)
+		ShimFatal("MemoryContextDelete of CurrentMemoryContext", context);
+
+	MemoryContextDeleteChildren(context);
+	ContextFreeChunks((ShimContext *) context);
+	if (context->prevchild)
+		context->prevchild->nextchild = context->nextchild;
+	else if (context->parent)
+		context->parent->firstchild = context->nextchild;
+	if (context->nextchild)
+		context->nextchild->prevchild = context->prevchild;
+	free(context);
+}
+
+/*
+ * Live chunks and bytes of a context (not its children): the harness checks
+ * what the decoder leaves behind in the caller's context.
+ */
+void
+ShimContextStats(MemoryContext context, Size *chunks, Size *bytes)
+{
+	*chunks = ((ShimContext *) context)->n_chunks;
+	*bytes = ((ShimContext *) context)->bytes;
+}
+
+/*
+ * ---------------------------------------------------------------------------
+ * elog/ereport
+ *
+ * Below ERROR: printed and ignored. ERROR and above only occur on states the
+ * decoder treats as impossible (elog(ERROR)) or on limits the fuzzer must
+ * never reach with its bounded inputs, so they print the report and abort(),
+ * which libFuzzer records as a crash with the input that caused it.
+ * ---------------------------------------------------------------------------
+ */
+
+static int	shim_elevel;
+static int	shim_sqlerrcode;
+static char shim_message[1024];
+static char shim_detail[1024];
+
+bool
+errstart(int elevel, const char *domain)
+{
+	shim_elevel = elevel;
+	shim_sqlerrcode = 0;
+	shim_message[0] = '\0';
+	shim_detail[0] = '\0';
+	return elevel >= WARNING;
+}
+
+bool
+errstart_cold(int elevel, const char *domain)
+{
+	return errstart(elevel, domain);
+}
+
+int
+errcode(int sqlerrcode)
+{
+	shim_sqlerrcode = sqlerrcode;
+	return 0;
+}
+
+#define SHIM_FORMAT(buf, fmt) \
+	do { \
+		va_list		args; \
+		va_start(args, fmt); \
+		vsnprintf((buf), sizeof(buf), (fmt), args); \
+		va_end(args); \
+	} while (0)
+
+int
+errmsg(const char *fmt,...)
+{
+	SHIM_FORMAT(shim_message, fmt);
+	return 0;
+}
+
+int
+errmsg_internal(const char *fmt,...)
+{
+	SHIM_FORMAT(shim_message, fmt);
+	return 0;
+}
+
+int
+errdetail(const char *fmt,...)
+{
+	SHIM_FORMAT(shim_detail, fmt);
+	return 0;
+}
+
+int
+errhint(const char *fmt,...)
+{
+	return 0;
+}
+
+void
+errfinish(const char *filename, int lineno, const char *funcname)
+{
+	fprintf(stderr, "pg_shim: elevel %d at %s:%d (%s): %s%s%s [SQLSTATE %s]\n",
+			shim_elevel, filename, lineno, funcname ? funcname : "?",
+			shim_message, shim_detail[0] ? " DETAIL: " : "", shim_detail,
+			shim_sqlerrcode ? unpack_sql_state(shim_sqlerrcode) : "none");
+	if (shim_elevel >= ERROR)
+		abort();
+}
+
+/* unpack_sql_state lives in elog.c; this is its five-character body. */
+char *
+unpack_sql_state(int sql_state)
+{
+	static char buf[6];
+	int			i;
+
+	for (i = 0; i < 5; i++)
+	{
+		buf[i] = PGUNSIXBIT(sql_state);
+		sql_state >>= 6;
+	}
+	buf[i] = '\0';
+	return buf;
+}
+
+/* Only reached if InterruptPending were set, which nothing does. */
+void
+ProcessInterrupts(void)
+{
+	ShimFatal("ProcessInterrupts called", NULL);
+}
+
+/*
+ * ---------------------------------------------------------------------------
+ * Referenced by pprof_layout.c's PprofStringText(), which the harness never
+ * calls: link-time stubs only.
+ * ---------------------------------------------------------------------------
+ */
+
+char *
+pg_any_to_server(const char *s, int len, int encoding)
+{
+	ShimFatal("pg_any_to_server is not available in the fuzz shim", s);
+}
+
+text *
+cstring_to_text(const char *s)
+{
+	ShimFatal("cstring_to_text is not available in the fuzz shim", s);
+}
+
+text *
+cstring_to_text_with_len(const char *s, int len)
+{
+	ShimFatal("cstring_to_text_with_len is not available in the fuzz shim", s);
+}
