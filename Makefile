@@ -19,11 +19,14 @@ OBJS = \
 	extension/pprof_gzip.o \
 	extension/pprof_decode.o \
 	extension/pprof_encode.o \
-	extension/pprof_io.o
+	extension/pprof_io.o \
+	extension/pprof_inspect.o \
+	extension/pprof_pgo.o \
+	extension/pprof_report.o
 
 DATA = sql/pprof--$(EXTVERSION).sql
 
-REGRESS = pprof_io pprof_invalid
+REGRESS = pprof_io pprof_invalid pprof_inspect
 REGRESS_OPTS = --inputdir=regress --outputdir=regress --load-extension=pprof
 
 PG_CONFIG ?= pg_config
