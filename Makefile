@@ -19,7 +19,13 @@ OBJS = \
 	extension/pprof_gzip.o \
 	extension/pprof_decode.o \
 	extension/pprof_encode.o \
-	extension/pprof_io.o
+	extension/pprof_io.o \
+	extension/pprof_inspect.o \
+	extension/pprof_pgo.o \
+	extension/pprof_report.o \
+	extension/pprof_intern.o \
+	extension/pprof_merge_state.o \
+	extension/pprof_merge.o
 
 DATA = sql/pprof--$(EXTVERSION).sql
 

@@ -33,6 +33,7 @@
 #define PPROF_H
 
 #include "fmgr.h"
+#include "nodes/pg_list.h"
 
 /* Bumped whenever the stored layout changes; readers reject other values. */
 #define PPROF_LAYOUT_VERSION	1
@@ -213,6 +214,20 @@ extern const char *PprofString(const PprofView *view, uint32 index);
 extern uint32 PprofStringLength(const PprofView *view, uint32 index);
 extern text *PprofStringText(const PprofView *view, uint32 index);
 extern int	PprofFindSampleType(const PprofView *view, const char *name);
+
+/* pprof_inspect.c */
+extern int	PprofSampleTypeArg(const PprofView *view, const text *name);
+extern char *PprofSampleTypeName(const PprofView *view, int index);
+extern char *PprofSampleTypeList(const PprofView *view);
+
+/*
+ * pprof_pgo.c: what go build -pgo (Go 1.21-1.23) makes of a profile.
+ * PprofPgoSampleIndex() is the sample type the compiler weighs edges with,
+ * or -1; PprofPgoProblems() lists, as sentences in the database encoding,
+ * why the profile is rejected or ignored by go build (NIL when usable).
+ */
+extern int	PprofPgoSampleIndex(const PprofView *view);
+extern List *PprofPgoProblems(const PprofView *view);
 
 /* pprof_gzip.c */
 extern bool PprofIsGzip(const char *data, Size len);

@@ -1,0 +1,127 @@
+# pprof_top() must list the same functions, with the same flat and cum
+# values, in the same order, as `go tool pprof -top` on every CPU, heap and
+# goroutine fixture, for every sample type and for the default one.
+#
+# The fixtures come from $PPROF_DATA, else regress/data next to this file.
+# Skipped only when Go is not installed (`go` on PATH or Go 1.23's Debian
+# location).
+use strict;
+use warnings;
+
+use File::Basename qw(dirname);
+use File::Spec;
+use IPC::Run;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $go;
+foreach my $candidate ((map { "$_/go" } File::Spec->path), '/usr/lib/go-1.23/bin/go')
+{
+	if (-f $candidate && -x _)
+	{
+		$go = $candidate;
+		last;
+	}
+}
+plan skip_all => 'Go not found (go on PATH or /usr/lib/go-1.23/bin/go)'
+  unless defined $go;
+
+my $data = $ENV{PPROF_DATA}
+  // File::Spec->catdir(dirname(File::Spec->rel2abs(__FILE__)), '..', 'data');
+
+# go tool pprof must not download toolchains nor write into a missing HOME
+my $tmp = PostgreSQL::Test::Utils::tempdir;
+$ENV{GOTOOLCHAIN} = 'local';
+$ENV{GOFLAGS} = '';
+$ENV{PPROF_TMPDIR} = $tmp;
+$ENV{HOME} = $tmp unless defined $ENV{HOME} && -w $ENV{HOME};
+
+my @fixtures = qw(cpu.pb.gz cpu.pb cpu_labels.pb.gz cpu_empty.pb.gz
+  cpu_a1.pb.gz cpu_a2.pb.gz cpu_a3.pb.gz cpu_a_long.pb.gz cpu_b1.pb.gz
+  heap.pb.gz goroutine.pb.gz);
+
+# -unit that makes go tool pprof print raw integers for a sample unit
+my %unit_flag = (nanoseconds => '-unit=ns', bytes => '-unit=B');
+
+# Cluster->init runs pg_regress --config-auth; PGXS's prove_installcheck
+# sets PG_REGRESS, a bare prove does not: find it next to pg_config's PGXS.
+if (!defined $ENV{PG_REGRESS})
+{
+	my ($pgxs) = run_command([ 'pg_config', '--pgxs' ]);
+	$ENV{PG_REGRESS} = dirname(dirname($pgxs)) . '/test/regress/pg_regress';
+}
+
+my $node = PostgreSQL::Test::Cluster->new('main');
+$node->init;
+$node->start;
+$node->safe_psql('postgres', 'CREATE EXTENSION pprof');
+$node->safe_psql('postgres', 'CREATE TABLE fixture (name text PRIMARY KEY, p pprof)');
+
+# (function, flat, cum) rows of go tool pprof -top, in its order
+sub go_top
+{
+	my ($file, $type, $unit) = @_;
+	my @cmd = ($go, 'tool', 'pprof', '-top', '-nodecount=1000000',
+		'-nodefraction=0', '-edgefraction=0', '-symbolize=none');
+	push @cmd, "-sample_index=$type" if defined $type;
+	push @cmd, $unit_flag{$unit} if defined $unit && exists $unit_flag{$unit};
+	push @cmd, $file;
+
+	my ($out, $err);
+	IPC::Run::run(\@cmd, '>', \$out, '2>', \$err)
+	  or BAIL_OUT("@cmd failed: $err");
+
+	my @rows;
+	my $in_table = 0;
+	foreach my $line (split /\n/, $out)
+	{
+		if ($line =~ /^\s+flat\s+flat%\s+sum%\s+cum\s+cum%$/)
+		{
+			$in_table = 1;
+			next;
+		}
+		next unless $in_table;
+		$line =~ /^\s*(-?\d+)[A-Za-z]*\s+\S+%\s+\S+%\s+(-?\d+)[A-Za-z]*\s+\S+%\s\s(.+?)(?: \((?:partial-)?inline\))?$/
+		  or BAIL_OUT("unexpected go tool pprof line: $line");
+		push @rows, "$3|$1|$2";
+	}
+	BAIL_OUT("no table in go tool pprof output:\n$out") unless $in_table;
+	return \@rows;
+}
+
+foreach my $name (@fixtures)
+{
+	my $file = "$data/$name";
+	my $bytes = slurp_file($file);
+	my $hex = unpack('H*', $bytes);
+
+	$node->safe_psql('postgres',
+		"INSERT INTO fixture VALUES ('$name', decode('$hex', 'hex')::pprof)");
+
+	my @types = split /\n/, $node->safe_psql('postgres',
+		"SELECT t.type || '|' || t.unit FROM fixture, pprof_sample_types(p) WITH ORDINALITY t "
+		  . "WHERE name = '$name' ORDER BY t.ordinality");
+	my $default = $node->safe_psql('postgres',
+		"SELECT pprof_default_sample_type(p) FROM fixture WHERE name = '$name'");
+
+	# every sample type by name, then the default (no -sample_index, NULL)
+	foreach my $case ((map { [ split /\|/, $_ ] } @types), [ undef, (split m{/}, $default)[-1] ])
+	{
+		my ($type, $unit) = @$case;
+		my $arg = defined $type ? "'$type'" : 'NULL';
+		my @ours = split /\n/, $node->safe_psql('postgres',
+			"SELECT t.function || '|' || t.flat || '|' || t.cum "
+			  . "FROM fixture, pprof_top(p, 1000000, $arg) WITH ORDINALITY t "
+			  . "WHERE name = '$name' ORDER BY t.ordinality");
+		my $theirs = go_top($file, $type, $unit);
+
+		is_deeply(\@ours, $theirs,
+			"$name, sample type " . ($type // "default ($default)")
+			  . ": pprof_top matches go tool pprof -top ("
+			  . scalar(@$theirs) . " functions)");
+	}
+}
+
+$node->stop;
+done_testing();
