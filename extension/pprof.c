@@ -11,6 +11,7 @@
 #include "utils/memutils.h"
 
 #include "pprof.h"
+#include "pprof_merge.h"
 
 PG_MODULE_MAGIC;
 
@@ -19,6 +20,11 @@ PG_MODULE_MAGIC;
  * a gzip bomb; superuser-only, so a client of the gateway cannot raise it.
  */
 int			pprof_max_profile_bytes = 64 * 1024 * 1024;
+
+/* pgo_merge settings, read once per merge (see pprof_merge_state.c) */
+bool		pprof_pgo_normalize = false;
+int			pprof_pgo_frames = 4;
+char	   *pprof_pgo_denylist = NULL;
 
 void		_PG_init(void);
 
@@ -35,6 +41,39 @@ _PG_init(void)
 							PGC_SUSET,
 							GUC_UNIT_BYTE,
 							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("pprof.pgo_normalize",
+							 "Makes pgo_merge weigh every input profile as 60 seconds of profile.",
+							 "Each input's values are scaled by 60 s / its duration, so a long profile does not drown short ones.",
+							 &pprof_pgo_normalize,
+							 false,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	/*
+	 * cmd/compile (Go 1.21-1.23) reads the two leaf-most locations of each
+	 * sample; the default keeps two more as margin for future toolchains.
+	 */
+	DefineCustomIntVariable("pprof.pgo_frames",
+							"Leaf-most locations of each stack that pgo_merge keeps.",
+							"The Go compiler reads 2; more only make default.pgo larger.",
+							&pprof_pgo_frames,
+							4,
+							2,
+							64,
+							PGC_USERSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("pprof.pgo_denylist",
+							   "Comma-separated function names that pgo_merge renames so the compiler ignores them.",
+							   "Renamed, not dropped, so the weights of all other call edges stay the same.",
+							   &pprof_pgo_denylist,
+							   "",
+							   PGC_USERSET,
+							   0,
+							   NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("pprof");
 }

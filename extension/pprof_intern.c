@@ -1,0 +1,147 @@
+/*-------------------------------------------------------------------------
+ *
+ * pprof_intern.c
+ *	  Interning of variable-length keys to dense indexes.
+ *
+ * The merge state interns everything it sees (strings, functions, mappings,
+ * locations, stacks) so that equal things get equal indexes and the state
+ * grows with the number of distinct things, not with the number of rows.
+ * Open addressing with linear probing at a load factor of at most 1/2; the
+ * arena and arrays double when full, so inserts are amortized O(1).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "common/hashfn.h"
+#include "utils/memutils.h"
+
+#include "pprof_merge.h"
+
+static void InternerGrowBuckets(PprofInterner *it);
+
+/* Set up an empty interner whose memory lives in cxt. */
+void
+InternerInit(PprofInterner *it, MemoryContext cxt, uint32 expected)
+{
+	uint32		nb = 64;
+
+	while (nb < expected * 2)
+		nb <<= 1;
+	memset(it, 0, sizeof(*it));
+	it->cxt = cxt;
+	it->arena_size = Max((Size) expected * 16, 1024);
+	it->arena = MemoryContextAllocHuge(cxt, it->arena_size);
+	it->cap = Max(expected, 32);
+	it->offsets = MemoryContextAllocHuge(cxt, sizeof(Size) * it->cap);
+	it->lengths = MemoryContextAllocHuge(cxt, sizeof(uint32) * it->cap);
+	it->hashes = MemoryContextAllocHuge(cxt, sizeof(uint32) * it->cap);
+	it->nbuckets = nb;
+	it->buckets = MemoryContextAllocExtended(cxt, sizeof(uint32) * nb,
+											 MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+}
+
+static void
+InternerGrowBuckets(PprofInterner *it)
+{
+	uint32		nb = it->nbuckets * 2;
+	uint32	   *buckets;
+	uint32		i;
+
+	if (nb == 0 || (Size) nb * sizeof(uint32) > MaxAllocHugeSize)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many distinct elements in a pprof merge")));
+	buckets = MemoryContextAllocExtended(it->cxt, sizeof(uint32) * nb,
+										 MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	for (i = 0; i < it->n; i++)
+	{
+		uint32		b = it->hashes[i] & (nb - 1);
+
+		while (buckets[b] != 0)
+			b = (b + 1) & (nb - 1);
+		buckets[b] = i + 1;
+	}
+	pfree(it->buckets);
+	it->buckets = buckets;
+	it->nbuckets = nb;
+}
+
+/*
+ * Index of key, inserting it if new; *found tells which.
+ */
+uint32
+InternerAdd(PprofInterner *it, const void *key, uint32 len, bool *found)
+{
+	uint32		h = hash_bytes((const unsigned char *) key, len);
+	uint32		b = h & (it->nbuckets - 1);
+	uint32		index;
+	Size		padded;
+
+	for (;;)
+	{
+		uint32		e = it->buckets[b];
+
+		if (e == 0)
+			break;
+		e--;
+		if (it->hashes[e] == h && it->lengths[e] == len &&
+			memcmp(it->arena + it->offsets[e], key, len) == 0)
+		{
+			*found = true;
+			return e;
+		}
+		b = (b + 1) & (it->nbuckets - 1);
+	}
+
+	*found = false;
+	if (it->n == PG_UINT32_MAX - 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many distinct elements in a pprof merge")));
+
+	if (it->n == it->cap)
+	{
+		it->cap *= 2;
+		it->offsets = repalloc_huge(it->offsets, sizeof(Size) * it->cap);
+		it->lengths = repalloc_huge(it->lengths, sizeof(uint32) * it->cap);
+		it->hashes = repalloc_huge(it->hashes, sizeof(uint32) * it->cap);
+	}
+	padded = TYPEALIGN(4, len);
+	if (it->arena_used + padded > it->arena_size)
+	{
+		while (it->arena_used + padded > it->arena_size)
+			it->arena_size *= 2;
+		it->arena = repalloc_huge(it->arena, it->arena_size);
+	}
+
+	index = it->n++;
+	memcpy(it->arena + it->arena_used, key, len);
+	it->offsets[index] = it->arena_used;
+	it->lengths[index] = len;
+	it->hashes[index] = h;
+	it->arena_used += padded;
+	it->buckets[b] = index + 1;
+
+	if ((Size) it->n * 2 > it->nbuckets)
+		InternerGrowBuckets(it);
+	return index;
+}
+
+/* The key stored at index (4-byte aligned), and its length. */
+const char *
+InternerKey(const PprofInterner *it, uint32 index, uint32 *len)
+{
+	if (index >= it->n)
+		elog(ERROR, "interner index %u out of range", index);
+	*len = it->lengths[index];
+	return it->arena + it->offsets[index];
+}
+
+/* Bytes held, for reporting. */
+Size
+InternerMemory(const PprofInterner *it)
+{
+	return it->arena_size + (Size) it->cap * (sizeof(Size) + 2 * sizeof(uint32)) +
+		(Size) it->nbuckets * sizeof(uint32);
+}

@@ -1,0 +1,188 @@
+/*-------------------------------------------------------------------------
+ *
+ * pprof_merge.c
+ *	  SQL interface of the aggregates pprof_merge and pgo_merge.
+ *
+ * The state (pprof_merge_state.c) lives in the aggregate context. Both
+ * aggregates are parallel safe: a partial state serializes to the stored
+ * layout (a bytea), and combining adds one state's canonical form to the
+ * other, so every plan gives the same bytes.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "fmgr.h"
+#include "utils/builtins.h"
+
+#include "pprof_merge.h"
+
+static MemoryContext AggContext(FunctionCallInfo fcinfo, const char *fname);
+static MergeState *GetState(FunctionCallInfo fcinfo, MergeMode mode, const char *fname);
+static Datum Transition(FunctionCallInfo fcinfo, MergeMode mode, double weight,
+						const char *fname);
+
+PG_FUNCTION_INFO_V1(pprof_merge_transfn);
+PG_FUNCTION_INFO_V1(pgo_merge_transfn);
+PG_FUNCTION_INFO_V1(pgo_merge_weighted_transfn);
+PG_FUNCTION_INFO_V1(pprof_merge_combinefn);
+PG_FUNCTION_INFO_V1(pgo_merge_combinefn);
+PG_FUNCTION_INFO_V1(pprof_merge_serialfn);
+PG_FUNCTION_INFO_V1(pprof_merge_deserialfn);
+PG_FUNCTION_INFO_V1(pgo_merge_deserialfn);
+PG_FUNCTION_INFO_V1(pprof_merge_finalfn);
+
+static MemoryContext
+AggContext(FunctionCallInfo fcinfo, const char *fname)
+{
+	MemoryContext aggcontext;
+
+	if (!AggCheckCallContext(fcinfo, &aggcontext))
+		elog(ERROR, "%s called in non-aggregate context", fname);
+	return aggcontext;
+}
+
+static MergeState *
+GetState(FunctionCallInfo fcinfo, MergeMode mode, const char *fname)
+{
+	MemoryContext aggcontext = AggContext(fcinfo, fname);
+
+	if (PG_ARGISNULL(0))
+		return MergeStateCreate(mode, aggcontext);
+	return (MergeState *) PG_GETARG_POINTER(0);
+}
+
+static Datum
+Transition(FunctionCallInfo fcinfo, MergeMode mode, double weight, const char *fname)
+{
+	MergeState *state = GetState(fcinfo, mode, fname);
+
+	if (!PG_ARGISNULL(1))
+	{
+		/* detoast in the per-call context; the state keeps only what it interns */
+		Pprof	   *p = PG_GETARG_PPROF_P(1);
+		MemoryContext old = MemoryContextSwitchTo(AggContext(fcinfo, fname));
+
+		MergeStateAdd(state, p, weight);
+		MemoryContextSwitchTo(old);
+	}
+	PG_RETURN_POINTER(state);
+}
+
+/* pprof_merge(pprof) transition */
+Datum
+pprof_merge_transfn(PG_FUNCTION_ARGS)
+{
+	return Transition(fcinfo, MERGE_LOSSLESS, 1.0, "pprof_merge_transfn");
+}
+
+/* pgo_merge(pprof) transition */
+Datum
+pgo_merge_transfn(PG_FUNCTION_ARGS)
+{
+	return Transition(fcinfo, MERGE_PGO, 1.0, "pgo_merge_transfn");
+}
+
+/* pgo_merge(pprof, weight) transition; a NULL weight counts as 1 */
+Datum
+pgo_merge_weighted_transfn(PG_FUNCTION_ARGS)
+{
+	double		weight = PG_ARGISNULL(2) ? 1.0 : PG_GETARG_FLOAT8(2);
+
+	if (isnan(weight) || isinf(weight) || weight < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("pgo_merge weight must be a finite number >= 0, not %g", weight)));
+	return Transition(fcinfo, MERGE_PGO, weight, "pgo_merge_weighted_transfn");
+}
+
+/* Combine two partial states; the result lives in the aggregate context. */
+static Datum
+Combine(FunctionCallInfo fcinfo, MergeMode mode)
+{
+	MemoryContext aggcontext = AggContext(fcinfo, "pprof merge combine");
+	MergeState *a = PG_ARGISNULL(0) ? NULL : (MergeState *) PG_GETARG_POINTER(0);
+	MergeState *b = PG_ARGISNULL(1) ? NULL : (MergeState *) PG_GETARG_POINTER(1);
+	MemoryContext old;
+
+	if (b == NULL)
+	{
+		if (a == NULL)
+			PG_RETURN_NULL();
+		PG_RETURN_POINTER(a);
+	}
+	old = MemoryContextSwitchTo(aggcontext);
+	if (a == NULL)
+		a = MergeStateCreate(mode, aggcontext);
+	MergeStateAddState(a, b);
+	MemoryContextSwitchTo(old);
+	PG_RETURN_POINTER(a);
+}
+
+Datum
+pprof_merge_combinefn(PG_FUNCTION_ARGS)
+{
+	return Combine(fcinfo, MERGE_LOSSLESS);
+}
+
+Datum
+pgo_merge_combinefn(PG_FUNCTION_ARGS)
+{
+	return Combine(fcinfo, MERGE_PGO);
+}
+
+/* A partial state as bytes: its canonical layout. */
+Datum
+pprof_merge_serialfn(PG_FUNCTION_ARGS)
+{
+	MergeState *state = (MergeState *) PG_GETARG_POINTER(0);
+
+	AggContext(fcinfo, "pprof_merge_serialfn");
+	PG_RETURN_BYTEA_P(MergeStateToPprof(state, true));
+}
+
+static Datum
+Deserialize(FunctionCallInfo fcinfo, MergeMode mode)
+{
+	MemoryContext aggcontext = AggContext(fcinfo, "pprof merge deserialize");
+	/* a copy: the bytes may not be aligned as the layout needs */
+	Pprof	   *p = (Pprof *) PG_DETOAST_DATUM_COPY(PG_GETARG_DATUM(0));
+	MergeState *state;
+	MemoryContext old = MemoryContextSwitchTo(aggcontext);
+
+	state = MergeStateCreate(mode, aggcontext);
+	if (p->n_samples > 0 || p->n_mappings > 0 || p->n_sample_types > 0)
+		MergeStateAdd(state, p, 1.0);
+	MemoryContextSwitchTo(old);
+	pfree(p);
+	PG_RETURN_POINTER(state);
+}
+
+Datum
+pprof_merge_deserialfn(PG_FUNCTION_ARGS)
+{
+	return Deserialize(fcinfo, MERGE_LOSSLESS);
+}
+
+Datum
+pgo_merge_deserialfn(PG_FUNCTION_ARGS)
+{
+	return Deserialize(fcinfo, MERGE_PGO);
+}
+
+/* The merged profile; NULL when no input contributed. */
+Datum
+pprof_merge_finalfn(PG_FUNCTION_ARGS)
+{
+	MergeState *state;
+
+	AggContext(fcinfo, "pprof_merge_finalfn");
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	state = (MergeState *) PG_GETARG_POINTER(0);
+	if (MergeStateIsEmpty(state))
+		PG_RETURN_NULL();
+	PG_RETURN_PPROF_P(MergeStateToPprof(state, false));
+}
