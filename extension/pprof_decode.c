@@ -72,6 +72,7 @@ typedef struct Decoder
 {
 	const uint8 *base;			/* start of the protobuf, for offsets */
 	PprofError *err;
+	MemoryContext err_cxt;		/* the caller's: error text outlives scratch */
 	bool		failed;
 	DecodePhase phase;
 	int			field_mask;		/* which top-level fields FILL reads */
@@ -150,8 +151,10 @@ Fail(Decoder *d, int sqlerrcode, const char *fmt,...)
 	{
 		va_list		args;
 		StringInfoData buf;
+		MemoryContext old = MemoryContextSwitchTo(d->err_cxt);
 
 		initStringInfo(&buf);
+		MemoryContextSwitchTo(old);
 		for (;;)
 		{
 			int			needed;
@@ -216,6 +219,10 @@ ReadTag(Decoder *d, const uint8 **pp, const uint8 *end, uint32 *field, int *wt)
 
 	if (!ReadVarint(d, pp, end, &tag))
 		return false;
+	if (*pp - start > 5)
+		return Fail(d, ERRCODE_INVALID_BINARY_REPRESENTATION,
+					"Field tag at byte %zu is encoded in more than 5 bytes.",
+					OFFSET(d, start));
 	*wt = (int) (tag & 7);
 	if (tag >> 3 == 0 || tag >> 3 > 0x1fffffff)
 		return Fail(d, ERRCODE_INVALID_BINARY_REPRESENTATION,
@@ -243,6 +250,11 @@ ReadLen(Decoder *d, const uint8 **pp, const uint8 *end,
 
 	if (!ReadVarint(d, pp, end, &len))
 		return false;
+	/* lengths are 32-bit in protobuf; longer encodings are not canonical */
+	if (*pp - start > 5)
+		return Fail(d, ERRCODE_INVALID_BINARY_REPRESENTATION,
+					"Length at byte %zu is encoded in more than 5 bytes.",
+					OFFSET(d, start));
 	if (len > (uint64) (end - *pp))
 		return Fail(d, ERRCODE_INVALID_BINARY_REPRESENTATION,
 					"Length %llu at byte %zu runs past the end of its message (%zu bytes left).",
@@ -553,9 +565,13 @@ WalkProfile(Decoder *d, const uint8 *p, const uint8 *end)
 							return false;
 						break;
 					case 11:
-						if ((d->field_mask & F_SCALARS) &&
-							!WalkValueType(d, b, e, &d->out->period_type, "The period type"))
-							return false;
+						/* a repeated period_type replaces, as pprof and protobuf-c do */
+						if (d->field_mask & F_SCALARS)
+						{
+							memset(&d->out->period_type, 0, sizeof(PprofValueType));
+							if (!WalkValueType(d, b, e, &d->out->period_type, "The period type"))
+								return false;
+						}
 						break;
 					case 7:
 						if ((d->field_mask & F_SCALARS) &&
@@ -1234,6 +1250,7 @@ PprofDecodeRaw(const char *data, Size len, PprofError *err)
 	memset(&d, 0, sizeof(d));
 	d.base = p;
 	d.err = err;
+	d.err_cxt = CurrentMemoryContext;
 
 	if (len == 0)
 	{

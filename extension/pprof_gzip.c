@@ -108,6 +108,7 @@ PprofGunzip(const char *data, Size len, Size max_bytes, Size *out_len,
 			const char *msg = zs.msg ? zs.msg : "unknown error";
 
 			inflateEnd(&zs);
+			pfree(out);
 			err->sqlerrcode = ERRCODE_DATA_CORRUPTED;
 			err->message = "invalid gzip data in pprof profile";
 			err->detail = psprintf("zlib reports \"%s\" at compressed byte %zu.",
@@ -123,6 +124,7 @@ PprofGunzip(const char *data, Size len, Size max_bytes, Size *out_len,
 			if (used > max_bytes)
 			{
 				inflateEnd(&zs);
+				pfree(out);
 				SetTooLarge(err, max_bytes);
 				return NULL;
 			}
@@ -135,6 +137,7 @@ PprofGunzip(const char *data, Size len, Size max_bytes, Size *out_len,
 		{
 			/* all input consumed, room left, and still no end of stream */
 			inflateEnd(&zs);
+			pfree(out);
 			err->sqlerrcode = ERRCODE_DATA_CORRUPTED;
 			err->message = "invalid gzip data in pprof profile";
 			err->detail = psprintf("The gzip stream is truncated after %zu compressed bytes.", len);
@@ -149,6 +152,7 @@ PprofGunzip(const char *data, Size len, Size max_bytes, Size *out_len,
 
 	if (*out_len > max_bytes)
 	{
+		pfree(out);
 		SetTooLarge(err, max_bytes);
 		return NULL;
 	}
@@ -166,6 +170,7 @@ PprofGunzip(const char *data, Size len, Size max_bytes, Size *out_len,
 			err->detail = psprintf("%zu bytes of trailing data follow the gzip stream.",
 								   trailing);
 		err->hint = "Go tools reject such files; upload the profile exactly as written by runtime/pprof.";
+		pfree(out);
 		return NULL;
 	}
 

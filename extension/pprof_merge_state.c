@@ -90,6 +90,7 @@ struct MergeState
 	MappingData *mapping_data;
 	uint32		mapping_cap;
 	uint32		main_mapping;	/* NO_INDEX: none */
+	bool		main_has_samples;	/* main_mapping came from an input with samples */
 
 	int64	   *values;			/* n_value_slots per sample */
 	uint32		values_cap;		/* samples */
@@ -205,8 +206,14 @@ MergeStateCreate(MergeMode mode, MemoryContext cxt)
 			s->deny = MemoryContextAlloc(cxt, sizeof(uint32) * cap);
 			for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
 			{
-				while (*tok == ' ')
+				char	   *end;
+
+				/* names are trimmed: "a, b" lists a and b */
+				while (*tok == ' ' || *tok == '\t')
 					tok++;
+				end = tok + strlen(tok);
+				while (end > tok && (end[-1] == ' ' || end[-1] == '\t'))
+					*--end = '\0';
 				if (*tok == '\0')
 					continue;
 				if (s->n_deny == cap)
@@ -346,7 +353,8 @@ CompareMappingData(const MergeState *s, const MappingData *a, const MappingData 
 /*
  * A mapping is identified as pprof does: size rounded up to 4 KiB, file
  * offset, and build ID (else file name). Of the mappings that match, the
- * smallest by content represents them, so the result is order-independent.
+ * smallest by content represents them, with the union of their flags, so
+ * the result is order-independent.
  */
 static uint32
 MapMapping(MergeState *s, InputMap *m, uint32 index)
@@ -386,8 +394,15 @@ MapMapping(MergeState *s, InputMap *m, uint32 index)
 		}
 		s->mapping_data[result] = d;
 	}
-	else if (CompareMappingData(s, &d, &s->mapping_data[result]) < 0)
-		s->mapping_data[result] = d;
+	else
+	{
+		/* what any copy of the binary was symbolized with, in any order */
+		uint32		flags = s->mapping_data[result].flags | d.flags;
+
+		if (CompareMappingData(s, &d, &s->mapping_data[result]) < 0)
+			s->mapping_data[result] = d;
+		s->mapping_data[result].flags = flags;
+	}
 
 	m->mappings[index] = result;
 	return result;
@@ -667,15 +682,29 @@ MergeStateAdd(MergeState *s, const Pprof *pprof, double weight)
 	if (s->mode == MERGE_LOSSLESS)
 	{
 		CheckCompatible(s, &m);
-		/* pprof keeps the first mapping, the main binary, first */
+		/*
+		 * pprof keeps the first input's first mapping, the main binary, even
+		 * if no sample refers to it. To stay order-independent we keep the
+		 * smallest by content of the inputs' first mappings, preferring
+		 * inputs that have samples: an empty profile from another build must
+		 * not name the main binary of a merge of real ones.
+		 */
 		if (h->n_mappings > 0)
 		{
 			uint32		main = MapMapping(s, &m, 0);
+			bool		has_samples = false;
 
+			for (i = 0; i < h->n_samples * h->n_sample_types && !has_samples; i++)
+				has_samples = v.values[i] != 0;
 			if (s->main_mapping == NO_INDEX ||
-				CompareMappingData(s, &s->mapping_data[main],
-								   &s->mapping_data[s->main_mapping]) < 0)
+				(has_samples && !s->main_has_samples) ||
+				(has_samples == s->main_has_samples &&
+				 CompareMappingData(s, &s->mapping_data[main],
+									&s->mapping_data[s->main_mapping]) < 0))
+			{
 				s->main_mapping = main;
+				s->main_has_samples = has_samples;
+			}
 		}
 	}
 	AddHeader(s, &m);

@@ -1,0 +1,512 @@
+/*-------------------------------------------------------------------------
+ *
+ * make_seeds.c
+ *	  Write hand-made seed inputs for the pprof fuzzer.
+ *
+ * Usage:
+ *	make_seeds OUTDIR                 synthetic profiles (see Synthetic())
+ *	make_seeds OUTDIR FILE...         damaged variants of each FILE:
+ *	                                  truncations and single bit flips
+ *
+ * The synthetic profiles are built with protobuf-c (valid ones) or by hand
+ * (wire forms protobuf-c never writes: unpacked repeated fields, unknown
+ * fields, a repeated period_type, non-dense IDs) so the fuzzer starts from
+ * every branch of the decoder rather than only from what Go writes. Plain C
+ * with protobuf-c and zlib; no PostgreSQL.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "profile.pb-c.h"
+
+typedef struct Buf
+{
+	uint8_t    *data;
+	size_t		len;
+	size_t		cap;
+} Buf;
+
+static const char *outdir;
+
+static void
+Die(const char *what)
+{
+	fprintf(stderr, "make_seeds: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static void
+Put(Buf *b, const void *p, size_t n)
+{
+	if (b->len + n > b->cap)
+	{
+		b->cap = (b->len + n) * 2 + 64;
+		b->data = realloc(b->data, b->cap);
+		if (b->data == NULL)
+			Die("realloc");
+	}
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+}
+
+static void
+Varint(Buf *b, uint64_t v)
+{
+	uint8_t		c;
+
+	do
+	{
+		c = v & 0x7f;
+		v >>= 7;
+		if (v)
+			c |= 0x80;
+		Put(b, &c, 1);
+	} while (v);
+}
+
+static void
+Tag(Buf *b, uint32_t field, int wt)
+{
+	Varint(b, ((uint64_t) field << 3) | wt);
+}
+
+/* field = varint */
+static void
+FieldVarint(Buf *b, uint32_t field, uint64_t v)
+{
+	Tag(b, field, 0);
+	Varint(b, v);
+}
+
+/* field = length-delimited body */
+static void
+FieldBytes(Buf *b, uint32_t field, const void *p, size_t n)
+{
+	Tag(b, field, 2);
+	Varint(b, n);
+	Put(b, p, n);
+}
+
+static void
+FieldMsg(Buf *b, uint32_t field, Buf *msg)
+{
+	FieldBytes(b, field, msg->data, msg->len);
+	msg->len = 0;
+}
+
+static void
+FieldString(Buf *b, uint32_t field, const char *s)
+{
+	FieldBytes(b, field, s, strlen(s));
+}
+
+static void
+WriteFile(const char *name, const void *data, size_t len)
+{
+	char		path[4096];
+	FILE	   *f;
+
+	snprintf(path, sizeof(path), "%s/%s", outdir, name);
+	f = fopen(path, "wb");
+	if (f == NULL)
+		Die(path);
+	if (len > 0 && fwrite(data, 1, len, f) != len)
+		Die(path);
+	if (fclose(f) != 0)
+		Die(path);
+}
+
+/* gzip a buffer the way Go does (one member, no name) */
+static Buf
+Gzip(const void *data, size_t len)
+{
+	z_stream	zs;
+	Buf			out = {0};
+
+	memset(&zs, 0, sizeof(zs));
+	if (deflateInit2(&zs, Z_BEST_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8,
+					 Z_DEFAULT_STRATEGY) != Z_OK)
+		Die("deflateInit2");
+	out.cap = deflateBound(&zs, len) + 64;
+	out.data = malloc(out.cap);
+	zs.next_in = (Bytef *) data;
+	zs.avail_in = len;
+	zs.next_out = out.data;
+	zs.avail_out = out.cap;
+	if (deflate(&zs, Z_FINISH) != Z_STREAM_END)
+		Die("deflate");
+	out.len = zs.total_out;
+	deflateEnd(&zs);
+	return out;
+}
+
+static void
+WritePacked(const char *name, const Perftools__Profiles__Profile *p)
+{
+	size_t		len = perftools__profiles__profile__get_packed_size(p);
+	uint8_t    *buf = malloc(len + 1);
+
+	perftools__profiles__profile__pack(p, buf);
+	WriteFile(name, buf, len);
+	free(buf);
+}
+
+/* A small profile with every field set, packed by protobuf-c. */
+static void
+FullProfile(void)
+{
+	Perftools__Profiles__Profile p = PERFTOOLS__PROFILES__PROFILE__INIT;
+	Perftools__Profiles__ValueType st[2], pt = PERFTOOLS__PROFILES__VALUE_TYPE__INIT;
+	Perftools__Profiles__ValueType *stp[2];
+	Perftools__Profiles__Sample s[2], *sp[2];
+	Perftools__Profiles__Label lab[2], *labp[2];
+	Perftools__Profiles__Mapping m, *mp[1];
+	Perftools__Profiles__Location loc[3], *locp[3];
+	Perftools__Profiles__Line ln[3], *lnp[3];
+	Perftools__Profiles__Function fn[2], *fnp[2];
+	char	   *strings[] = {"", "samples", "count", "cpu", "nanoseconds",
+		"main.main", "main.go", "runtime.goexit", "proc.go", "/bin/app",
+	"abc123", "key", "value", "bytes", "comment"};
+	uint64_t	loc_a[] = {30, 10}, loc_b[] = {20, 20, 10};
+	int64_t		val_a[] = {1, 10000000}, val_b[] = {-3, 0};
+	int64_t		comments[] = {14, 0};
+	int			i;
+
+	for (i = 0; i < 2; i++)
+	{
+		perftools__profiles__value_type__init(&st[i]);
+		stp[i] = &st[i];
+	}
+	st[0].type = 1;
+	st[0].unit = 2;
+	st[1].type = 3;
+	st[1].unit = 4;
+
+	for (i = 0; i < 2; i++)
+	{
+		perftools__profiles__label__init(&lab[i]);
+		labp[i] = &lab[i];
+	}
+	lab[0].key = 11;
+	lab[0].str = 12;
+	lab[1].key = 11;
+	lab[1].num = -42;
+	lab[1].num_unit = 13;
+
+	for (i = 0; i < 2; i++)
+	{
+		perftools__profiles__sample__init(&s[i]);
+		sp[i] = &s[i];
+		s[i].n_value = 2;
+	}
+	s[0].location_id = loc_a;
+	s[0].n_location_id = 2;
+	s[0].value = val_a;
+	s[0].label = labp;
+	s[0].n_label = 2;
+	s[1].location_id = loc_b;
+	s[1].n_location_id = 3;
+	s[1].value = val_b;
+
+	perftools__profiles__mapping__init(&m);
+	mp[0] = &m;
+	m.id = 7;
+	m.memory_start = 0x400000;
+	m.memory_limit = 0x800000;
+	m.file_offset = 0x1000;
+	m.filename = 9;
+	m.build_id = 10;
+	m.has_functions = 1;
+	m.has_line_numbers = 1;
+
+	for (i = 0; i < 2; i++)
+	{
+		perftools__profiles__function__init(&fn[i]);
+		fnp[i] = &fn[i];
+	}
+	/* IDs that are not 1..n, so the decoder needs its sorted ID map */
+	fn[0].id = 5;
+	fn[0].name = 5;
+	fn[0].system_name = 5;
+	fn[0].filename = 6;
+	fn[0].start_line = 10;
+	fn[1].id = 2;
+	fn[1].name = 7;
+	fn[1].filename = 8;
+	fn[1].start_line = -1;
+
+	for (i = 0; i < 3; i++)
+	{
+		perftools__profiles__line__init(&ln[i]);
+		lnp[i] = &ln[i];
+		perftools__profiles__location__init(&loc[i]);
+		locp[i] = &loc[i];
+	}
+	ln[0].function_id = 5;
+	ln[0].line = 12;
+	ln[0].column = 3;
+	ln[1].function_id = 2;
+	ln[1].line = 250;
+	ln[2].function_id = 5;
+	ln[2].line = 13;
+	loc[0].id = 10;
+	loc[0].mapping_id = 7;
+	loc[0].address = 0x401000;
+	loc[0].line = &lnp[0];
+	loc[0].n_line = 2;		/* an inlined frame */
+	loc[1].id = 20;
+	loc[1].address = 0x402000;
+	loc[1].is_folded = 1;
+	loc[2].id = 30;
+	loc[2].mapping_id = 7;
+	loc[2].line = &lnp[2];
+	loc[2].n_line = 1;
+
+	p.sample_type = stp;
+	p.n_sample_type = 2;
+	p.sample = sp;
+	p.n_sample = 2;
+	p.mapping = mp;
+	p.n_mapping = 1;
+	p.location = locp;
+	p.n_location = 3;
+	p.function = fnp;
+	p.n_function = 2;
+	p.string_table = strings;
+	p.n_string_table = sizeof(strings) / sizeof(strings[0]);
+	p.drop_frames = 7;
+	p.keep_frames = 5;
+	p.time_nanos = 1700000000000000000LL;
+	p.duration_nanos = 10000000000LL;
+	pt.type = 3;
+	pt.unit = 4;
+	p.period_type = &pt;
+	p.period = 10000000;
+	p.comment = comments;
+	p.n_comment = 2;
+	p.default_sample_type = 3;
+
+	WritePacked("synthetic-full.pb", &p);
+	{
+		size_t		len = perftools__profiles__profile__get_packed_size(&p);
+		uint8_t    *buf = malloc(len);
+		Buf			gz;
+
+		perftools__profiles__profile__pack(&p, buf);
+		gz = Gzip(buf, len);
+		WriteFile("synthetic-full.pb.gz", gz.data, gz.len);
+		/* two members, and trailing garbage: both must be rejected */
+		Put(&gz, gz.data, gz.len);
+		WriteFile("synthetic-two-members.pb.gz", gz.data, gz.len);
+		gz.len /= 2;
+		Put(&gz, "trailing", 8);
+		WriteFile("synthetic-trailing.pb.gz", gz.data, gz.len);
+		free(gz.data);
+		free(buf);
+	}
+}
+
+/* Wire forms protobuf-c does not write, built by hand. */
+static void
+HandMade(void)
+{
+	Buf			p = {0},
+				m = {0},
+				sub = {0};
+	static uint8_t zeros[17 * 1024 * 1024];
+	Buf			gz;
+
+	/* the smallest valid profile: a string table holding "" */
+	FieldString(&p, 6, "");
+	WriteFile("min-empty-string-table.pb", p.data, p.len);
+	gz = Gzip(p.data, p.len);
+	WriteFile("min-empty-string-table.pb.gz", gz.data, gz.len);
+	free(gz.data);
+	p.len = 0;
+
+	/* unpacked repeated fields, unknown fields of every wire type, fields
+	 * out of order, a repeated period_type (merged field by field) */
+	FieldString(&p, 6, "");
+	FieldString(&p, 6, "cpu");
+	FieldString(&p, 6, "ns");
+	FieldString(&p, 6, "f");
+	FieldVarint(&m, 1, 3);
+	FieldVarint(&m, 1, 1);	/* last one wins */
+	FieldVarint(&m, 2, 2);
+	FieldVarint(&m, 99, 12345);		/* unknown varint */
+	FieldMsg(&p, 1, &m);
+	FieldVarint(&m, 1, 1);
+	FieldMsg(&p, 11, &m);
+	FieldVarint(&m, 2, 2);
+	FieldMsg(&p, 11, &m);
+	FieldVarint(&sub, 1, 9);	/* line: function 9, parked before the id */
+	FieldVarint(&sub, 2, 42);
+	FieldMsg(&m, 4, &sub);
+	FieldVarint(&m, 1, 1000);	/* location id after its lines */
+	Tag(&m, 77, 5);				/* unknown fixed32 */
+	Put(&m, "\1\2\3\4", 4);
+	FieldMsg(&p, 4, &m);
+	FieldVarint(&m, 1, 9);
+	FieldVarint(&m, 2, 3);
+	Tag(&m, 77, 1);				/* unknown fixed64 */
+	Put(&m, "\1\2\3\4\5\6\7\10", 8);
+	FieldMsg(&p, 5, &m);
+	FieldVarint(&m, 1, 1000);	/* unpacked location_id */
+	FieldVarint(&m, 1, 1000);
+	FieldVarint(&m, 2, (uint64_t) -5);	/* unpacked value */
+	FieldString(&m, 1000, "unknown bytes");
+	FieldMsg(&p, 2, &m);
+	FieldVarint(&p, 13, 3);		/* unpacked comments */
+	FieldVarint(&p, 13, 1);
+	FieldVarint(&p, 12, 100);
+	FieldVarint(&p, 12, 200);	/* repeated scalar: last wins */
+	WriteFile("handmade-unpacked.pb", p.data, p.len);
+	p.len = 0;
+
+	/* gzip bomb: 17 MiB of zeros inflate past the 16 MiB limit */
+	gz = Gzip(zeros, sizeof(zeros));
+	WriteFile("bomb-17mib.pb.gz", gz.data, gz.len);
+	free(gz.data);
+
+	/* amplification: 100,000 empty samples (2 wire bytes each) */
+	FieldVarint(&m, 1, 1);
+	FieldVarint(&m, 2, 2);
+	FieldMsg(&p, 1, &m);
+	for (int i = 0; i < 100000; i++)
+		FieldBytes(&p, 2, "", 0);
+	FieldString(&p, 6, "");
+	FieldString(&p, 6, "cpu");
+	FieldString(&p, 6, "ns");
+	gz = Gzip(p.data, p.len);
+	WriteFile("amplification.pb.gz", gz.data, gz.len);
+	free(gz.data);
+	p.len = 0;
+
+	/* a sample pointing at a missing location; a function with an unknown
+	 * string index: both fail only in the FILL walk */
+	FieldString(&p, 6, "");
+	FieldVarint(&m, 1, 1);
+	FieldVarint(&m, 2, 99);
+	FieldMsg(&p, 5, &m);
+	WriteFile("bad-function-name-index.pb", p.data, p.len);
+	p.len = 0;
+	FieldString(&p, 6, "");
+	FieldVarint(&m, 1, 4);
+	FieldMsg(&p, 2, &m);
+	WriteFile("bad-sample-location.pb", p.data, p.len);
+	p.len = 0;
+
+	/* duplicate IDs */
+	FieldString(&p, 6, "");
+	FieldVarint(&m, 1, 3);
+	FieldMsg(&p, 5, &m);
+	FieldVarint(&m, 1, 3);
+	FieldMsg(&p, 5, &m);
+	WriteFile("bad-duplicate-function-id.pb", p.data, p.len);
+	p.len = 0;
+
+	/* overlong varint (11 bytes) and a 10-byte one that overflows */
+	FieldString(&p, 6, "");
+	Tag(&p, 9, 0);
+	Put(&p, "\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x00", 11);
+	WriteFile("bad-varint-11-bytes.pb", p.data, p.len);
+	p.len = 0;
+	FieldString(&p, 6, "");
+	Tag(&p, 9, 0);
+	Put(&p, "\xff\xff\xff\xff\xff\xff\xff\xff\xff\x7f", 10);
+	WriteFile("bad-varint-overflow.pb", p.data, p.len);
+	p.len = 0;
+
+	/* invalid UTF-8, a NUL in a string, a non-empty first string */
+	FieldString(&p, 6, "");
+	FieldBytes(&p, 6, "\xc3\x28", 2);
+	WriteFile("bad-utf8.pb", p.data, p.len);
+	p.len = 0;
+	FieldString(&p, 6, "");
+	FieldBytes(&p, 6, "a\0b", 3);
+	WriteFile("bad-nul-in-string.pb", p.data, p.len);
+	p.len = 0;
+	FieldString(&p, 6, "x");
+	WriteFile("bad-first-string.pb", p.data, p.len);
+	p.len = 0;
+
+	free(p.data);
+	free(m.data);
+	free(sub.data);
+}
+
+/* Truncations and bit flips of one file; deterministic. */
+static void
+Damage(const char *path)
+{
+	FILE	   *f = fopen(path, "rb");
+	Buf			b = {0};
+	uint8_t		chunk[65536];
+	size_t		n;
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	char		name[1024];
+	size_t		cuts[4];
+	int			i;
+	uint64_t	x = 0x9e3779b97f4a7c15ULL;
+
+	if (f == NULL)
+		Die(path);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		Put(&b, chunk, n);
+	fclose(f);
+	if (b.len < 4)
+		return;
+
+	cuts[0] = 1;
+	cuts[1] = b.len / 3;
+	cuts[2] = b.len / 2;
+	cuts[3] = b.len - 1;
+	for (i = 0; i < 4; i++)
+	{
+		snprintf(name, sizeof(name), "%s.trunc%zu", base, cuts[i]);
+		WriteFile(name, b.data, cuts[i]);
+	}
+	for (i = 0; i < 6; i++)
+	{
+		size_t		pos;
+		int			bit;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		pos = (size_t) (x % b.len);
+		bit = (int) ((x >> 32) % 8);
+		b.data[pos] ^= 1 << bit;
+		snprintf(name, sizeof(name), "%s.flip%zu.%d", base, pos, bit);
+		WriteFile(name, b.data, b.len);
+		b.data[pos] ^= 1 << bit;
+	}
+	free(b.data);
+}
+
+int
+main(int argc, char **argv)
+{
+	int			i;
+
+	if (argc < 2)
+	{
+		fprintf(stderr, "usage: %s OUTDIR [FILE...]\n", argv[0]);
+		return 2;
+	}
+	outdir = argv[1];
+	if (argc == 2)
+	{
+		FullProfile();
+		HandMade();
+	}
+	for (i = 2; i < argc; i++)
+		Damage(argv[i]);
+	return 0;
+}

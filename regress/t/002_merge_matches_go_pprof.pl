@@ -1,0 +1,336 @@
+# pprof_merge against the reference merge, `go tool pprof -proto a b ...`.
+#
+# For each set of real fixtures, the aggregate's output and the reference are
+# compared through go tool pprof itself (so the comparison reads both files
+# with the same parser): the -traces report (one block per sample, compared
+# as a sorted multiset), and the -raw dump, where every sample is expanded to
+# its values, labels and full stack (address, mapping, frames with file,
+# line and start line), so sample keying, value sums and label handling must
+# match exactly; ids and sample order may differ (ours is canonically
+# sorted). Header fields (time, duration, period) are compared exactly from
+# the protobuf. Incompatible sample types must fail in both.
+use strict;
+use warnings;
+
+use File::Copy;
+use IO::Uncompress::Gunzip qw(gunzip $GunzipError);
+use IPC::Run;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $go = $ENV{GO};
+plan skip_all => 'Go toolchain not available (GO unset or not executable)'
+  unless defined $go && -x $go;
+my $data = $ENV{PPROF_DATA} // "$ENV{TESTDIR}/data";
+die "fixture directory $data not found" unless -f "$data/cpu.pb.gz";
+
+my $tmp = PostgreSQL::Test::Utils::tempdir();
+my %goenv = (
+	GOTOOLCHAIN => 'local',
+	GOPROXY => 'off',
+	GOFLAGS => '-mod=mod',
+	GOCACHE => "$tmp/gocache",
+	HOME => $tmp);
+
+# Run go with the offline environment; returns (exit code, stdout, stderr).
+sub run_go
+{
+	my @args = @_;
+	my ($out, $err) = ('', '');
+	local @ENV{ keys %goenv } = values %goenv;
+	IPC::Run::run([ $go, @args ], '<', \undef, '>', \$out, '2>', \$err);
+	return ($? >> 8, $out, $err);
+}
+
+# Run go and die on failure; returns stdout.
+sub go_ok
+{
+	my ($rc, $out, $err) = run_go(@_);
+	die "go @_ failed ($rc): $err" if $rc != 0;
+	return $out;
+}
+
+# Read a varint at $$pos of $$buf.
+sub varint
+{
+	my ($buf, $pos) = @_;
+	my ($v, $shift) = (0, 0);
+	while (1)
+	{
+		die "truncated varint" if $$pos >= length $$buf;
+		my $b = ord(substr($$buf, $$pos++, 1));
+		$v |= ($b & 0x7f) << $shift;
+		return $v unless $b & 0x80;
+		$shift += 7;
+	}
+}
+
+# time_nanos, duration_nanos and period of a (gzip) pprof file.
+sub pb_header
+{
+	my ($file) = @_;
+	my $buf;
+	gunzip($file => \$buf) or die "gunzip $file: $GunzipError";
+	my %h = (time => 0, duration => 0, period => 0);
+	my %name = (9 => 'time', 10 => 'duration', 12 => 'period');
+	my $pos = 0;
+	while ($pos < length $buf)
+	{
+		my $key = varint(\$buf, \$pos);
+		my ($field, $wt) = ($key >> 3, $key & 7);
+		if ($wt == 0)
+		{
+			my $v = varint(\$buf, \$pos);
+			$h{ $name{$field} } = $v if $name{$field};
+		}
+		elsif ($wt == 2) { $pos += varint(\$buf, \$pos) }
+		elsif ($wt == 1) { $pos += 8 }
+		elsif ($wt == 5) { $pos += 4 }
+		else { die "bad wire type $wt in $file" }
+	}
+	return \%h;
+}
+
+# Parse `go tool pprof -raw`: header lines, sample types, and every sample
+# expanded to "values | labels | stack" with locations spelled out.
+sub parse_raw
+{
+	my ($text) = @_;
+	my @lines = split /\n/, $text;
+	my (%r, @header, @samples, %loc, %map, %mapflags, $section, $cur_loc);
+	$section = 'header';
+	for my $l (@lines)
+	{
+		if ($l eq 'Samples:') { $section = 'types'; next }
+		if ($l eq 'Locations') { $section = 'locations'; next }
+		if ($l eq 'Mappings') { $section = 'mappings'; next }
+		if ($section eq 'header') { push @header, $l; next }
+		if ($section eq 'types') { $r{types} = $l; $section = 'samples'; next }
+		if ($section eq 'samples')
+		{
+			if ($l =~ /^((?:\s+-?\d+)+): ((?:\d+ )*)$/)
+			{
+				push @samples,
+				  { values => [ split ' ', $1 ], locs => [ split ' ', $2 ],
+					labels => [] };
+			}
+			elsif ($l =~ /^ {16}(\S.*)$/ && @samples)
+			{
+				push @{ $samples[-1]{labels} }, $1;
+			}
+			else { die "unexpected sample line: $l" }
+			next;
+		}
+		if ($section eq 'locations')
+		{
+			if ($l =~ /^\s*(\d+): (0x[0-9a-f]+) (?:M=(\d+) )?(\[F\] )?(.*)$/)
+			{
+				$cur_loc = $1;
+				$loc{$1} = { addr => $2, map => $3 // 0, folded => $4 // '',
+					lines => [$5] };
+			}
+			elsif ($l =~ /^ {13}(\S.*)$/ && defined $cur_loc)
+			{
+				push @{ $loc{$cur_loc}{lines} }, $1;
+			}
+			else { die "unexpected location line: $l" }
+			next;
+		}
+		if ($section eq 'mappings')
+		{
+			# flags ([FN][FL][LN][IN]) apart: pprof's merge keeps the first
+			# input's, so they depend on input order
+			$l =~ /^(\d+): (.*?) ?((?:\[[A-Z]{2}\])*)$/
+			  or die "unexpected mapping line: $l";
+			$map{$1} = $2;
+			$mapflags{$2} = $3;
+		}
+	}
+	my $locstr = sub {
+		my $x = $loc{ $_[0] } // die "sample refers to missing location $_[0]";
+		my $m = $x->{map} ? ($map{ $x->{map} } // die "missing mapping") : '-';
+		return "$x->{addr} [$m] $x->{folded}" . join(' / ', @{ $x->{lines} });
+	};
+	my (@keys, @sums, %used_maps);
+	for my $s (@samples)
+	{
+		$sums[$_] += $s->{values}[$_] for 0 .. $#{ $s->{values} };
+		$used_maps{ $map{ $loc{$_}{map} } // '-' } = 1 for @{ $s->{locs} };
+		push @keys,
+		  join("\n",
+			join(' ', @{ $s->{values} }),
+			join(' ', @{ $s->{labels} }),
+			map { '  ' . $locstr->($_) } @{ $s->{locs} });
+	}
+	$r{header} = [ grep { !/^Time:|^Duration:/ } @header ];
+	$r{keys} = [ sort @keys ];
+	$r{sums} = \@sums;
+	$r{nsamples} = scalar @samples;
+	$r{used_maps} = [ sort keys %used_maps ];
+	$r{all_maps} = [ sort values %map ];
+	$r{mapflags} = \%mapflags;
+	return \%r;
+}
+
+# Split `go tool pprof -traces` into header lines (minus File:/Build ID:,
+# which name the "main" mapping, i.e. depend on mapping order) and the
+# sorted per-sample blocks.
+sub parse_traces
+{
+	my ($text) = @_;
+	my $sep = '-----------+-------------------------------------------------------';
+	my @parts = split /^\Q$sep\E\n/m, $text;
+	my $header = shift @parts;
+	my @h = grep { !/^File:|^Build ID:/ } split /\n/, $header;
+	return ([@h], [ sort @parts ]);
+}
+
+# Compare two sorted lists as multisets; on difference, show a few
+# elements present on one side only.
+sub multiset_is
+{
+	my ($ours, $ref, $what) = @_;
+	my (%count);
+	$count{$_}++ for @$ours;
+	$count{$_}-- for @$ref;
+	my @only_ours = grep { $count{$_} > 0 } sort keys %count;
+	my @only_ref = grep { $count{$_} < 0 } sort keys %count;
+	my $ok = ok(!@only_ours && !@only_ref, $what);
+	if (!$ok)
+	{
+		diag(scalar(@$ours) . " in ours, " . scalar(@$ref) . " in the reference");
+		diag("only in ours (x$count{$_}):\n$_") for @only_ours[ 0 .. ($#only_ours < 2 ? $#only_ours : 2) ];
+		diag("only in the reference (x" . -$count{$_} . "):\n$_")
+		  for @only_ref[ 0 .. ($#only_ref < 2 ? $#only_ref : 2) ];
+	}
+	return $ok;
+}
+
+my $node = PostgreSQL::Test::Cluster->new('merge');
+$node->init;
+$node->start;
+
+my @fixtures = qw(cpu cpu_labels heap goroutine cpu_empty cpu_a1 cpu_a2
+  cpu_a3 cpu_a_long cpu_b1);
+(my $qdata = $data) =~ s/'/''/g;
+$node->safe_psql(
+	'postgres', qq{
+CREATE EXTENSION pprof;
+CREATE TABLE fx (name text PRIMARY KEY, p pprof NOT NULL);
+INSERT INTO fx
+SELECT f, pg_read_binary_file('$qdata/' || f || '.pb.gz')::pprof
+FROM unnest('{@{[join ',', @fixtures]}}'::text[]) AS f;
+});
+
+# SQL for the merge of the named rows (duplicates allowed), as hex.
+sub merge_sql
+{
+	my ($agg, @names) = @_;
+	return "SELECT encode($agg(fx.p)::bytea, 'hex') "
+	  . "FROM unnest('{" . join(',', @names) . "}'::text[]) AS s(name) "
+	  . "JOIN fx USING (name)";
+}
+
+my @sets = (
+	[ 'A (3 captures)', qw(cpu_a1 cpu_a2 cpu_a3) ],
+	[ 'A + long capture', qw(cpu_a1 cpu_a2 cpu_a3 cpu_a_long) ],
+	[ 'two programs', qw(cpu cpu_b1) ],
+	[ 'with an empty profile', qw(cpu cpu_empty) ],
+	[ 'labels twice', qw(cpu_labels cpu_labels) ],
+	[ 'heap twice', qw(heap heap) ],
+	[ 'goroutine twice', qw(goroutine goroutine) ],);
+
+my $n = 0;
+for my $set (@sets)
+{
+	my ($label, @names) = @$set;
+	$n++;
+	my $ours = "$tmp/ours$n.pb.gz";
+	my $ref = "$tmp/ref$n.pb.gz";
+
+	my $hex = $node->safe_psql('postgres', merge_sql('pprof_merge', @names));
+	ok(length $hex > 0, "$label: pprof_merge returns a profile");
+	open my $fh, '>:raw', $ours or die;
+	print $fh pack('H*', $hex);
+	close $fh;
+
+	my @inputs = map { "$data/$_.pb.gz" } @names;
+	open $fh, '>:raw', $ref or die;
+	print $fh go_ok('tool', 'pprof', '-proto', @inputs);
+	close $fh;
+
+	# header fields, exactly, and as pprof defines them
+	my ($ho, $hr) = (pb_header($ours), pb_header($ref));
+	is_deeply($ho, $hr, "$label: time, duration and period equal the reference's");
+	my @hi = map { pb_header($_) } @inputs;
+	my $dur = 0;
+	$dur += $_->{duration} for @hi;
+	my ($t) = sort { $a <=> $b } grep { $_ != 0 } map { $_->{time} } @hi;
+	my ($per) = sort { $b <=> $a } map { $_->{period} } @hi;
+	is_deeply($ho, { time => $t // 0, duration => $dur, period => $per },
+		"$label: durations summed, earliest time, largest period");
+
+	# -traces: one block per sample
+	my ($th_o, $tb_o) = parse_traces(go_ok('tool', 'pprof', '-traces', $ours));
+	my ($th_r, $tb_r) = parse_traces(go_ok('tool', 'pprof', '-traces', $ref));
+	is_deeply($th_o, $th_r, "$label: -traces header (type, time, duration, total)");
+	cmp_ok(scalar @$tb_r, '>', 1, "$label: the reference has samples");
+	multiset_is($tb_o, $tb_r, "$label: -traces sample blocks equal the reference's");
+
+	# -raw: every value of every sample, full stacks, labels
+	my $ro = parse_raw(go_ok('tool', 'pprof', '-raw', $ours));
+	my $rr = parse_raw(go_ok('tool', 'pprof', '-raw', $ref));
+	is_deeply($ro->{header}, $rr->{header}, "$label: -raw header (period type, period)");
+	is($ro->{types}, $rr->{types}, "$label: sample types");
+	is($ro->{nsamples}, $rr->{nsamples}, "$label: number of samples");
+	is_deeply($ro->{sums}, $rr->{sums}, "$label: per-sample-type sums");
+	my @zero = grep { (split /\n/)[0] =~ /^[0 ]+$/ } @{ $ro->{keys} };
+	is(scalar @zero, 0, "$label: no all-zero samples in ours");
+	multiset_is($ro->{keys}, $rr->{keys},
+		"$label: expanded samples (values, labels, full stacks) equal the reference's");
+	is_deeply($ro->{used_maps}, $rr->{used_maps}, "$label: mappings used by samples");
+	# pprof keeps the first input's mapping flags; an order-independent merge
+	# must keep at least those (a union)
+	my @lost;
+	for my $m (@{ $rr->{used_maps} })
+	{
+		my %have = map { $_ => 1 } ($ro->{mapflags}{$m} // '') =~ /(\[..\])/g;
+		push @lost, "$m: $_" for grep { !$have{$_} } ($rr->{mapflags}{$m} // '') =~ /(\[..\])/g;
+	}
+	is_deeply(\@lost, [], "$label: mapping flags include the reference's");
+	note("$label: mappings kept by ours but not by the reference (unreferenced): "
+		  . join('; ', grep { my $m = $_; !grep { $_ eq $m } @{ $rr->{all_maps} } } @{ $ro->{all_maps} }))
+	  if @{ $ro->{all_maps} } != @{ $rr->{all_maps} };
+	note(sprintf("%s: %d samples; ours %d bytes, reference %d bytes",
+			$label, $rr->{nsamples}, -s $ours, -s $ref));
+}
+
+# Incompatible sample types: an error naming both, in either order, and the
+# reference refuses too.
+for my $order ('ASC', 'DESC')
+{
+	my ($ret, $out, $err) = $node->psql('postgres',
+		"\\set VERBOSITY verbose\n"
+		  . "SELECT pprof_merge(p ORDER BY name $order) FROM fx WHERE name IN ('cpu', 'heap')");
+	isnt($ret, 0, "cpu + heap ($order): pprof_merge fails");
+	like($err, qr/ERROR:\s+(22000|22023):/, "cpu + heap ($order): SQLSTATE 22000 or 22023");
+	like($err, qr/cpu|samples\/count/, "cpu + heap ($order): the message names the CPU profile's types");
+	like($err, qr/space|alloc_|inuse_/, "cpu + heap ($order): the message names the heap profile's types");
+	note("cpu + heap ($order): $err");
+}
+my ($rc, undef, $goerr) =
+  run_go('tool', 'pprof', '-proto', "$data/cpu.pb.gz", "$data/heap.pb.gz");
+isnt($rc, 0, 'cpu + heap: go tool pprof -proto refuses too');
+like($goerr, qr/common sample type|incompatible/, 'cpu + heap: go tool pprof says why');
+
+# same for a goroutine profile (one sample type, goroutine/count)
+my ($ret, undef, $err) = $node->psql('postgres',
+	"\\set VERBOSITY verbose\n"
+	  . "SELECT pprof_merge(p) FROM fx WHERE name IN ('cpu', 'goroutine')");
+like($err, qr/ERROR:\s+(22000|22023):.*/, 'cpu + goroutine: pprof_merge fails with SQLSTATE 22000/22023');
+($rc) = run_go('tool', 'pprof', '-proto', "$data/cpu.pb.gz", "$data/goroutine.pb.gz");
+isnt($rc, 0, 'cpu + goroutine: go tool pprof -proto refuses too');
+
+$node->stop;
+done_testing();
