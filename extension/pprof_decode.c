@@ -133,8 +133,9 @@ static bool WalkLabel(Decoder *d, const uint8 *p, const uint8 *end,
 					  uint32 sample, PprofLabel *label);
 static bool WalkMapping(Decoder *d, const uint8 *p, const uint8 *end);
 static bool WalkLocation(Decoder *d, const uint8 *p, const uint8 *end);
-static bool WalkLine(Decoder *d, const uint8 *p, const uint8 *end,
-					 uint64 location_id, PprofLine *line);
+static bool WalkLine(Decoder *d, const uint8 *p, const uint8 *end, PprofLine *line);
+static bool ReadVarintMessage(Decoder *d, const uint8 *p, const uint8 *end,
+							  const char *msg, int nfields, uint64 *vals);
 static bool WalkFunction(Decoder *d, const uint8 *p, const uint8 *end);
 static bool WalkString(Decoder *d, const uint8 *p, const uint8 *end);
 static bool CheckCounts(Decoder *d);
@@ -606,33 +607,49 @@ WalkProfile(Decoder *d, const uint8 *p, const uint8 *end)
 	return true;
 }
 
-/* ValueType {type, unit}; vt is NULL when scanning. */
+/*
+ * Read a message whose known fields 1..nfields are all varints into
+ * vals[1..nfields], zero when absent (a repeated field replaces, as in
+ * protobuf). Unknown fields are skipped. ValueType, Label, Mapping, Line and
+ * Function are such messages.
+ */
 static bool
-WalkValueType(Decoder *d, const uint8 *p, const uint8 *end,
-			  PprofValueType *vt, const char *what)
+ReadVarintMessage(Decoder *d, const uint8 *p, const uint8 *end, const char *msg,
+				  int nfields, uint64 *vals)
 {
+	memset(vals, 0, sizeof(uint64) * (nfields + 1));
 	while (p < end)
 	{
 		const uint8 *at = p;
 		uint32		field;
 		int			wt;
-		uint64		v;
 
 		if (!ReadTag(d, &p, end, &field, &wt))
 			return false;
-		if (field == 1 || field == 2)
+		if (field >= 1 && field <= (uint32) nfields)
 		{
-			if (!ExpectWireType(d, at, "ValueType", field, wt, WT_VARINT) ||
-				!ReadVarint(d, &p, end, &v))
-				return false;
-			if (vt && !CheckString(d, v, field == 1 ? &vt->type : &vt->unit,
-								   "%s (%s)", what, field == 1 ? "type" : "unit"))
+			if (!ExpectWireType(d, at, msg, field, wt, WT_VARINT) ||
+				!ReadVarint(d, &p, end, &vals[field]))
 				return false;
 		}
-		else if (!SkipField(d, &p, end, wt, "ValueType", field))
+		else if (!SkipField(d, &p, end, wt, msg, field))
 			return false;
 	}
 	return true;
+}
+
+/* ValueType {type, unit}; vt is NULL when scanning. */
+static bool
+WalkValueType(Decoder *d, const uint8 *p, const uint8 *end,
+			  PprofValueType *vt, const char *what)
+{
+	uint64		f[3];
+
+	if (!ReadVarintMessage(d, p, end, "ValueType", 2, f))
+		return false;
+	return vt == NULL ||
+		(CheckString(d, f[1], &vt->type, "%s (type)", what) &&
+		 CheckString(d, f[2], &vt->unit, "%s (unit)", what));
 }
 
 /*
@@ -768,120 +785,48 @@ static bool
 WalkLabel(Decoder *d, const uint8 *p, const uint8 *end, uint32 sample,
 		  PprofLabel *label)
 {
-	if (label)
-		memset(label, 0, sizeof(PprofLabel));
-	while (p < end)
-	{
-		const uint8 *at = p;
-		uint32		field;
-		int			wt;
-		uint64		v;
+	uint64		f[5];
 
-		if (!ReadTag(d, &p, end, &field, &wt))
-			return false;
-		if (field >= 1 && field <= 4)
-		{
-			if (!ExpectWireType(d, at, "Label", field, wt, WT_VARINT) ||
-				!ReadVarint(d, &p, end, &v))
-				return false;
-			if (label == NULL)
-				continue;
-			switch (field)
-			{
-				case 1:
-					if (!CheckString(d, v, &label->key, "A label of sample %u (key)", sample))
-						return false;
-					break;
-				case 2:
-					if (!CheckString(d, v, &label->str, "A label of sample %u (value)", sample))
-						return false;
-					break;
-				case 3:
-					label->num = (int64) v;
-					break;
-				case 4:
-					if (!CheckString(d, v, &label->num_unit, "A label of sample %u (unit)", sample))
-						return false;
-					break;
-			}
-		}
-		else if (!SkipField(d, &p, end, wt, "Label", field))
-			return false;
-	}
-	return true;
+	if (!ReadVarintMessage(d, p, end, "Label", 4, f))
+		return false;
+	if (label == NULL)
+		return true;
+	memset(label, 0, sizeof(PprofLabel));
+	label->num = (int64) f[3];
+	return CheckString(d, f[1], &label->key, "A label of sample %u (key)", sample) &&
+		CheckString(d, f[2], &label->str, "A label of sample %u (value)", sample) &&
+		CheckString(d, f[4], &label->num_unit, "A label of sample %u (unit)", sample);
 }
 
 /* Mapping; FILL stores it. */
 static bool
 WalkMapping(Decoder *d, const uint8 *p, const uint8 *end)
 {
-	PprofMapping *m = NULL;
+	PprofMapping *m;
+	uint32		index;
+	uint64		f[11];
 
-	if (d->phase == PHASE_FILL)
-	{
-		m = &d->mappings[d->i_mapping++];
-		memset(m, 0, sizeof(PprofMapping));
-	}
-	while (p < end)
-	{
-		const uint8 *at = p;
-		uint32		field;
-		int			wt;
-		uint64		v;
+	if (!ReadVarintMessage(d, p, end, "Mapping", 10, f))
+		return false;
+	if (d->phase != PHASE_FILL)
+		return true;
 
-		if (!ReadTag(d, &p, end, &field, &wt))
-			return false;
-		if (field < 1 || field > 10)
-		{
-			if (!SkipField(d, &p, end, wt, "Mapping", field))
-				return false;
-			continue;
-		}
-		if (!ExpectWireType(d, at, "Mapping", field, wt, WT_VARINT) ||
-			!ReadVarint(d, &p, end, &v))
-			return false;
-		if (m == NULL)
-			continue;
-		switch (field)
-		{
-			case 1:
-				m->id = v;
-				break;
-			case 2:
-				m->memory_start = v;
-				break;
-			case 3:
-				m->memory_limit = v;
-				break;
-			case 4:
-				m->file_offset = v;
-				break;
-			case 5:
-				if (!CheckString(d, v, &m->filename, "Mapping %u (filename)", d->i_mapping - 1))
-					return false;
-				break;
-			case 6:
-				if (!CheckString(d, v, &m->build_id, "Mapping %u (build_id)", d->i_mapping - 1))
-					return false;
-				break;
-			case 7:
-				m->flags = v ? (m->flags | PPROF_MAPPING_HAS_FUNCTIONS) : (m->flags & ~PPROF_MAPPING_HAS_FUNCTIONS);
-				break;
-			case 8:
-				m->flags = v ? (m->flags | PPROF_MAPPING_HAS_FILENAMES) : (m->flags & ~PPROF_MAPPING_HAS_FILENAMES);
-				break;
-			case 9:
-				m->flags = v ? (m->flags | PPROF_MAPPING_HAS_LINE_NUMBERS) : (m->flags & ~PPROF_MAPPING_HAS_LINE_NUMBERS);
-				break;
-			case 10:
-				m->flags = v ? (m->flags | PPROF_MAPPING_HAS_INLINE_FRAMES) : (m->flags & ~PPROF_MAPPING_HAS_INLINE_FRAMES);
-				break;
-		}
-	}
-	if (m && m->id == 0)
+	index = d->i_mapping++;
+	m = &d->mappings[index];
+	memset(m, 0, sizeof(PprofMapping));
+	m->id = f[1];
+	m->memory_start = f[2];
+	m->memory_limit = f[3];
+	m->file_offset = f[4];
+	m->flags = (f[7] ? PPROF_MAPPING_HAS_FUNCTIONS : 0) |
+		(f[8] ? PPROF_MAPPING_HAS_FILENAMES : 0) |
+		(f[9] ? PPROF_MAPPING_HAS_LINE_NUMBERS : 0) |
+		(f[10] ? PPROF_MAPPING_HAS_INLINE_FRAMES : 0);
+	if (m->id == 0)
 		return Fail(d, ERRCODE_INVALID_BINARY_REPRESENTATION,
-					"Mapping %u has ID 0; IDs must be non-zero.", d->i_mapping - 1);
-	return true;
+					"Mapping %u has ID 0; IDs must be non-zero.", index);
+	return CheckString(d, f[5], &m->filename, "Mapping %u (filename)", index) &&
+		CheckString(d, f[6], &m->build_id, "Mapping %u (build_id)", index);
 }
 
 /* Location {id, mapping_id, address, line*, is_folded}. */
@@ -941,8 +886,7 @@ WalkLocation(Decoder *d, const uint8 *p, const uint8 *end)
 						return Fail(d, ERRCODE_PROGRAM_LIMIT_EXCEEDED,
 									"A location has more than %d lines (inlined frames).",
 									PPROF_MAX_LINES_PER_LOCATION);
-					if (!WalkLine(d, b, e, loc ? loc->id : 0,
-								  loc ? &d->lines[d->i_line++] : NULL))
+					if (!WalkLine(d, b, e, loc ? &d->lines[d->i_line++] : NULL))
 						return false;
 					n_lines++;
 				}
@@ -1002,39 +946,18 @@ WalkLocation(Decoder *d, const uint8 *p, const uint8 *end)
  * in (padding, function) until WalkLocation resolves it.
  */
 static bool
-WalkLine(Decoder *d, const uint8 *p, const uint8 *end, uint64 location_id,
-		 PprofLine *line)
+WalkLine(Decoder *d, const uint8 *p, const uint8 *end, PprofLine *line)
 {
-	if (line)
-		memset(line, 0, sizeof(PprofLine));
-	while (p < end)
-	{
-		const uint8 *at = p;
-		uint32		field;
-		int			wt;
-		uint64		v;
+	uint64		f[4];
 
-		if (!ReadTag(d, &p, end, &field, &wt))
-			return false;
-		if (field >= 1 && field <= 3)
-		{
-			if (!ExpectWireType(d, at, "Line", field, wt, WT_VARINT) ||
-				!ReadVarint(d, &p, end, &v))
-				return false;
-			if (line == NULL)
-				continue;
-			if (field == 1)
-			{
-				line->function = (uint32) v;
-				line->padding = (uint32) (v >> 32);
-			}
-			else if (field == 2)
-				line->line = (int64) v;
-			else
-				line->column = (int64) v;
-		}
-		else if (!SkipField(d, &p, end, wt, "Line", field))
-			return false;
+	if (!ReadVarintMessage(d, p, end, "Line", 3, f))
+		return false;
+	if (line)
+	{
+		line->function = (uint32) f[1];
+		line->padding = (uint32) (f[1] >> 32);
+		line->line = (int64) f[2];
+		line->column = (int64) f[3];
 	}
 	return true;
 }
@@ -1043,60 +966,26 @@ WalkLine(Decoder *d, const uint8 *p, const uint8 *end, uint64 location_id,
 static bool
 WalkFunction(Decoder *d, const uint8 *p, const uint8 *end)
 {
-	PprofFunction *f = NULL;
-	uint32		index = d->i_function;
+	PprofFunction *f;
+	uint32		index;
+	uint64		v[6];
 
-	if (d->phase == PHASE_FILL)
-	{
-		f = &d->functions[d->i_function++];
-		memset(f, 0, sizeof(PprofFunction));
-	}
-	while (p < end)
-	{
-		const uint8 *at = p;
-		uint32		field;
-		int			wt;
-		uint64		v;
+	if (!ReadVarintMessage(d, p, end, "Function", 5, v))
+		return false;
+	if (d->phase != PHASE_FILL)
+		return true;
 
-		if (!ReadTag(d, &p, end, &field, &wt))
-			return false;
-		if (field < 1 || field > 5)
-		{
-			if (!SkipField(d, &p, end, wt, "Function", field))
-				return false;
-			continue;
-		}
-		if (!ExpectWireType(d, at, "Function", field, wt, WT_VARINT) ||
-			!ReadVarint(d, &p, end, &v))
-			return false;
-		if (f == NULL)
-			continue;
-		switch (field)
-		{
-			case 1:
-				f->id = v;
-				break;
-			case 2:
-				if (!CheckString(d, v, &f->name, "Function %u (name)", index))
-					return false;
-				break;
-			case 3:
-				if (!CheckString(d, v, &f->system_name, "Function %u (system_name)", index))
-					return false;
-				break;
-			case 4:
-				if (!CheckString(d, v, &f->filename, "Function %u (filename)", index))
-					return false;
-				break;
-			case 5:
-				f->start_line = (int64) v;
-				break;
-		}
-	}
-	if (f && f->id == 0)
+	index = d->i_function++;
+	f = &d->functions[index];
+	memset(f, 0, sizeof(PprofFunction));
+	f->id = v[1];
+	f->start_line = (int64) v[5];
+	if (f->id == 0)
 		return Fail(d, ERRCODE_INVALID_BINARY_REPRESENTATION,
 					"Function %u has ID 0; IDs must be non-zero.", index);
-	return true;
+	return CheckString(d, v[2], &f->name, "Function %u (name)", index) &&
+		CheckString(d, v[3], &f->system_name, "Function %u (system_name)", index) &&
+		CheckString(d, v[4], &f->filename, "Function %u (filename)", index);
 }
 
 /* One string_table entry: bounded, valid UTF-8 without NUL bytes. */

@@ -162,6 +162,26 @@ PutWord64(uint32 *w, uint64 v)
 }
 
 /*
+ * The lines of a location key. LOSSLESS keys are
+ *	 [mapping + 1, address (2 words), is_folded, n_lines, {function, line (2), column (2)}*]
+ * and PGO keys
+ *	 [synthetic address, n_lines, {function, line (2)}*].
+ */
+static inline const uint32 *
+LocationKeyLines(const MergeState *s, const uint32 *key, uint32 *n_lines, uint32 *stride)
+{
+	if (s->mode == MERGE_PGO)
+	{
+		*n_lines = key[1];
+		*stride = 3;
+		return key + 2;
+	}
+	*n_lines = key[4];
+	*stride = 5;
+	return key + 5;
+}
+
+/*
  * A new, empty state in cxt (the aggregate context). The pgo_merge settings
  * are read once here, so one merge never mixes two settings.
  */
@@ -913,9 +933,11 @@ CompareLocations(const void *a, const void *b, void *arg)
 	const uint32 *ka = (const uint32 *) InternerKey(&s->locations, *(const uint32 *) a, &la);
 	const uint32 *kb = (const uint32 *) InternerKey(&s->locations, *(const uint32 *) b, &lb);
 	uint32		i,
-				n;
-	uint32		first_line = s->mode == MERGE_PGO ? 2 : 5;
-	uint32		stride = s->mode == MERGE_PGO ? 3 : 5;
+				na,
+				nb,
+				stride;
+	const uint32 *lines_a = LocationKeyLines(s, ka, &na, &stride);
+	const uint32 *lines_b = LocationKeyLines(s, kb, &nb, &stride);
 
 	if (s->mode == MERGE_LOSSLESS)
 	{
@@ -927,18 +949,17 @@ CompareLocations(const void *a, const void *b, void *arg)
 	CMP(LocationAddress(s, ka), LocationAddress(s, kb));
 	if (s->mode == MERGE_LOSSLESS)
 		CMP(ka[3], kb[3]);
-	n = Min(ka[first_line - 1], kb[first_line - 1]);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < Min(na, nb); i++)
 	{
-		const uint32 *x = &ka[first_line + i * stride];
-		const uint32 *y = &kb[first_line + i * stride];
+		const uint32 *x = &lines_a[i * stride];
+		const uint32 *y = &lines_b[i * stride];
 
 		CMP(c->function_rank[x[0]], c->function_rank[y[0]]);
 		CMP((int64) Word64(&x[1]), (int64) Word64(&y[1]));
 		if (stride == 5)
 			CMP((int64) Word64(&x[3]), (int64) Word64(&y[3]));
 	}
-	CMP(ka[first_line - 1], kb[first_line - 1]);
+	CMP(na, nb);
 	return 0;
 }
 
@@ -1094,10 +1115,11 @@ MergeStateToPprof(const MergeState *s, bool partial)
 	}
 	for (i = 0; i < s->locations.n; i++)
 	{
-		uint32		len;
+		uint32		len,
+					nl,
+					stride;
 		const uint32 *key;
-		uint32		first = pgo ? 2 : 5,
-					stride = pgo ? 3 : 5;
+		const uint32 *lines;
 
 		if (!loc_used[i])
 			continue;
@@ -1105,9 +1127,10 @@ MergeStateToPprof(const MergeState *s, bool partial)
 		key = (const uint32 *) InternerKey(&s->locations, i, &len);
 		if (!pgo && key[0] != 0)
 			map_used[key[0] - 1] = true;
-		n_out_lines += key[first - 1];
-		for (k = 0; k < key[first - 1]; k++)
-			fn_used[key[first + k * stride]] = true;
+		lines = LocationKeyLines(s, key, &nl, &stride);
+		n_out_lines += nl;
+		for (k = 0; k < nl; k++)
+			fn_used[lines[k * stride]] = true;
 	}
 	if (!pgo && s->main_mapping != NO_INDEX)
 		map_used[s->main_mapping] = true;
@@ -1315,20 +1338,21 @@ MergeStateToPprof(const MergeState *s, bool partial)
 
 		for (i = 0; i < n_out_locations; i++)
 		{
-			uint32		len;
+			uint32		len,
+						nl,
+						stride;
 			const uint32 *key = (const uint32 *) InternerKey(&s->locations, loc_of_rank[i], &len);
-			uint32		first = pgo ? 2 : 5,
-						stride = pgo ? 3 : 5;
+			const uint32 *key_lines = LocationKeyLines(s, key, &nl, &stride);
 
 			locs[i].id = i + 1;
 			locs[i].address = LocationAddress(s, key);
 			locs[i].mapping = (!pgo && key[0] != 0) ? c.mapping_rank[key[0] - 1] + 1 : PPROF_NO_MAPPING;
 			locs[i].is_folded = pgo ? 0 : key[3];
 			locs[i].first_line = line_pos;
-			locs[i].n_lines = key[first - 1];
-			for (k = 0; k < key[first - 1]; k++)
+			locs[i].n_lines = nl;
+			for (k = 0; k < nl; k++)
 			{
-				const uint32 *ln = &key[first + k * stride];
+				const uint32 *ln = &key_lines[k * stride];
 
 				lines[line_pos].function = c.function_rank[ln[0]];
 				lines[line_pos].line = (int64) Word64(&ln[1]);
