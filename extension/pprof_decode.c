@@ -112,9 +112,9 @@ typedef struct Decoder
 } Decoder;
 
 static bool Fail(Decoder *d, int sqlerrcode, const char *fmt,...) pg_attribute_printf(3, 4);
-static bool ReadVarint(Decoder *d, const uint8 **pp, const uint8 *end, uint64 *v);
-static bool ReadTag(Decoder *d, const uint8 **pp, const uint8 *end,
-					uint32 *field, int *wt);
+static bool ReadVarintSlow(Decoder *d, const uint8 **pp, const uint8 *end, uint64 *v);
+static bool ReadTagSlow(Decoder *d, const uint8 **pp, const uint8 *end,
+						uint32 *field, int *wt);
 static bool ReadLen(Decoder *d, const uint8 **pp, const uint8 *end,
 					const uint8 **body, const uint8 **body_end);
 static bool SkipField(Decoder *d, const uint8 **pp, const uint8 *end, int wt,
@@ -181,7 +181,7 @@ Fail(Decoder *d, int sqlerrcode, const char *fmt,...)
 
 /* A base-128 varint of at most 10 bytes whose value fits in 64 bits. */
 static bool
-ReadVarint(Decoder *d, const uint8 **pp, const uint8 *end, uint64 *v)
+ReadVarintSlow(Decoder *d, const uint8 **pp, const uint8 *end, uint64 *v)
 {
 	const uint8 *p = *pp;
 	uint64		result = 0;
@@ -213,12 +213,12 @@ ReadVarint(Decoder *d, const uint8 **pp, const uint8 *end, uint64 *v)
 }
 
 static bool
-ReadTag(Decoder *d, const uint8 **pp, const uint8 *end, uint32 *field, int *wt)
+ReadTagSlow(Decoder *d, const uint8 **pp, const uint8 *end, uint32 *field, int *wt)
 {
 	const uint8 *start = *pp;
 	uint64		tag;
 
-	if (!ReadVarint(d, pp, end, &tag))
+	if (!ReadVarintSlow(d, pp, end, &tag))
 		return false;
 	if (*pp - start > 5)
 		return Fail(d, ERRCODE_INVALID_BINARY_REPRESENTATION,
@@ -239,6 +239,40 @@ ReadTag(Decoder *d, const uint8 **pp, const uint8 *end, uint32 *field, int *wt)
 					"Field %u at byte %zu uses the deprecated group wire type %d, which pprof never uses.",
 					*field, OFFSET(d, start), *wt);
 	return true;
+}
+
+/*
+ * Almost every varint and tag in a profile is one byte; these fast paths are
+ * inlined and leave everything else, errors included, to the slow ones.
+ */
+static inline bool
+ReadVarint(Decoder *d, const uint8 **pp, const uint8 *end, uint64 *v)
+{
+	const uint8 *p = *pp;
+
+	if (likely(p < end && *p < 0x80))
+	{
+		*v = *p;
+		*pp = p + 1;
+		return true;
+	}
+	return ReadVarintSlow(d, pp, end, v);
+}
+
+static inline bool
+ReadTag(Decoder *d, const uint8 **pp, const uint8 *end, uint32 *field, int *wt)
+{
+	const uint8 *p = *pp;
+
+	/* one byte, field number >= 1, wire type 0, 1, 2 or 5 */
+	if (likely(p < end && *p < 0x80 && *p >= 0x08 && ((1 << (*p & 7)) & 0x27)))
+	{
+		*field = *p >> 3;
+		*wt = *p & 7;
+		*pp = p + 1;
+		return true;
+	}
+	return ReadTagSlow(d, pp, end, field, wt);
 }
 
 /* A length-delimited payload that must lie inside its enclosing message. */
