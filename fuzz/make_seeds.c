@@ -441,6 +441,109 @@ HandMade(void)
 	free(sub.data);
 }
 
+/*
+ * Each decoding limit of pprof.h, at the limit (accepted) and one past it
+ * (rejected): the fuzzer rarely grows an input that far by itself.
+ */
+static void
+Limits(void)
+{
+	Buf			p = {0},
+				m = {0},
+				sub = {0};
+	char		name[64];
+	int			extra;
+
+	WriteFile("empty", "", 0);
+
+	for (extra = 0; extra <= 1; extra++)
+	{
+		int			i;
+		char	   *big;
+		Buf			gz;
+
+		/* stack depth: one packed run of location IDs */
+		FieldString(&p, 6, "");
+		FieldVarint(&m, 1, 1);
+		FieldMsg(&p, 4, &m);
+		for (i = 0; i < 4096 + extra; i++)
+			Varint(&sub, 1);
+		FieldMsg(&m, 1, &sub);
+		FieldMsg(&p, 2, &m);
+		snprintf(name, sizeof(name), "limit-stack-depth-%d.pb", 4096 + extra);
+		WriteFile(name, p.data, p.len);
+		p.len = 0;
+
+		/* labels per sample */
+		FieldString(&p, 6, "");
+		FieldString(&p, 6, "k");
+		for (i = 0; i < 1024 + extra; i++)
+		{
+			FieldVarint(&sub, 1, 1);
+			FieldMsg(&m, 3, &sub);
+		}
+		FieldMsg(&p, 2, &m);
+		snprintf(name, sizeof(name), "limit-labels-%d.pb", 1024 + extra);
+		WriteFile(name, p.data, p.len);
+		p.len = 0;
+
+		/* lines per location */
+		FieldString(&p, 6, "");
+		FieldVarint(&m, 1, 1);
+		FieldMsg(&p, 5, &m);
+		FieldVarint(&m, 1, 1);
+		for (i = 0; i < 1024 + extra; i++)
+		{
+			FieldVarint(&sub, 1, 1);
+			FieldVarint(&sub, 2, i);
+			FieldMsg(&m, 4, &sub);
+		}
+		FieldMsg(&p, 4, &m);
+		snprintf(name, sizeof(name), "limit-lines-%d.pb", 1024 + extra);
+		WriteFile(name, p.data, p.len);
+		p.len = 0;
+
+		/* comments, half packed, half not */
+		FieldString(&p, 6, "");
+		for (i = 0; i < 2048; i++)
+			Varint(&sub, 0);
+		FieldMsg(&p, 13, &sub);
+		for (i = 0; i < 2048 + extra; i++)
+			FieldVarint(&p, 13, 0);
+		snprintf(name, sizeof(name), "limit-comments-%d.pb", 4096 + extra);
+		WriteFile(name, p.data, p.len);
+		p.len = 0;
+
+		/* sample types, and one sample with as many values */
+		FieldString(&p, 6, "");
+		for (i = 0; i < 64 + extra; i++)
+		{
+			FieldMsg(&p, 1, &m);
+			Varint(&sub, i);
+		}
+		FieldMsg(&m, 2, &sub);
+		FieldMsg(&p, 2, &m);
+		snprintf(name, sizeof(name), "limit-sample-types-%d.pb", 64 + extra);
+		WriteFile(name, p.data, p.len);
+		p.len = 0;
+
+		/* string length, gzipped */
+		big = malloc(1024 * 1024 + 1);
+		memset(big, 'a', 1024 * 1024 + 1);
+		FieldString(&p, 6, "");
+		FieldBytes(&p, 6, big, 1024 * 1024 + extra);
+		gz = Gzip(p.data, p.len);
+		snprintf(name, sizeof(name), "limit-string-bytes-%d.pb.gz", 1024 * 1024 + extra);
+		WriteFile(name, gz.data, gz.len);
+		free(gz.data);
+		free(big);
+		p.len = 0;
+	}
+	free(p.data);
+	free(m.data);
+	free(sub.data);
+}
+
 /* Truncations and bit flips of one file; deterministic. */
 static void
 Damage(const char *path)
@@ -505,6 +608,7 @@ main(int argc, char **argv)
 	{
 		FullProfile();
 		HandMade();
+		Limits();
 	}
 	for (i = 2; i < argc; i++)
 		Damage(argv[i]);
