@@ -997,7 +997,9 @@ BEGIN
 		LOOP
 			v_ok := false;
 			BEGIN
-				PERFORM set_config('lock_timeout', '1s', true);
+				-- SHARE blocks only writers of this old partition (ingest
+				-- writes today's), so it may wait out autovacuum too.
+				PERFORM set_config('lock_timeout', '5s', true);
 				-- Waits for transactions still writing into the partition;
 				-- rows written after the lock is released get ids above v_seq.
 				EXECUTE format('LOCK TABLE %s IN SHARE MODE', v_part.partition);
@@ -1079,7 +1081,9 @@ BEGIN
 		FOR attempt IN 1 .. 5 LOOP
 			BEGIN
 				PERFORM set_config('lock_timeout', '200ms', true);
-				LOCK TABLE pgo.profiles IN ACCESS EXCLUSIVE MODE;
+				-- ONLY: the partitions are locked by DROP TABLE as needed;
+				-- locking them all would also wait for autovacuum on each
+				LOCK TABLE ONLY pgo.profiles IN ACCESS EXCLUSIVE MODE;
 				FOR i IN 1 .. cardinality(v_drop) LOOP
 					EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s p WHERE p.id > $1)', v_drop[i])
 						USING v_drop_seq[i] INTO v_new;
