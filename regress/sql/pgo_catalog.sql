@@ -144,7 +144,7 @@ WITH v(r, name, age, labels) AS (
 		   ('r4', 'cpu_a_long.pb.gz', '4 hours', '{"mode": "batch"}'),
 		   ('r5', 'cpu_labels.pb.gz', '5 hours', '{}'),
 		   ('r6', 'heap.pb.gz', '30 minutes', '{}'),
-		   ('r7', 'cpu_b1.pb.gz', '10 days', '{"mode": "batch"}'),
+		   ('r7', 'cpu_b1.pb.gz', '240 hours', '{"mode": "batch"}'),
 		   ('r8', 'cpu_empty.pb.gz', '10 minutes', '{}')),
 ins AS (
 	INSERT INTO pgo.profiles (tag, labels, source, received_at, profile)
