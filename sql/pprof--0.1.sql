@@ -283,8 +283,9 @@ COMMENT ON COLUMN pgo.profiles.input_bytes IS 'size of the upload as received (g
 COMMENT ON COLUMN pgo.profiles.sample_types IS 'pprof_sample_type_names: rows merge together only with equal sample types';
 COMMENT ON COLUMN pgo.profiles.sample_modes IS 'values of the pprof sample label "mode" (runtime/pprof labels)';
 
--- lz4 compresses a stored profile about as well as pglz does and is several
--- times faster both ways (100k inserts of a 9 KB profile: 7 s instead of 36 s).
+-- lz4, measured on cpu.pb.gz (84 KB stored): 27 KB compressed against
+-- pglz's 22 KB, but 2000 inserts take 0.26 s instead of 14 s, and reading
+-- them back 70 ms instead of 110 ms.
 DO $$
 BEGIN
 	ALTER TABLE pgo.profiles ALTER COLUMN profile SET COMPRESSION lz4;
