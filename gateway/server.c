@@ -644,7 +644,7 @@ Handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 		*upload_data_size = 0;
 		r->bytes_in += n;
 		if (r->route == ROUTE_UPLOAD && !upload_body(r, upload_data, n))
-			return Respond(r);	/* 413 or 503 while streaming */
+			return MHD_NO;		/* close the connection */
 		return MHD_YES;			/* other routes ignore a body */
 	}
 
@@ -766,6 +766,7 @@ server_start(int listen_fd)
 							MHD_OPTION_CONNECTION_LIMIT, cfg.max_connections,
 							MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg.max_per_ip,
 							MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg.conn_memory,
+							MHD_OPTION_STRICT_FOR_CLIENT, (int) 1,
 							MHD_OPTION_URI_LOG_CALLBACK, UriLog, NULL,
 							MHD_OPTION_NOTIFY_COMPLETED, Completed, NULL,
 							MHD_OPTION_END);

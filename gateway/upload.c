@@ -30,6 +30,8 @@ struct upload
 	size_t		cap;
 	size_t		reserved;		/* bytes counted against --upload-memory */
 	bool		chunked;
+	bool		discarding;		/* chunked body over a limit: reply is set */
+	size_t		discarded;
 	bool		multipart;
 	char		boundary[80];
 	char		idempotency_key[MAX_IDEMPOTENCY_KEY_LEN + 1];
@@ -263,38 +265,59 @@ upload_begin(struct request *r)
 	return ACT_CONTINUE;
 }
 
-/* A piece of the body; false with the reply set when it must stop. */
+/* Stop buffering: free the buffer, keep the reply, discard what follows. */
+static void
+StartDiscarding(struct upload *up)
+{
+	up->discarding = true;
+	free(up->data);
+	up->data = NULL;
+	up->cap = 0;
+	up->len = 0;
+}
+
+/*
+ * A piece of the body; false when the connection must be closed.
+ *
+ * A chunked body that passes --max-body (or --upload-memory) is not
+ * buffered further: its buffer is freed at once, the rest is discarded,
+ * and the 413 (503) is sent when the body ends (libmicrohttpd cannot queue
+ * a response in the middle of a body). A client that keeps sending beyond
+ * another --max-body of discarded bytes is cut off.
+ */
 bool
 upload_body(struct request *r, const char *data, size_t n)
 {
 	struct upload *up = r->up;
 
-	if (n > cfg.max_body - up->len)
+	if (!up->discarding && n > cfg.max_body - up->len)
 	{
 		reply_errorf(r, 413, "request body too large",
 					 "The body is larger than %zu bytes (--max-body).", cfg.max_body);
-		return false;
+		StartDiscarding(up);
 	}
-	if (up->len + n > up->cap)
+	if (!up->discarding && up->len + n > up->cap)
 	{
 		size_t		cap = up->cap;
-		char	   *p;
+		char	   *p = NULL;
 
 		while (cap < up->len + n)
 			cap = cap > cfg.max_body / 2 ? cfg.max_body : cap * 2;
-		if (!Reserve(up, cap - up->cap))
+		if (!Reserve(up, cap - up->cap) || (p = realloc(up->data, cap)) == NULL)
 		{
 			reply_error(r, 503, "gateway busy", "Too many uploads are being received; retry later.");
-			return false;
+			StartDiscarding(up);
 		}
-		p = realloc(up->data, cap);
-		if (p == NULL)
+		else
 		{
-			reply_error(r, 503, "gateway busy", "Out of memory.");
-			return false;
+			up->data = p;
+			up->cap = cap;
 		}
-		up->data = p;
-		up->cap = cap;
+	}
+	if (up->discarding)
+	{
+		up->discarded += n;
+		return up->discarded <= cfg.max_body;
 	}
 	memcpy(up->data + up->len, data, n);
 	up->len += n;
@@ -395,6 +418,8 @@ upload_complete(struct request *r)
 	int			i;
 
 	metrics_upload_bytes(up->len);
+	if (up->discarding)
+		return ACT_REPLY;		/* the 413 or 503 set while streaming */
 	if (up->len == 0)
 	{
 		reply_error(r, 400, "empty request body", "The body must be a pprof profile.");
