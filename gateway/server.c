@@ -578,8 +578,15 @@ RequestNew(struct MHD_Connection *c, const char *uri)
 			inet_ntop(AF_INET, &((const struct sockaddr_in *) sa)->sin_addr,
 					  r->remote, sizeof(r->remote));
 		else if (sa->sa_family == AF_INET6)
-			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *) sa)->sin6_addr,
-					  r->remote, sizeof(r->remote));
+		{
+			const struct in6_addr *a = &((const struct sockaddr_in6 *) sa)->sin6_addr;
+
+			/* IPv4 clients of a dual-stack socket: log them as IPv4 */
+			if (IN6_IS_ADDR_V4MAPPED(a))
+				inet_ntop(AF_INET, &a->s6_addr[12], r->remote, sizeof(r->remote));
+			else
+				inet_ntop(AF_INET6, a, r->remote, sizeof(r->remote));
+		}
 	}
 	metrics_in_flight(1);
 	return r;
