@@ -21,7 +21,8 @@ use Test::More;
 use Time::HiRes qw(time sleep);
 
 our @EXPORT = qw(gateway_binary new_node start_gateway stop_gateway
-  kill_gateway http raw_http fixture gateway_log metric);
+  kill_gateway http raw_http fixture gateway_log metric go_binary
+  go_command sha256_hex);
 
 my $repo = File::Spec->rel2abs(dirname(__FILE__) . '/../..');
 my $tmp = PostgreSQL::Test::Utils::tempdir;
@@ -50,11 +51,12 @@ sub gateway_binary
 }
 
 # A started cluster with the pprof extension in database postgres.
+# Options: streaming => 1 (a standby can be made from it), conf => text.
 sub new_node
 {
 	my ($name, %o) = @_;
 	my $node = PostgreSQL::Test::Cluster->new($name);
-	$node->init;
+	$node->init(allows_streaming => $o{streaming} ? 1 : 0);
 	$node->append_conf('postgresql.conf', $o{conf}) if $o{conf};
 	$node->start;
 	$node->safe_psql('postgres', 'CREATE EXTENSION pprof');
@@ -163,8 +165,8 @@ sub http
 {
 	my ($method, $url, %o) = @_;
 	my $n = ++$seq;
-	my $out = $o{out} // "$tmp/body-$n";
-	my $hdr = "$tmp/headers-$n";
+	my $out = $o{out} // "$tmp/body-$$-$n";    # forked callers too
+	my $hdr = "$tmp/headers-$$-$n";
 	my @cmd = (
 		'curl', '-sS', '--path-as-is', '-o', $out, '-D', $hdr,
 		'-w', '%{http_code}', '--max-time', $o{timeout} // 30);
@@ -248,6 +250,43 @@ sub raw_http
 	my $seconds = time() - $t0;
 	close $sock;
 	return ($answer, $seconds);
+}
+
+# The Go toolchain ($GO, go on PATH, Go 1.23's Debian location) or undef.
+sub go_binary
+{
+	foreach my $candidate (grep { defined } $ENV{GO},
+		(map { "$_/go" } File::Spec->path), '/usr/lib/go-1.23/bin/go')
+	{
+		return $candidate if -f $candidate && -x _;
+	}
+	return undef;
+}
+
+# Run go in dir with a private cache, no network, no toolchain download.
+# Returns (exit status, stdout and stderr).
+sub go_command
+{
+	my ($dir, @args) = @_;
+	my $go = go_binary() or die 'no Go';
+	local $ENV{GOTOOLCHAIN} = 'local';
+	local $ENV{GOFLAGS} = '-mod=mod';
+	local $ENV{GOPROXY} = 'off';
+	local $ENV{GOCACHE} = "$tmp/gocache";
+	local $ENV{GOPATH} = "$tmp/gopath";
+	local $ENV{PPROF_TMPDIR} = $tmp;
+	local $ENV{HOME} = $tmp;
+	my $out = '';
+	IPC::Run::run([ $go, @args ], '<', \undef, '>&', \$out,
+		init => sub { chdir $dir or die "chdir $dir: $!" });
+	return ($?, $out);
+}
+
+# Lowercase hex SHA-256 of a string.
+sub sha256_hex
+{
+	require Digest::SHA;
+	return Digest::SHA::sha256_hex($_[0]);
 }
 
 # Value of one Prometheus sample (0 if absent), e.g.
