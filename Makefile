@@ -25,7 +25,8 @@ OBJS = \
 	extension/pprof_report.o \
 	extension/pprof_intern.o \
 	extension/pprof_merge_state.o \
-	extension/pprof_merge.o
+	extension/pprof_merge.o \
+	extension/pprof_filter.o
 
 DATA = sql/pprof--$(EXTVERSION).sql
 
