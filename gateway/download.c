@@ -45,12 +45,13 @@ static const struct
 	char		kind;			/* 'i' interval, 'n' positive integer, 'b' boolean, 't' text */
 }			select_params[MAX_SELECT_ARGS] =
 {
+	/* quoted: "window" and "normalize" are SQL keywords */
 	{"window", "\"window\"", "interval", 'i'},
-	{"max", "max_profiles", "integer", 'n'},
-	{"mode", "mode", "text", 't'},
-	{"normalize", "normalize", "boolean", 'b'},
-	{"min_duration", "min_duration", "interval", 'i'},
-	{"top_by_cpu", "top_by_cpu", "integer", 'n'},
+	{"max", "\"max_profiles\"", "integer", 'n'},
+	{"mode", "\"mode\"", "text", 't'},
+	{"normalize", "\"normalize\"", "boolean", 'b'},
+	{"min_duration", "\"min_duration\"", "interval", 'i'},
+	{"top_by_cpu", "\"top_by_cpu\"", "integer", 'n'},
 };
 
 /* Free the download state of a request. */

@@ -97,7 +97,7 @@ like($r->{body}, qr/^pgo_gateway_requests_total\{route="healthz",status="200"\} 
 	'/metrics counts requests by route and status');
 
 # 404
-my $file = PostgreSQL::Test::Utils::tempdir() . '/default.pgo';
+my $file = tmpdir() . '/default.pgo';
 $r = http('GET', "$url/nope", out => $file);
 get_error($r, 404, qr/not found/, 'GET unknown path');
 ok(-f $file && -s $file == 0, 'curl -o without -f leaves an EMPTY file on a GET error');
@@ -154,7 +154,7 @@ ok($secs < 2, "413: answered without waiting for the body (${secs}s)");
 like($answer, qr{^HTTP/1\.1 413 }, '413 with Expect: 100-continue');
 unlike($answer, qr/100 Continue/, '413: no 100 Continue, so the client never sends the body');
 
-my $big = PostgreSQL::Test::Utils::tempdir() . '/big';
+my $big = tmpdir() . '/big';
 open(my $fh, '>', $big) or die;
 print $fh 'x' x 100000;
 close $fh;

@@ -19,7 +19,7 @@ use Test::More;
 my $node = new_node('upload');
 my $gw = start_gateway(node => $node, asan => 1, args => [ '--max-body', '1M' ]);
 my $url = $gw->{url};
-my $tmp = PostgreSQL::Test::Utils::tempdir();
+my $tmp = tmpdir();
 my @octet = ('Content-Type: application/octet-stream');
 
 # the stored profile, as the type outputs it

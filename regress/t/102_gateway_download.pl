@@ -20,7 +20,7 @@ my $node = new_node('download');
 my $read_token = 'read-' . int(rand(1e9));
 my $gw = start_gateway(node => $node, env => { PGO_READ_TOKEN => $read_token });
 my $url = $gw->{url};
-my $tmp = PostgreSQL::Test::Utils::tempdir();
+my $tmp = tmpdir();
 my @octet = ('Content-Type: application/octet-stream');
 my @rd = ("Authorization: Bearer $read_token");
 
@@ -117,8 +117,8 @@ foreach my $case (
 	[ 'mode=serve', "mode => 'serve'" ],
 	[ 'max=1', 'max_profiles => 1' ],
 	[ 'window=1+hour', "\"window\" => '1 hour'" ],
-	[ 'normalize=false', 'normalize => false' ],
-	[ 'mode=batch&max=2&normalize=0', "max_profiles => 2, mode => 'batch', normalize => false" ])
+	[ 'normalize=false', '"normalize" => false' ],
+	[ 'mode=batch&max=2&normalize=0', "max_profiles => 2, mode => 'batch', \"normalize\" => false" ])
 {
 	my ($q, $args) = @$case;
 	$r = http('GET', "$url/profile/svc?$q", headers => \@rd);

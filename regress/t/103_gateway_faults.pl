@@ -23,7 +23,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time sleep);
 
-my $tmp = PostgreSQL::Test::Utils::tempdir();
+my $tmp = tmpdir();
 my $node = new_node('faults', streaming => 1);
 my @octet = ('Content-Type: application/octet-stream');
 my $cpu = fixture('cpu.pb.gz');
@@ -146,14 +146,8 @@ is($r->{status}, 0, 'draining: new connections are refused');
 ok(waitpid($gw->{pid}, WNOHANG) == 0, 'draining: the gateway waits for the upload');
 $slow->finish;
 like($slow_out, qr/\n201$/, 'the slow upload in flight at SIGTERM got 201') or diag("$slow_out $slow_err");
-my $t0 = time();
-my $exited;
-while (time() - $t0 < 10)
-{
-	if (waitpid($gw->{pid}, WNOHANG) == $gw->{pid}) { $exited = $?; last }
-	sleep(0.05);
-}
-is($exited, 0, 'SIGTERM: exit 0 once drained');
+is(wait_gateway($gw, 10), 0, 'SIGTERM: exit 0 once drained');
+my $t0;
 is($node->safe_psql('postgres', "SELECT count(*) FROM pgo.profiles WHERE tag = 'slow'"),
 	'1', 'the drained upload is stored');
 

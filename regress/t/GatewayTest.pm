@@ -20,13 +20,28 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time sleep);
 
-our @EXPORT = qw(gateway_binary new_node start_gateway stop_gateway
-  kill_gateway http raw_http fixture gateway_log metric go_binary
+our @EXPORT = qw(tmpdir gateway_binary new_node start_gateway stop_gateway
+  wait_gateway kill_gateway http raw_http fixture gateway_log metric go_binary
   go_command sha256_hex);
 
 my $repo = File::Spec->rel2abs(dirname(__FILE__) . '/../..');
-my $tmp = PostgreSQL::Test::Utils::tempdir;
+my $tmp = File::Spec->rel2abs(PostgreSQL::Test::Utils::tempdir);
 my $seq = 0;
+my $main_pid = $$;
+my %started;    # pid => 1 of gateways not yet reaped
+
+# a test that dies must not leave its gateways running
+END
+{
+	if ($$ == $main_pid)
+	{
+		foreach my $pid (keys %started)
+		{
+			kill 'KILL', $pid;
+			waitpid($pid, 0);
+		}
+	}
+}
 
 # Cluster->init runs pg_regress --config-auth; a bare prove does not set
 # PG_REGRESS: find it next to pg_config's PGXS.
@@ -34,6 +49,12 @@ if (!defined $ENV{PG_REGRESS})
 {
 	my ($pgxs) = run_command([ 'pg_config', '--pgxs' ]);
 	$ENV{PG_REGRESS} = dirname(dirname($pgxs)) . '/test/regress/pg_regress';
+}
+
+# A new temporary directory, absolute (go and curl run elsewhere).
+sub tmpdir
+{
+	return File::Spec->rel2abs(PostgreSQL::Test::Utils::tempdir);
 }
 
 # Path of the gateway binary; asan => 1 for the sanitized build.
@@ -97,6 +118,7 @@ sub start_gateway
 		exec($bin, '--listen', '127.0.0.1:0', @{ $o{args} // [] })
 		  or die "exec $bin: $!";
 	}
+	$started{$pid} = 1;
 	my $deadline = time() + 20;
 	while (time() < $deadline)
 	{
@@ -114,6 +136,7 @@ sub start_gateway
 		}
 		if (waitpid($pid, WNOHANG) == $pid)
 		{
+			delete $started{$pid};
 			diag("gateway log:\n$text");
 			BAIL_OUT("gateway exited at start (status $?)");
 		}
@@ -123,21 +146,32 @@ sub start_gateway
 	BAIL_OUT("gateway did not start:\n" . slurp_file($log));
 }
 
-# SIGTERM, wait; returns the exit status (as $?).
+# SIGTERM, wait; returns the exit status (as $?), -1 if it had to be killed.
 sub stop_gateway
 {
 	my ($gw, $timeout) = @_;
-	$timeout //= 60;
 	kill 'TERM', $gw->{pid};
+	my $status = wait_gateway($gw, $timeout // 60);
+	return $status if defined $status;
+	kill_gateway($gw);
+	return -1;
+}
+
+# Wait for the gateway to exit; its status (as $?), or undef after timeout.
+sub wait_gateway
+{
+	my ($gw, $timeout) = @_;
 	my $deadline = time() + $timeout;
 	while (time() < $deadline)
 	{
-		return $? if waitpid($gw->{pid}, WNOHANG) == $gw->{pid};
+		if (waitpid($gw->{pid}, WNOHANG) == $gw->{pid})
+		{
+			delete $started{ $gw->{pid} };
+			return $?;
+		}
 		sleep(0.05);
 	}
-	kill 'KILL', $gw->{pid};
-	waitpid($gw->{pid}, 0);
-	return -1;
+	return undef;
 }
 
 # SIGKILL, wait.
@@ -146,6 +180,7 @@ sub kill_gateway
 	my ($gw) = @_;
 	kill 'KILL', $gw->{pid};
 	waitpid($gw->{pid}, 0);
+	delete $started{ $gw->{pid} };
 }
 
 # The gateway's stderr so far.
@@ -272,7 +307,10 @@ sub go_command
 	local $ENV{GOTOOLCHAIN} = 'local';
 	local $ENV{GOFLAGS} = '-mod=mod';
 	local $ENV{GOPROXY} = 'off';
-	local $ENV{GOCACHE} = "$tmp/gocache";
+	# one build cache for all the tests of a run: the standard library is
+	# compiled once, not per test
+	local $ENV{GOCACHE} =
+	  defined $ENV{TESTDIR} ? "$ENV{TESTDIR}/tmp_check/gocache" : "$tmp/gocache";
 	local $ENV{GOPATH} = "$tmp/gopath";
 	local $ENV{PPROF_TMPDIR} = $tmp;
 	local $ENV{HOME} = $tmp;
