@@ -94,7 +94,7 @@ foreach my $c (1 .. 4)
 		foreach my $i (1 .. 400)
 		{
 			my $res = http('POST', "$url/profile/stream", file => $cpu, headers => \@octet, timeout => 10);
-			my $id = ($res->{body} =~ /"id":(\d+)/) ? $1 : 0;
+			my $id = ($res->{body} =~ /"id"\s*:\s*(\d+)/) ? $1 : 0;
 			print $out "$res->{status} $id\n";
 			last if $res->{status} == 0;
 		}
