@@ -25,7 +25,7 @@ our @EXPORT = qw(tmpdir gateway_binary new_node start_gateway stop_gateway
   go_command sha256_hex);
 
 my $repo = File::Spec->rel2abs(dirname(__FILE__) . '/../..');
-my $tmp = File::Spec->rel2abs(PostgreSQL::Test::Utils::tempdir);
+my $tmp_dir;    # created on first use: tempdir() needs Utils' INIT (TESTDIR)
 my $seq = 0;
 my $main_pid = $$;
 my %started;    # pid => 1 of gateways not yet reaped
@@ -55,6 +55,13 @@ if (!defined $ENV{PG_REGRESS})
 sub tmpdir
 {
 	return File::Spec->rel2abs(PostgreSQL::Test::Utils::tempdir);
+}
+
+# This module's own temporary directory.
+sub _tmp
+{
+	$tmp_dir //= tmpdir();
+	return $tmp_dir;
 }
 
 # Path of the gateway binary; asan => 1 for the sanitized build.
@@ -99,7 +106,7 @@ sub start_gateway
 {
 	my (%o) = @_;
 	my $bin = gateway_binary(asan => $o{asan});
-	my $log = "$tmp/gateway-" . (++$seq) . '.log';
+	my $log = _tmp() . "/gateway-" . (++$seq) . '.log';
 	my %env = (
 		PGO_DATABASE_URL => $o{node} ? $o{node}->connstr('postgres') : '',
 		%{ $o{env} // {} });
@@ -200,8 +207,8 @@ sub http
 {
 	my ($method, $url, %o) = @_;
 	my $n = ++$seq;
-	my $out = $o{out} // "$tmp/body-$$-$n";    # forked callers too
-	my $hdr = "$tmp/headers-$$-$n";
+	my $out = $o{out} // _tmp() . "/body-$$-$n";    # forked callers too
+	my $hdr = _tmp() . "/headers-$$-$n";
 	my @cmd = (
 		'curl', '-sS', '--path-as-is', '-o', $out, '-D', $hdr,
 		'-w', '%{http_code}', '--max-time', $o{timeout} // 30);
@@ -310,10 +317,10 @@ sub go_command
 	# one build cache for all the tests of a run: the standard library is
 	# compiled once, not per test
 	local $ENV{GOCACHE} =
-	  defined $ENV{TESTDIR} ? "$ENV{TESTDIR}/tmp_check/gocache" : "$tmp/gocache";
-	local $ENV{GOPATH} = "$tmp/gopath";
-	local $ENV{PPROF_TMPDIR} = $tmp;
-	local $ENV{HOME} = $tmp;
+	  defined $ENV{TESTDIR} ? "$ENV{TESTDIR}/tmp_check/gocache" : _tmp() . "/gocache";
+	local $ENV{GOPATH} = _tmp() . "/gopath";
+	local $ENV{PPROF_TMPDIR} = _tmp();
+	local $ENV{HOME} = _tmp();
 	my $out = '';
 	IPC::Run::run([ $go, @args ], '<', \undef, '>&', \$out,
 		init => sub { chdir $dir or die "chdir $dir: $!" });
