@@ -151,9 +151,11 @@ my $t0;
 is($node->safe_psql('postgres', "SELECT count(*) FROM pgo.profiles WHERE tag = 'slow'"),
 	'1', 'the drained upload is stored');
 
-# --- a held lock: pool exhausted, then statement timeout
-$gw = start_gateway(node => $node,
-	args => [ '--db-pool', '1', '--pool-wait', '300ms', '--statement-timeout', '1500ms' ]);
+# --- a held lock: pool exhausted, queue full, then statement timeout
+# (the ASan build: these paths suspend and resume connections from other
+# threads)
+$gw = start_gateway(node => $node, asan => 1,
+	args => [ '--db-pool', '1', '--pool-wait', '300ms', '--statement-timeout', '2500ms' ]);
 $url = $gw->{url};
 my $locker = IPC::Run::start(
 	[ 'psql', '-X', '-d', $node->connstr('postgres'), '-c',
@@ -172,17 +174,34 @@ is($r->{status}, 503, 'the only connection is busy: 503');
 like($r->{body}, qr/pool exhausted/, '503: pool exhausted');
 ok($r->{seconds} < 1.5, "503 after --pool-wait, not later ($r->{seconds}s)");
 is($r->{headers}{'retry-after'}, '1', '503: Retry-After');
+# 1 connection queues at most 16 requests: a burst of 24 overflows it
+my @burst = map {
+	my $o = '';
+	[ IPC::Run::start([ 'curl', '-sS', '-o', '/dev/null', '-w', '%{http_code} %{time_total}',
+			"$url/healthz" ], '<', \undef, '>', \$o, '2>', \my $e), \$o ]
+} 1 .. 24;
+my %burst;
+foreach my $b (@burst)
+{
+	$b->[0]->finish;
+	my ($code, $time) = split / /, ${ $b->[1] };
+	$burst{$code}++;
+	$burst{slow}++ if $time > 1.5;
+}
+is($burst{503}, 24, 'burst while the only connection is busy: all 503');
+ok(!$burst{slow}, 'burst: every answer within --pool-wait');
+like(gateway_log($gw), qr/"gateway busy"/, 'burst: some refused at once (queue full)');
 $t0 = time();
 $blocked->finish;
 my $waited = time() - $t0 + 0.3;
 like($blocked_out, qr/"status":503,"error":"database query timed out".*"sqlstate":"57014"/s,
 	'the blocked upload: 503 at the statement timeout');
-ok($waited < 4, "the blocked upload did not hang (${waited}s)");
+ok($waited < 5, "the blocked upload did not hang (${waited}s)");
 ok(metric($gw, 'pgo_gateway_db_errors_total{kind="pool"}') >= 1, '/metrics counts pool exhaustion');
 $locker->finish;
 is(http('POST', "$url/profile/locked", file => $cpu, headers => \@octet)->{status}, 201,
 	'lock released: upload 201');
-is(stop_gateway($gw), 0, 'SIGTERM: exit 0');
+is(stop_gateway($gw), 0, 'SIGTERM: exit 0, no sanitizer report') or diag(gateway_log($gw));
 
 # --- a read replica serves GETs while the primary is down
 $node->backup('b');
