@@ -83,6 +83,7 @@ static const char usage[] =
 "The access log (one JSON line per request) and events go to stderr.\n";
 
 /* Print an error about the command line and exit 2. */
+static void Die(const char *fmt, const char *arg) __attribute__((noreturn));
 static void
 Die(const char *fmt, const char *arg)
 {
