@@ -535,6 +535,7 @@ CREATE FUNCTION pgo.publish(tag text, "window" interval DEFAULT '7 days',
 	SET search_path = pg_catalog, pgo, pg_temp
 	SET plan_cache_mode = force_custom_plan
 	SET pprof.pgo_normalize = on
+	SET intervalstyle = iso_8601
 	AS $$
 DECLARE
 	v_ids bigint[];
@@ -728,7 +729,7 @@ COMMENT ON VIEW pgo.tags IS 'one row per tag: profile counts, newest and oldest 
 CREATE FUNCTION pgo.partitions()
 	RETURNS TABLE(partition regclass, from_time timestamptz, to_time timestamptz,
 				  is_default boolean, total_bytes bigint)
-	LANGUAGE sql STABLE
+	LANGUAGE sql STABLE ROWS 30
 BEGIN ATOMIC
 	SELECT c.oid::regclass, x.m[1]::timestamptz, x.m[2]::timestamptz,
 		   y.bound = 'DEFAULT', pg_total_relation_size(c.oid)
@@ -834,7 +835,7 @@ $$;
 COMMENT ON FUNCTION pgo.maintain(integer, interval) IS 'creates the daily partitions of today and the next days_ahead days, and of every day with rows in the default partition';
 
 CREATE FUNCTION pgo.tag_names() RETURNS SETOF text
-	LANGUAGE sql STABLE
+	LANGUAGE sql STABLE ROWS 100
 BEGIN ATOMIC
 	-- a loose index scan: one index probe per distinct tag
 	WITH RECURSIVE t(tag) AS (
@@ -858,7 +859,7 @@ COMMENT ON FUNCTION pgo.policy_for(text) IS 'the retention policy of a tag: the 
 
 CREATE FUNCTION pgo.keep_bounds(tag text, keep_min integer)
 	RETURNS TABLE(mode text, received_at timestamptz, id bigint)
-	LANGUAGE sql STABLE
+	LANGUAGE sql STABLE ROWS 4
 BEGIN ATOMIC
 	-- per mode ('' = none) of the tag's usable rows, the keep_min-th newest
 	-- row: it and newer rows are kept; NULL when there are fewer (all kept)
@@ -910,6 +911,9 @@ CREATE FUNCTION pgo.apply_retention(idempotency_ttl interval DEFAULT '1 day')
 	RETURNS TABLE(tag text, deleted bigint, rolled_up bigint)
 	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 	SET search_path = pg_catalog, pgo, pg_temp
+	-- its statements touch few rows but look costly to the planner, and JIT
+	-- compiling them took seconds
+	SET jit = off
 	AS $$
 #variable_conflict use_column
 DECLARE
@@ -993,7 +997,9 @@ BEGIN
 		LOOP
 			v_ok := false;
 			BEGIN
-				PERFORM set_config('lock_timeout', '1s', true);
+				-- SHARE blocks only writers of this old partition (ingest
+				-- writes today's), so it may wait out autovacuum too.
+				PERFORM set_config('lock_timeout', '5s', true);
 				-- Waits for transactions still writing into the partition;
 				-- rows written after the lock is released get ids above v_seq.
 				EXECUTE format('LOCK TABLE %s IN SHARE MODE', v_part.partition);
@@ -1075,7 +1081,9 @@ BEGIN
 		FOR attempt IN 1 .. 5 LOOP
 			BEGIN
 				PERFORM set_config('lock_timeout', '200ms', true);
-				LOCK TABLE pgo.profiles IN ACCESS EXCLUSIVE MODE;
+				-- ONLY: the partitions are locked by DROP TABLE as needed;
+				-- locking them all would also wait for autovacuum on each
+				LOCK TABLE ONLY pgo.profiles IN ACCESS EXCLUSIVE MODE;
 				FOR i IN 1 .. cardinality(v_drop) LOOP
 					EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s p WHERE p.id > $1)', v_drop[i])
 						USING v_drop_seq[i] INTO v_new;
