@@ -144,7 +144,7 @@ WITH v(r, name, age, labels) AS (
 		   ('r4', 'cpu_a_long.pb.gz', '4 hours', '{"mode": "batch"}'),
 		   ('r5', 'cpu_labels.pb.gz', '5 hours', '{}'),
 		   ('r6', 'heap.pb.gz', '30 minutes', '{}'),
-		   ('r7', 'cpu_b1.pb.gz', '10 days', '{"mode": "batch"}'),
+		   ('r7', 'cpu_b1.pb.gz', '240 hours', '{"mode": "batch"}'),
 		   ('r8', 'cpu_empty.pb.gz', '10 minutes', '{}')),
 ins AS (
 	INSERT INTO pgo.profiles (tag, labels, source, received_at, profile)
@@ -331,3 +331,37 @@ FROM fx WHERE name = 'cpu_labels.pb.gz';
 SELECT pprof_sample_count(pprof_filter_label(b::pprof, 'mode', 'batch')) FROM fx WHERE name = 'cpu.pb.gz';
 SELECT pprof_filter_label(p, 'mode', 'batch')::bytea = p::bytea AS unchanged
 FROM (SELECT pprof_filter_label(b::pprof, 'mode', 'batch') AS p FROM fx WHERE name = 'cpu_labels.pb.gz') x;
+
+--
+-- Privileges: a role granted what README "Who may do what" lists can upload
+-- and fetch, and nothing else
+--
+CREATE ROLE regress_pgo_gateway;
+GRANT USAGE ON SCHEMA pgo TO regress_pgo_gateway;
+GRANT EXECUTE ON FUNCTION
+	pgo.ingest(text, bytea, jsonb, text, text),
+	pgo.profile_for(text, interval, integer, text, boolean, interval, integer),
+	pgo.selection_key(text, interval, integer, text, boolean, interval, integer),
+	pgo.publish(text, interval, integer, text, boolean, interval, integer),
+	pgo.release(text, text)
+TO regress_pgo_gateway;
+GRANT SELECT ON pgo.tags, fx TO regress_pgo_gateway;
+SET ROLE regress_pgo_gateway;
+SELECT pgo.ingest('svc-gw', b) > 0 AS ingested FROM fx WHERE name = 'cpu_b1.pb.gz';
+SELECT length(pgo.profile_for('svc-gw')) > 0 AS fetched, pgo.selection_key('svc-gw') IS NOT NULL AS keyed,
+	   pgo.release('sel', :'sha') IS NOT NULL AS release;
+SELECT profiles FROM pgo.tags WHERE tag = 'svc-gw';
+SELECT q, try(q) FROM (VALUES
+	($$SELECT count(*) FROM pgo.profiles$$),
+	($$INSERT INTO pgo.profiles (tag, source, profile) SELECT 'svc-gw', 'sql', b FROM fx WHERE name = 'cpu_b1.pb.gz'$$),
+	($$SELECT * FROM pgo.apply_retention()$$),
+	($$SELECT * FROM pgo.maintain()$$),
+	($$DELETE FROM pgo.retention_policies$$)
+) AS t(q);
+RESET ROLE;
+DROP OWNED BY regress_pgo_gateway;
+DROP ROLE regress_pgo_gateway;
+
+-- old rows of this test (in the default partition) get their days' partitions
+SELECT count(*) >= 0 AS maintained FROM pgo.maintain();
+SELECT count(*) AS in_default FROM pgo.profiles_default;

@@ -2,9 +2,10 @@
 -- The fleet catalog's partitions and retention: pgo.maintain,
 -- pgo.create_partition, pgo.retention_policies, pgo.policy_for,
 -- pgo.apply_retention (whole-partition drops, row deletes, "keep at least
--- N", rollups). Ages are whole multiples of 24 hours before now(), so each
--- row falls on a known UTC day; every day below holds the rows of this test
--- only. Concurrency with ingest and pg_cron: TAP tests in regress/t.
+-- N", rollups). Rows are placed around noon (UTC) of a given number of days
+-- ago, so each falls on a known UTC day whatever the time of the run; every
+-- day below holds the rows of this test only. Concurrency with ingest and
+-- pg_cron: TAP tests in regress/t.
 --
 \getenv abs_srcdir PG_ABS_SRCDIR
 \set d :abs_srcdir '/data/'
@@ -42,13 +43,16 @@ INSERT INTO ret_rows (r, tag, name, days, secs, labels) VALUES
 	('r1a', 'ret-roll', 'cpu_a1.pb.gz', 1, 1, '{"mode": "batch"}'),
 	('r1b', 'ret-roll', 'cpu_a2.pb.gz', 1, 2, '{"mode": "batch"}'),
 	('r40', 'ret-roll', 'cpu_b1.pb.gz', 40, 1, '{}');
+-- noon (UTC) of days ago, minus secs
+CREATE FUNCTION ret_at(days int, secs int DEFAULT 0) RETURNS timestamptz LANGUAGE sql STABLE
+	RETURN date_trunc('day', now(), 'UTC') + interval '12 hours' - make_interval(hours => 24 * days, secs => secs);
 WITH ins AS (
 	INSERT INTO pgo.profiles (tag, labels, source, received_at, profile)
-	SELECT r.tag, r.labels, 'sql', now() - make_interval(hours => 24 * r.days, secs => r.secs), f.b
+	SELECT r.tag, r.labels, 'sql', ret_at(r.days, r.secs), f.b
 	FROM ret_rows r JOIN ret_fx f USING (name)
 	RETURNING id, tag, received_at)
 UPDATE ret_rows r SET id = ins.id
-FROM ins WHERE ins.tag = r.tag AND ins.received_at = now() - make_interval(hours => 24 * r.days, secs => r.secs);
+FROM ins WHERE ins.tag = r.tag AND ins.received_at = ret_at(r.days, r.secs);
 SELECT count(id) FROM ret_rows;
 
 -- age in whole UTC days of a row's or partition's day
@@ -61,19 +65,21 @@ CREATE FUNCTION ret_day(t timestamptz) RETURNS int LANGUAGE sql STABLE
 -- old rows wait in the default partition until pgo.maintain() gives their
 -- days a partition
 SELECT count(*) AS in_default FROM pgo.profiles_default WHERE tag LIKE 'ret-%';
-SELECT ret_day(to_date(right(partition_name, 8), 'YYYYMMDD')::timestamp AT TIME ZONE 'UTC') AS day,
-	   moved_rows
-FROM pgo.maintain()
-WHERE partition_name LIKE 'pgo.profiles_%' ORDER BY 1 DESC;
+-- (yesterday's partition may exist already, depending on the time of day)
+SELECT m.day, m.moved_rows
+FROM (SELECT ret_day(to_date(right(partition_name, 8), 'YYYYMMDD')::timestamp AT TIME ZONE 'UTC') AS day,
+			 moved_rows
+	  FROM pgo.maintain()) m
+WHERE m.day >= 2 ORDER BY 1 DESC;
 SELECT count(*) AS in_default FROM pgo.profiles_default;
 SELECT r.r, ret_day(p.received_at) AS day, ret_day(x.from_time) AS partition_day
 FROM ret_rows r JOIN pgo.profiles p ON p.id = r.id JOIN pgo.partitions() x ON x.partition = p.tableoid
 ORDER BY r.r;
 -- a day's partition on demand (for backfills): rows moved, NULL if it exists
 INSERT INTO pgo.profiles (tag, source, received_at, profile)
-SELECT 'ret-none', 'sql', now() - interval '1440 hours', b FROM ret_fx WHERE name = 'cpu_b1.pb.gz';
-SELECT pgo.create_partition((now() - interval '1440 hours')::date) AS moved,
-	   pgo.create_partition((now() - interval '1440 hours')::date) IS NULL AS existed;
+SELECT 'ret-none', 'sql', ret_at(60), b FROM ret_fx WHERE name = 'cpu_b1.pb.gz';
+SELECT pgo.create_partition((now() AT TIME ZONE 'UTC')::date - 60) AS moved,
+	   pgo.create_partition((now() AT TIME ZONE 'UTC')::date - 60) IS NULL AS existed;
 SELECT count(*) AS in_default FROM pgo.profiles_default;
 
 --

@@ -224,6 +224,33 @@ GO
 		'1', 'Go client: one row');
 }
 
+# a least-privilege role: the README's grants for the gateway
+$node->safe_psql('postgres', q{
+CREATE ROLE pgo_gateway LOGIN;
+GRANT USAGE ON SCHEMA pgo TO pgo_gateway;
+GRANT EXECUTE ON FUNCTION
+  pgo.ingest(text, bytea, jsonb, text, text),
+  pgo.profile_for(text, interval, integer, text, boolean, interval, integer),
+  pgo.selection_key(text, interval, integer, text, boolean, interval, integer),
+  pgo.release(text, text)
+TO pgo_gateway;
+GRANT SELECT ON pgo.tags TO pgo_gateway;
+GRANT SELECT (id, tag, samples, duration_seconds, pgo_usable, problems) ON pgo.profiles TO pgo_gateway;
+});
+{
+	my $gw2 = start_gateway(node => $node,
+		env => { PGO_DATABASE_URL => $node->connstr('postgres') . ' user=pgo_gateway' });
+	my $u2 = $gw2->{url};
+	my $r2 = http('POST', "$u2/profile/leastpriv", file => $cpu, headers => \@octet);
+	is($r2->{status}, 201, 'as pgo_gateway: upload 201') or diag($r2->{body});
+	ok((eval { decode_json($r2->{body})->{samples} } // 0) > 0, 'as pgo_gateway: the 201 body is complete');
+	is(http('GET', "$u2/profile/leastpriv")->{status}, 200, 'as pgo_gateway: GET 200');
+	is(http('GET', "$u2/tags")->{status}, 200, 'as pgo_gateway: /tags 200');
+	my $sha = $node->safe_psql('postgres', "SELECT sha256 FROM pgo.publish('leastpriv')");
+	is(http('GET', "$u2/profile/leastpriv\@$sha")->{status}, 200, 'as pgo_gateway: release 200');
+	is(stop_gateway($gw2), 0, 'as pgo_gateway: SIGTERM exit 0');
+}
+
 # upload bytes are counted
 ok(metric($gw, 'pgo_gateway_upload_bytes_total') > 100000, '/metrics: upload bytes counted');
 like(gateway_log($gw), qr/"method":"POST","path":"\/profile\/svc","route":"upload","status":201,"bytes_in":\d+,"bytes_out":\d+,"ms":[\d.]+,"remote":"127.0.0.1","tag":"svc","id":\d+/,
