@@ -30,18 +30,20 @@ my $t_start = time();
 my $repo = File::Spec->rel2abs("$FindBin::Bin/../..");
 my $src = "$repo/examples/service";
 die "example service not found in $src" unless -f "$src/main.go";
-my $tmp = PostgreSQL::Test::Utils::tempdir();
+my $tmp = File::Spec->rel2abs(PostgreSQL::Test::Utils::tempdir());
 my $tag = 'example-service';
 my $example_pkgs = 'github.com/pg-pprof/pg_pprof/examples/service/...';
 
-# Offline Go, one build cache for every build here (build.sh included), and
+# Offline Go, the build cache the TAP tests share (build.sh included), and
 # the build settings of the Dockerfile (CGO_ENABLED=0, -trimpath) so that
 # builds with the same profile share the compiled standard library.
 my %goenv = (
 	GOTOOLCHAIN => 'local',
 	GOPROXY => 'off',
 	GOFLAGS => '-mod=mod',
-	GOCACHE => "$tmp/gocache",
+	GOCACHE => defined $ENV{TESTDIR}
+	? File::Spec->rel2abs("$ENV{TESTDIR}/tmp_check/gocache")
+	: "$tmp/gocache",
 	GOPATH => "$tmp/gopath",
 	CGO_ENABLED => '0',
 	HOME => $tmp,
