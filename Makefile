@@ -25,7 +25,8 @@ OBJS = \
 	extension/pprof_report.o \
 	extension/pprof_intern.o \
 	extension/pprof_merge_state.o \
-	extension/pprof_merge.o
+	extension/pprof_merge.o \
+	extension/pprof_filter.o
 
 DATA = sql/pprof--$(EXTVERSION).sql
 
@@ -49,7 +50,15 @@ extension/proto/profile.pb-c.c extension/proto/profile.pb-c.h: extension/proto/p
 
 $(OBJS): extension/pprof.h extension/proto/profile.pb-c.h
 
-.PHONY: run test fuzz fixtures
+.PHONY: run test fuzz fixtures gateway clean-gateway
+
+# the HTTP gateway has its own plain Makefile (libpq + libmicrohttpd only)
+all: gateway
+gateway:
+	$(MAKE) -C gateway PG_CONFIG="$(PG_CONFIG)"
+clean: clean-gateway
+clean-gateway:
+	$(MAKE) -C gateway clean
 
 run:
 	scripts/run-local

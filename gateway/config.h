@@ -1,0 +1,75 @@
+/*
+ * config.h
+ *	  Settings of pprof-gateway: defaults, hard limits and the runtime
+ *	  configuration filled in by main.c from flags and environment.
+ *
+ * Every default here is documented in `pprof-gateway --help` and README.md;
+ * change them together.
+ */
+#ifndef PGW_CONFIG_H
+#define PGW_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* defaults (flags override) */
+#define DEFAULT_LISTEN				":8080"
+#define DEFAULT_MAX_BODY			(32u * 1024 * 1024)		/* bytes */
+#define DEFAULT_UPLOAD_MEMORY		(256u * 1024 * 1024)	/* bytes, all uploads */
+#define DEFAULT_CACHE_BYTES			(64u * 1024 * 1024)
+#define DEFAULT_POOL_WAIT_MS		2000
+#define DEFAULT_CONNECT_TIMEOUT_S	3
+#define DEFAULT_STATEMENT_TIMEOUT_MS 30000
+#define DEFAULT_HEALTH_TIMEOUT_MS	2000
+#define DEFAULT_HTTP_TIMEOUT_S		30
+#define DEFAULT_MAX_CONNECTIONS		1000
+#define DEFAULT_MAX_PER_IP			64
+#define DEFAULT_CONN_MEMORY			(128u * 1024)
+#define DEFAULT_DRAIN_TIMEOUT_S		40
+#define DEFAULT_RETRY_AFTER_S		1
+
+/* hard limits (not configurable) */
+#define MAX_TAG_LEN				128		/* as pgo.profiles.tag's CHECK */
+#define MAX_LABEL_KEY_LEN		64
+#define MAX_LABEL_VALUE_LEN		256
+#define MAX_LABELS				64
+#define MAX_QUERY_PARAMS		64
+#define MAX_IDEMPOTENCY_KEY_LEN	128
+#define MAX_MULTIPART_PARTS		16
+#define MAX_PART_HEADER_BYTES	8192
+#define MAX_ERROR_HEADER_LEN	300		/* X-PGO-Error */
+#define MAX_LOGGED_PATH_LEN		512
+#define DB_QUERY_GRACE_MS		5000	/* client-side deadline beyond statement_timeout */
+#define DB_RECONNECT_BACKOFF_MS	250		/* after a failed connect, fail fast this long */
+#define DB_QUEUE_PER_WORKER		16		/* waiting jobs per database connection */
+#define CHUNKED_INITIAL_BUFFER	(64u * 1024)
+
+/* runtime configuration */
+struct config
+{
+	const char *listen;				/* HOST:PORT */
+	const char *database_url;		/* libpq conninfo of the primary */
+	const char *read_database_url;	/* NULL: GETs use the primary */
+	const char *upload_token;		/* NULL: uploads need no token */
+	const char *read_token;			/* NULL: reads need no token */
+	size_t		max_body;
+	size_t		upload_memory;
+	size_t		cache_bytes;
+	unsigned	threads;			/* HTTP threads */
+	unsigned	db_pool;			/* connections to the primary */
+	unsigned	read_db_pool;		/* connections to the replica */
+	unsigned	pool_wait_ms;
+	unsigned	connect_timeout_s;
+	unsigned	statement_timeout_ms;
+	unsigned	health_timeout_ms;
+	unsigned	http_timeout_s;
+	unsigned	max_connections;
+	unsigned	max_per_ip;
+	size_t		conn_memory;
+	unsigned	drain_timeout_s;
+	unsigned	retry_after_s;
+};
+
+extern struct config cfg;
+
+#endif							/* PGW_CONFIG_H */

@@ -1,0 +1,404 @@
+/*
+ * download.c
+ *	  GET /profile/<tag>: the merged default.pgo; GET /profile/<tag>@<sha256>:
+ *	  a pinned release.
+ *
+ * A merge can take a while, so responses are cached on the catalog's
+ * pgo.selection_key(...): one cheap query (index and derived columns only)
+ * tells whether the rows a merge would select changed. Only on a miss does
+ * the gateway call pgo.profile_for(...), and it computes the key again in
+ * the SAME statement, so the bytes are stored under the key of exactly the
+ * rows they were merged from (an upload landing between the two queries
+ * cannot pair old key with new bytes). The ETag is the SHA-256 of the bytes,
+ * computed by the database.
+ *
+ * Releases are immutable: cached without expiry, and answered 304 without a
+ * database query when the client already holds the URL's hash.
+ */
+#include "server.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "json.h"
+
+#define MAX_SELECT_ARGS 6
+
+struct download
+{
+	char		args[400];		/* SQL after "$1": named arguments */
+	const char *values[MAX_SELECT_ARGS + 2];
+	int			nvalues;
+	struct buf	key_prefix;		/* cache key without the selection key */
+	char	   *if_none_match;
+};
+
+/* query parameters of GET /profile/<tag>, and the catalog argument each sets */
+static const struct
+{
+	const char *param;
+	const char *arg;			/* pgo.profile_for / pgo.selection_key argument */
+	const char *cast;
+	char		kind;			/* 'i' interval, 'n' positive integer, 'b' boolean, 't' text */
+}			select_params[MAX_SELECT_ARGS] =
+{
+	/* quoted: "window" and "normalize" are SQL keywords */
+	{"window", "\"window\"", "interval", 'i'},
+	{"max", "\"max_profiles\"", "integer", 'n'},
+	{"mode", "\"mode\"", "text", 't'},
+	{"normalize", "\"normalize\"", "boolean", 'b'},
+	{"min_duration", "\"min_duration\"", "interval", 'i'},
+	{"top_by_cpu", "\"top_by_cpu\"", "integer", 'n'},
+};
+
+/* Free the download state of a request. */
+void
+download_free(struct request *r)
+{
+	struct download *d = r->down;
+
+	if (d == NULL)
+		return;
+	buf_free(&d->key_prefix);
+	free(d->if_none_match);
+	free(d);
+	r->down = NULL;
+}
+
+/* Check one selection parameter; *norm is its canonical text. */
+static bool
+ValidParam(char kind, const char *v, const char **norm, const char **why)
+{
+	size_t		n = strlen(v);
+	size_t		i;
+
+	*norm = v;
+	switch (kind)
+	{
+		case 'i':
+			if (n == 0 || n > 64)
+				break;
+			for (i = 0; i < n; i++)
+				if (!isalnum((unsigned char) v[i]) && strchr(" .:+-", v[i]) == NULL)
+					break;
+			if (i < n)
+				break;
+			return true;
+		case 'n':
+			if (n == 0 || n > 6 || v[0] == '0')
+				break;
+			for (i = 0; i < n; i++)
+				if (!isdigit((unsigned char) v[i]))
+					break;
+			if (i < n)
+				break;
+			return true;
+		case 'b':
+			if (strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0 ||
+				strcasecmp(v, "yes") == 0 || strcasecmp(v, "on") == 0)
+				*norm = "true";
+			else if (strcasecmp(v, "false") == 0 || strcmp(v, "0") == 0 ||
+					 strcasecmp(v, "no") == 0 || strcasecmp(v, "off") == 0)
+				*norm = "false";
+			else
+				break;
+			return true;
+		case 't':
+			return label_value_valid(v, why);
+	}
+	*why = NULL;
+	return false;
+}
+
+/* Make a reply from a cache entry (taking the caller's reference). */
+static void
+ReplyEntry(struct request *r, struct cache_entry *e, bool immutable)
+{
+	struct download *d = r->down;
+
+	snprintf(r->reply.etag, sizeof(r->reply.etag), "\"%s\"", e->etag);
+	r->reply.cache_control = immutable ? "public, max-age=31536000, immutable" : "no-cache";
+	if (d != NULL && etag_matches(d->if_none_match, r->reply.etag))
+	{
+		r->reply.status = 304;
+		cache_unref(e);
+		return;
+	}
+	r->reply.status = 200;
+	r->reply.entry = e;
+	r->reply.content_type = "application/octet-stream";
+	r->reply.attachment = true;
+}
+
+/* Database thread: selection key, cache, merge on a miss. */
+static bool
+ProfileRun(struct db_ctx *ctx, void *arg)
+{
+	struct request *r = arg;
+	struct download *d = r->down;
+	char		sql[1200];
+	PGresult   *res;
+	struct buf	key;
+	struct cache_entry *e;
+	int64_t		t0;
+	char	   *bytes;
+	size_t		len;
+
+	snprintf(sql, sizeof(sql), "SELECT pgo.selection_key($1%s)", d->args);
+	res = db_query(ctx, sql, d->nvalues, d->values, NULL, NULL, 0);
+	if (res == NULL)
+		return !ctx->err->conn_lost;
+	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
+	{
+		PQclear(res);
+		reply_errorf(r, 404, "no usable profile",
+					 "No PGO-usable profile of tag %s matches the selection.", r->tag);
+		return true;
+	}
+	buf_init(&key);
+	buf_put(&key, d->key_prefix.data, d->key_prefix.len);
+	buf_puts(&key, PQgetvalue(res, 0, 0));
+	PQclear(res);
+	e = key.oom ? NULL : cache_get(key.data, key.len);
+	buf_free(&key);
+	metrics_cache(e != NULL);
+	if (e != NULL)
+	{
+		r->cache_result = r->reply.x_cache = "hit";
+		ReplyEntry(r, e, false);
+		return true;
+	}
+	r->cache_result = r->reply.x_cache = "miss";
+
+	/* one statement: the key of exactly the rows that were merged */
+	snprintf(sql, sizeof(sql),
+			 "SELECT k, p, encode(sha256(p), 'hex') "
+			 "FROM pgo.selection_key($1%s) AS k, pgo.profile_for($1%s) AS p",
+			 d->args, d->args);
+	t0 = now_ns();
+	res = db_query(ctx, sql, d->nvalues, d->values, NULL, NULL, 1);
+	metrics_merge_seconds((double) (now_ns() - t0) / 1e9);
+	if (res == NULL)
+		return !ctx->err->conn_lost;
+	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 1))
+	{
+		PQclear(res);
+		reply_errorf(r, 404, "no usable profile",
+					 "No PGO-usable profile of tag %s matches the selection.", r->tag);
+		return true;
+	}
+	len = (size_t) PQgetlength(res, 0, 1);
+	bytes = malloc(len ? len : 1);
+	if (bytes == NULL)
+	{
+		PQclear(res);
+		reply_error(r, 503, "gateway busy", "Out of memory.");
+		return true;
+	}
+	memcpy(bytes, PQgetvalue(res, 0, 1), len);
+
+	buf_init(&key);
+	buf_put(&key, d->key_prefix.data, d->key_prefix.len);
+	if (!PQgetisnull(res, 0, 0))
+		buf_put(&key, PQgetvalue(res, 0, 0), (size_t) PQgetlength(res, 0, 0));
+	e = key.oom ? NULL : cache_entry_new(key.data, key.len, bytes, len, PQgetvalue(res, 0, 2));
+	if (e == NULL)
+	{
+		free(bytes);
+		buf_free(&key);
+		PQclear(res);
+		reply_error(r, 503, "gateway busy", "Out of memory.");
+		return true;
+	}
+	if (!PQgetisnull(res, 0, 0))
+		cache_put(e);
+	buf_free(&key);
+	PQclear(res);
+	ReplyEntry(r, e, false);
+	return true;
+}
+
+/* Copy If-None-Match (bounded) for the database thread. */
+static bool
+KeepIfNoneMatch(struct request *r, struct download *d)
+{
+	const char *inm = request_header(r, MHD_HTTP_HEADER_IF_NONE_MATCH);
+
+	if (inm == NULL)
+		return true;
+	d->if_none_match = strndup(inm, 4096);
+	return d->if_none_match != NULL;
+}
+
+/* GET /profile/<tag>: validate the selection, then look it up. */
+enum action
+profile_get(struct request *r)
+{
+	struct download *d = calloc(1, sizeof(*d));
+	size_t		off = 0;
+	int			i;
+	int			j;
+
+	if (d == NULL)
+	{
+		reply_error(r, 503, "gateway busy", "Out of memory.");
+		return ACT_REPLY;
+	}
+	r->down = d;
+	buf_init(&d->key_prefix);
+	buf_puts(&d->key_prefix, "P\x1f");
+	buf_puts(&d->key_prefix, r->tag);
+
+	for (i = 0; i < r->nparams; i++)
+	{
+		for (j = 0; j < MAX_SELECT_ARGS; j++)
+			if (strcmp(r->params[i].key, select_params[j].param) == 0)
+				break;
+		if (j == MAX_SELECT_ARGS)
+		{
+			reply_errorf(r, 400, "invalid query parameter",
+						 "Unknown parameter %.64s; use window, max, mode, normalize, min_duration, top_by_cpu.",
+						 r->params[i].key);
+			return ACT_REPLY;
+		}
+	}
+	d->values[d->nvalues++] = r->tag;
+	/* fixed order: equal selections give equal SQL and cache keys */
+	for (j = 0; j < MAX_SELECT_ARGS; j++)
+	{
+		const char *v = request_param(r, select_params[j].param);
+		const char *norm;
+		const char *why = NULL;
+
+		if (v == NULL)
+			continue;
+		if (!ValidParam(select_params[j].kind, v, &norm, &why))
+		{
+			reply_errorf(r, 400, "invalid query parameter", "%s: %s", select_params[j].param,
+						 why ? why : "not a valid value");
+			return ACT_REPLY;
+		}
+		d->values[d->nvalues] = norm;
+		off += (size_t) snprintf(d->args + off, sizeof(d->args) - off, ", %s => $%d::%s",
+								 select_params[j].arg, d->nvalues + 1, select_params[j].cast);
+		d->nvalues++;
+		buf_printf(&d->key_prefix, "\x1f%s=", select_params[j].param);
+		buf_puts(&d->key_prefix, norm);
+	}
+	buf_put(&d->key_prefix, "\x1f", 1);
+	if (d->key_prefix.oom || !KeepIfNoneMatch(r, d))
+	{
+		reply_error(r, 503, "gateway busy", "Out of memory.");
+		return ACT_REPLY;
+	}
+
+	r->job.run = ProfileRun;
+	r->job.timeout_ms = 0;
+	r->executor = db_reader;
+	r->after_db = NULL;
+	return ACT_DB;
+}
+
+/* Database thread: fetch a release. */
+static bool
+ReleaseRun(struct db_ctx *ctx, void *arg)
+{
+	struct request *r = arg;
+	struct download *d = r->down;
+	const char *values[2] = {r->tag, r->sha256};
+	PGresult   *res;
+	struct cache_entry *e;
+	char	   *bytes;
+	size_t		len;
+
+	res = db_query(ctx, "SELECT p, encode(sha256(p), 'hex') FROM pgo.release($1, $2) AS p",
+				   2, values, NULL, NULL, 1);
+	if (res == NULL)
+		return !ctx->err->conn_lost;
+	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
+	{
+		PQclear(res);
+		reply_errorf(r, 404, "no such release", "Tag %s has no release %s.", r->tag, r->sha256);
+		return true;
+	}
+	if ((size_t) PQgetlength(res, 0, 1) != 64 ||
+		memcmp(PQgetvalue(res, 0, 1), r->sha256, 64) != 0)
+	{
+		PQclear(res);
+		reply_error(r, 500, "release corrupted", "The stored bytes do not hash to the release's SHA-256.");
+		return true;
+	}
+	len = (size_t) PQgetlength(res, 0, 0);
+	bytes = malloc(len ? len : 1);
+	if (bytes != NULL)
+		memcpy(bytes, PQgetvalue(res, 0, 0), len);
+	PQclear(res);
+	e = bytes ? cache_entry_new(d->key_prefix.data, d->key_prefix.len, bytes, len, r->sha256) : NULL;
+	if (e == NULL)
+	{
+		free(bytes);
+		reply_error(r, 503, "gateway busy", "Out of memory.");
+		return true;
+	}
+	cache_put(e);
+	r->cache_result = r->reply.x_cache = "miss";
+	ReplyEntry(r, e, true);
+	return true;
+}
+
+/* GET /profile/<tag>@<sha256>. */
+enum action
+release_get(struct request *r)
+{
+	struct download *d;
+	struct cache_entry *e;
+	char		etag[70];
+
+	if (r->nparams > 0)
+	{
+		reply_error(r, 400, "invalid query parameter", "A release takes no parameters.");
+		return ACT_REPLY;
+	}
+	d = calloc(1, sizeof(*d));
+	if (d == NULL)
+	{
+		reply_error(r, 503, "gateway busy", "Out of memory.");
+		return ACT_REPLY;
+	}
+	r->down = d;
+	buf_init(&d->key_prefix);
+	buf_puts(&d->key_prefix, "R\x1f");
+	buf_puts(&d->key_prefix, r->tag);
+	buf_put(&d->key_prefix, "\x1f", 1);
+	buf_puts(&d->key_prefix, r->sha256);
+	if (d->key_prefix.oom || !KeepIfNoneMatch(r, d))
+	{
+		reply_error(r, 503, "gateway busy", "Out of memory.");
+		return ACT_REPLY;
+	}
+
+	/* the client holds these very bytes: nothing to look up */
+	snprintf(etag, sizeof(etag), "\"%s\"", r->sha256);
+	if (etag_matches(d->if_none_match, etag))
+	{
+		r->reply.status = 304;
+		snprintf(r->reply.etag, sizeof(r->reply.etag), "%s", etag);
+		r->reply.cache_control = "public, max-age=31536000, immutable";
+		return ACT_REPLY;
+	}
+	e = cache_get(d->key_prefix.data, d->key_prefix.len);
+	if (e != NULL)
+	{
+		r->cache_result = r->reply.x_cache = "hit";
+		ReplyEntry(r, e, true);
+		return ACT_REPLY;
+	}
+	r->job.run = ReleaseRun;
+	r->job.timeout_ms = 0;
+	r->executor = db_reader;
+	r->after_db = NULL;
+	return ACT_DB;
+}

@@ -1,0 +1,477 @@
+/*
+ * upload.c
+ *	  POST /profile/<tag>: receive a profile and store it with pgo.ingest.
+ *
+ * Size is decided before the body is read: a Content-Length above
+ * --max-body is answered 413 at once (MHD then closes the connection
+ * without reading the body, and sends no "100 Continue"); a chunked body is
+ * cut off with 413 as soon as it passes the limit. All buffered uploads
+ * together are bounded by --upload-memory (503 beyond), so many concurrent
+ * large uploads cannot exhaust memory.
+ *
+ * The profile bytes are passed to PostgreSQL as they came, gzip or not
+ * (Content-Encoding: gzip included): the pprof type decodes both, bounded,
+ * and is the only place that judges a profile. The answer 201 is sent only
+ * after COMMIT returned, on a session with synchronous_commit = on.
+ */
+#include "server.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "json.h"
+
+struct upload
+{
+	char	   *data;
+	size_t		len;
+	size_t		cap;
+	size_t		reserved;		/* bytes counted against --upload-memory */
+	bool		chunked;
+	bool		discarding;		/* chunked body over a limit: reply is set */
+	size_t		discarded;
+	bool		multipart;
+	char		boundary[80];
+	char		idempotency_key[MAX_IDEMPOTENCY_KEY_LEN + 1];
+	/* set by upload_complete */
+	const char *profile;
+	size_t		profile_len;
+	char	   *labels;			/* JSON object */
+};
+
+static size_t upload_memory_used;	/* atomic */
+
+/* Count n more bytes against --upload-memory; false if over budget. */
+static bool
+Reserve(struct upload *up, size_t n)
+{
+	size_t		now = __atomic_add_fetch(&upload_memory_used, n, __ATOMIC_RELAXED);
+
+	if (now > cfg.upload_memory)
+	{
+		__atomic_sub_fetch(&upload_memory_used, n, __ATOMIC_RELAXED);
+		return false;
+	}
+	up->reserved += n;
+	return true;
+}
+
+/* Free the upload state of a request. */
+void
+upload_free(struct request *r)
+{
+	struct upload *up = r->up;
+
+	if (up == NULL)
+		return;
+	__atomic_sub_fetch(&upload_memory_used, up->reserved, __ATOMIC_RELAXED);
+	free(up->data);
+	free(up->labels);
+	free(up);
+	r->up = NULL;
+}
+
+/* The media type of a Content-Type, lower case, without parameters. */
+static void
+MediaType(const char *ct, char *out, size_t cap)
+{
+	size_t		o = 0;
+
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	while (*ct && *ct != ';' && *ct != ' ' && *ct != '\t' && o + 1 < cap)
+		out[o++] = (char) tolower((unsigned char) *ct++);
+	out[o] = '\0';
+}
+
+/* Is v a token list containing "chunked"? */
+static bool
+IsChunked(const char *v)
+{
+	return v != NULL && strcasestr(v, "chunked") != NULL;
+}
+
+/* Headers are in: check type, encoding, length, token-free parameters. */
+enum action
+upload_begin(struct request *r)
+{
+	const char *cl = request_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *te = request_header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+	const char *ct = request_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+	const char *ce = request_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING);
+	const char *ik = request_header(r, "Idempotency-Key");
+	struct upload *up;
+	char		media[64];
+	bool		gzip = false;
+	unsigned long long length = 0;
+	size_t		initial;
+	int			i;
+
+	up = calloc(1, sizeof(*up));
+	if (up == NULL)
+	{
+		reply_error(r, 503, "gateway busy", "Out of memory.");
+		return ACT_REPLY;
+	}
+	r->up = up;
+
+	/* what the body is */
+	if (ce != NULL && ce[0] != '\0' && strcasecmp(ce, "identity") != 0)
+	{
+		if (strcasecmp(ce, "gzip") == 0 || strcasecmp(ce, "x-gzip") == 0)
+			gzip = true;
+		else
+		{
+			reply_errorf(r, 415, "unsupported Content-Encoding",
+						 "Send the profile as is, or with Content-Encoding: gzip.");
+			return ACT_REPLY;
+		}
+	}
+	MediaType(ct ? ct : "", media, sizeof(media));
+	if (strcmp(media, "multipart/form-data") == 0)
+	{
+		const char *why = multipart_boundary(ct, up->boundary, sizeof(up->boundary));
+
+		if (gzip)
+		{
+			reply_error(r, 415, "unsupported Content-Encoding",
+						"A multipart body cannot be gzip-encoded; gzip the profile inside the part instead.");
+			return ACT_REPLY;
+		}
+		if (why != NULL)
+		{
+			reply_error(r, 400, "invalid multipart body", why);
+			return ACT_REPLY;
+		}
+		up->multipart = true;
+	}
+	else if (media[0] != '\0' &&
+			 strcmp(media, "application/octet-stream") != 0 &&
+			 strcmp(media, "application/x-protobuf") != 0 &&
+			 strcmp(media, "application/protobuf") != 0 &&
+			 strcmp(media, "application/vnd.google.protobuf") != 0 &&
+			 strcmp(media, "application/gzip") != 0 &&
+			 strcmp(media, "application/x-gzip") != 0)
+	{
+		reply_errorf(r, 415, "unsupported Content-Type",
+					 "Send the profile as application/octet-stream (curl --data-binary @cpu.pprof "
+					 "-H 'Content-Type: application/octet-stream') or as multipart/form-data with a "
+					 "part cpu_profile (curl -F cpu_profile=@cpu.pprof); got %.40s.", media);
+		return ACT_REPLY;
+	}
+
+	/* how big it is: decided now, before a byte of the body is read */
+	up->chunked = IsChunked(te);
+	if (!up->chunked)
+	{
+		const char *p = cl;
+
+		if (cl == NULL)
+		{
+			reply_error(r, 411, "length required",
+						"Send a Content-Length header (or a chunked body).");
+			return ACT_REPLY;
+		}
+		if (*p == '\0' || strlen(p) > 19)
+		{
+			reply_error(r, 400, "invalid Content-Length", NULL);
+			return ACT_REPLY;
+		}
+		for (; *p; p++)
+		{
+			if (!isdigit((unsigned char) *p))
+			{
+				reply_error(r, 400, "invalid Content-Length", NULL);
+				return ACT_REPLY;
+			}
+			length = length * 10 + (unsigned long long) (*p - '0');
+		}
+		if (length > cfg.max_body)
+		{
+			reply_errorf(r, 413, "request body too large",
+						 "The body is %llu bytes; this gateway accepts at most %zu bytes (--max-body).",
+						 length, cfg.max_body);
+			return ACT_REPLY;
+		}
+		if (length == 0)
+		{
+			reply_error(r, 400, "empty request body", "The body must be a pprof profile.");
+			return ACT_REPLY;
+		}
+	}
+
+	/* labels and key: reject bad ones before reading the body */
+	for (i = 0; i < r->nparams; i++)
+	{
+		const char *why = NULL;
+
+		if (!label_key_valid(r->params[i].key))
+		{
+			reply_errorf(r, 400, "invalid label",
+						 "Label names (query parameter names) are 1 to 64 characters from [A-Za-z0-9_.-].");
+			return ACT_REPLY;
+		}
+		if (!label_value_valid(r->params[i].value, &why))
+		{
+			reply_error(r, 400, "invalid label", why);
+			return ACT_REPLY;
+		}
+	}
+	if (r->nparams > MAX_LABELS)
+	{
+		reply_error(r, 400, "invalid label", "At most 64 labels.");
+		return ACT_REPLY;
+	}
+	if (ik != NULL)
+	{
+		size_t		n = strlen(ik);
+		size_t		j;
+
+		if (n == 0 || n > MAX_IDEMPOTENCY_KEY_LEN)
+		{
+			reply_error(r, 400, "invalid Idempotency-Key", "An Idempotency-Key is 1 to 128 characters from [A-Za-z0-9_.:-].");
+			return ACT_REPLY;
+		}
+		for (j = 0; j < n; j++)
+		{
+			char		c = ik[j];
+
+			if (!(isalnum((unsigned char) c) || c == '_' || c == '.' || c == ':' || c == '-'))
+			{
+				reply_error(r, 400, "invalid Idempotency-Key", "An Idempotency-Key is 1 to 128 characters from [A-Za-z0-9_.:-].");
+				return ACT_REPLY;
+			}
+		}
+		memcpy(up->idempotency_key, ik, n + 1);
+	}
+
+	initial = up->chunked ? CHUNKED_INITIAL_BUFFER : (size_t) length;
+	if (initial > cfg.max_body)
+		initial = cfg.max_body;
+	if (!Reserve(up, initial))
+	{
+		reply_error(r, 503, "gateway busy", "Too many uploads are being received; retry later.");
+		return ACT_REPLY;
+	}
+	up->data = malloc(initial);
+	if (up->data == NULL)
+	{
+		reply_error(r, 503, "gateway busy", "Out of memory.");
+		return ACT_REPLY;
+	}
+	up->cap = initial;
+	return ACT_CONTINUE;
+}
+
+/* Stop buffering: free the buffer, keep the reply, discard what follows. */
+static void
+StartDiscarding(struct upload *up)
+{
+	up->discarding = true;
+	free(up->data);
+	up->data = NULL;
+	up->cap = 0;
+	up->len = 0;
+}
+
+/*
+ * A piece of the body; false when the connection must be closed.
+ *
+ * A chunked body that passes --max-body (or --upload-memory) is not
+ * buffered further: its buffer is freed at once, the rest is discarded,
+ * and the 413 (503) is sent when the body ends (libmicrohttpd cannot queue
+ * a response in the middle of a body). A client that keeps sending beyond
+ * another --max-body of discarded bytes is cut off.
+ */
+bool
+upload_body(struct request *r, const char *data, size_t n)
+{
+	struct upload *up = r->up;
+
+	if (!up->discarding && n > cfg.max_body - up->len)
+	{
+		reply_errorf(r, 413, "request body too large",
+					 "The body is larger than %zu bytes (--max-body).", cfg.max_body);
+		StartDiscarding(up);
+	}
+	if (!up->discarding && up->len + n > up->cap)
+	{
+		size_t		cap = up->cap;
+		char	   *p = NULL;
+
+		while (cap < up->len + n)
+			cap = cap > cfg.max_body / 2 ? cfg.max_body : cap * 2;
+		if (!Reserve(up, cap - up->cap) || (p = realloc(up->data, cap)) == NULL)
+		{
+			reply_error(r, 503, "gateway busy", "Too many uploads are being received; retry later.");
+			StartDiscarding(up);
+		}
+		else
+		{
+			up->data = p;
+			up->cap = cap;
+		}
+	}
+	if (up->discarding)
+	{
+		up->discarded += n;
+		return up->discarded <= cfg.max_body;
+	}
+	memcpy(up->data + up->len, data, n);
+	up->len += n;
+	return true;
+}
+
+/* Database thread: BEGIN, ingest, read the stored row back, COMMIT. */
+static bool
+UploadRun(struct db_ctx *ctx, void *arg)
+{
+	struct request *r = arg;
+	struct upload *up = r->up;
+	const char *values[4];
+	int			lengths[4] = {0, 0, 0, 0};
+	int			formats[4] = {0, 1, 0, 0};
+	PGresult   *res;
+	char		id[24];
+	struct buf	b;
+
+	res = db_query(ctx, "BEGIN", 0, NULL, NULL, NULL, 0);
+	if (res == NULL)
+		return !ctx->err->conn_lost;	/* nothing happened yet: may retry */
+	PQclear(res);
+
+	values[0] = r->tag;
+	values[1] = up->profile;
+	lengths[1] = (int) up->profile_len;
+	values[2] = up->labels;
+	values[3] = up->idempotency_key[0] ? up->idempotency_key : NULL;
+	res = db_query(ctx, "SELECT pgo.ingest($1, $2, $3::jsonb, 'push', $4)",
+				   4, values, lengths, formats, 0);
+	if (res == NULL)
+		goto rollback;
+	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
+	{
+		PQclear(res);
+		db_set_error(ctx->err, 500, DBERR_QUERY, "internal error", "pgo.ingest returned no id.");
+		goto rollback;
+	}
+	snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+
+	values[0] = id;
+	values[1] = r->tag;
+	res = db_query(ctx,
+				   "SELECT json_build_object('id', id, 'tag', tag, 'samples', samples, "
+				   "'duration_seconds', duration_seconds, 'pgo_usable', pgo_usable, "
+				   "'problems', problems)::text "
+				   "FROM pgo.profiles WHERE id = $1::bigint AND tag = $2",
+				   2, values, NULL, NULL, 0);
+	if (res == NULL)
+		goto rollback;
+	buf_init(&b);
+	if (PQntuples(res) == 1)
+		buf_puts(&b, PQgetvalue(res, 0, 0));
+	else
+	{
+		/* replayed key whose row retention already removed */
+		buf_printf(&b, "{\"id\":%s,\"tag\":", id);
+		json_cstr(&b, r->tag);
+		buf_puts(&b, ",\"samples\":null,\"duration_seconds\":null,\"pgo_usable\":false,\"problems\":[]}");
+	}
+	PQclear(res);
+
+	res = db_query(ctx, "COMMIT", 0, NULL, NULL, NULL, 0);
+	if (res == NULL)
+	{
+		buf_free(&b);
+		return true;			/* outcome unknown: 503, the client retries with its key */
+	}
+	PQclear(res);
+	r->id = atoll(id);
+	reply_json(r, 201, &b);
+	return true;
+
+rollback:
+	if (PQstatus(ctx->conn) == CONNECTION_OK)
+	{
+		struct db_error ignored;
+		struct db_error *saved = ctx->err;
+
+		memset(&ignored, 0, sizeof(ignored));
+		ctx->err = &ignored;
+		res = db_query(ctx, "ROLLBACK", 0, NULL, NULL, NULL, 0);
+		PQclear(res);
+		ctx->err = saved;
+	}
+	/* nothing was committed: on a connection that broke, a retry is safe */
+	return !ctx->err->conn_lost;
+}
+
+/* The body is in: find the profile, build the labels, submit. */
+enum action
+upload_complete(struct request *r)
+{
+	struct upload *up = r->up;
+	struct buf	labels;
+	int			i;
+
+	metrics_upload_bytes(up->len);
+	if (up->discarding)
+		return ACT_REPLY;		/* the 413 or 503 set while streaming */
+	if (up->len == 0)
+	{
+		reply_error(r, 400, "empty request body", "The body must be a pprof profile.");
+		return ACT_REPLY;
+	}
+	if (up->multipart)
+	{
+		const char *why = multipart_find(up->data, up->len, up->boundary,
+										 "cpu_profile", &up->profile, &up->profile_len);
+
+		if (why != NULL)
+		{
+			reply_error(r, 400, "invalid multipart body", why);
+			return ACT_REPLY;
+		}
+		if (up->profile_len == 0)
+		{
+			reply_error(r, 400, "empty profile", "The cpu_profile part is empty.");
+			return ACT_REPLY;
+		}
+	}
+	else
+	{
+		up->profile = up->data;
+		up->profile_len = up->len;
+	}
+	if (up->profile_len > 0x7FFFFFFF)
+	{
+		reply_error(r, 413, "request body too large", NULL);
+		return ACT_REPLY;
+	}
+
+	buf_init(&labels);
+	buf_put(&labels, "{", 1);
+	for (i = 0; i < r->nparams; i++)
+	{
+		if (i > 0)
+			buf_put(&labels, ",", 1);
+		json_key(&labels, r->params[i].key);
+		json_cstr(&labels, r->params[i].value);
+	}
+	buf_put(&labels, "}", 1);
+	up->labels = buf_steal(&labels, NULL);
+	if (up->labels == NULL)
+	{
+		reply_error(r, 503, "gateway busy", "Out of memory.");
+		return ACT_REPLY;
+	}
+
+	r->job.run = UploadRun;
+	r->job.timeout_ms = 0;
+	r->executor = db_primary;
+	r->after_db = NULL;
+	return ACT_DB;
+}
