@@ -117,6 +117,7 @@ while IFS= read -r line; do
       [[ $name =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || die "bad ARG: $line"
       value=${!name-$default}
       run_env+=("$name=$value")
+      [ $dry_run -eq 1 ] || [ "$value" = "$default" ] || echo "build.sh:     $name=$value (from the environment)" >&2
       ;;
     ENV)
       for kv in $args; do
