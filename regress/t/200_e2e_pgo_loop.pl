@@ -226,7 +226,7 @@ cmp_ok(scalar(@ours), '>=', 2, 'the compiler inlines hot calls of the hot path (
   or diag($out);
 like($out, qr/hot-callsite-thres-from-CDF=/, 'the compiler read call edges from the profile');
 my %callees;
-$callees{$1}++ for map { /internal\/score\.(\S+) \(cost/ ? $1 : () } @ours;
+$callees{$_}++ for map { /internal\/score\.(\S+) \(cost/ ? $1 : () } @ours;
 note(scalar(@ours) . ' hot calls of internal/score inlined: ' . join(', ', sort keys %callees));
 like(pgo_setting("$tmp/service-pgo"), qr/merged\.pgo$/, 'go version -m shows -pgo=');
 
