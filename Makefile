@@ -9,7 +9,6 @@
 #   make fixtures   regenerate regress/data/ from the Go generator
 
 EXTENSION = pprof
-EXTVERSION = 0.1
 
 MODULE_big = pprof
 OBJS = \
@@ -28,7 +27,7 @@ OBJS = \
 	extension/pprof_merge.o \
 	extension/pprof_filter.o
 
-DATA = sql/pprof--$(EXTVERSION).sql
+DATA = sql/pprof--0.1.sql sql/pprof--0.1--0.2.sql
 
 REGRESS = $(sort $(basename $(notdir $(wildcard regress/sql/*.sql))))
 REGRESS_OPTS = --inputdir=regress --outputdir=regress --load-extension=pprof

@@ -12,6 +12,10 @@
  * cannot pair old key with new bytes). The ETag is the SHA-256 of the bytes,
  * computed by the database.
  *
+ * Concurrent GETs of the same selection share one key check (coalesce.c):
+ * under a fan-out of builds the database sees one query per round, not one
+ * per build, and no request is answered from before its arrival.
+ *
  * Releases are immutable: cached without expiry, and answered 304 without a
  * database query when the client already holds the URL's hash.
  */
@@ -23,6 +27,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "coalesce.h"
 #include "json.h"
 
 #define MAX_SELECT_ARGS 6
@@ -34,6 +39,7 @@ struct download
 	int			nvalues;
 	struct buf	key_prefix;		/* cache key without the selection key */
 	char	   *if_none_match;
+	struct cache_entry *result; /* the job's answer, for coalesced requests */
 };
 
 /* query parameters of GET /profile/<tag>, and the catalog argument each sets */
@@ -64,6 +70,8 @@ download_free(struct request *r)
 		return;
 	buf_free(&d->key_prefix);
 	free(d->if_none_match);
+	if (d->result != NULL)
+		cache_unref(d->result);
 	free(d);
 	r->down = NULL;
 }
@@ -147,6 +155,7 @@ ProfileRun(struct db_ctx *ctx, void *arg)
 	char	   *bytes;
 	size_t		len;
 
+	coalesce_board(r);
 	snprintf(sql, sizeof(sql), "SELECT pgo.selection_key($1%s)", d->args);
 	res = db_query(ctx, sql, d->nvalues, d->values, NULL, NULL, 0);
 	if (res == NULL)
@@ -164,10 +173,12 @@ ProfileRun(struct db_ctx *ctx, void *arg)
 	PQclear(res);
 	e = key.oom ? NULL : cache_get(key.data, key.len);
 	buf_free(&key);
-	metrics_cache(e != NULL);
+	metrics_cache(e != NULL ? CACHE_HIT : CACHE_MISS);
 	if (e != NULL)
 	{
 		r->cache_result = r->reply.x_cache = "hit";
+		cache_ref(e);
+		d->result = e;
 		ReplyEntry(r, e, false);
 		return true;
 	}
@@ -217,8 +228,43 @@ ProfileRun(struct db_ctx *ctx, void *arg)
 		cache_put(e);
 	buf_free(&key);
 	PQclear(res);
+	cache_ref(e);
+	d->result = e;
 	ReplyEntry(r, e, false);
 	return true;
+}
+
+/*
+ * A coalesced request: the answer of the request whose job served it. Only
+ * the conditional part (If-None-Match) is its own.
+ */
+static void
+ShareResult(struct request *from, struct request *to)
+{
+	struct download *fd = from->down;
+
+	metrics_cache(CACHE_SHARED);
+	to->cache_result = "shared";
+	if (from->job.err.http_status != 0)
+		to->job.err = from->job.err;
+	else if (fd->result != NULL)
+	{
+		to->reply.x_cache = from->reply.x_cache;
+		cache_ref(fd->result);
+		ReplyEntry(to, fd->result, false);
+	}
+	else if (from->reply.error != NULL)
+		reply_error(to, from->reply.status, from->reply.error, from->reply.detail);
+	else
+		reply_error(to, 500, "internal error", "The shared request produced no answer.");
+}
+
+/* Run the job, or join the one running for the same selection. */
+static void
+ProfileSubmit(struct request *r)
+{
+	coalesce_submit(r, r->executor, r->down->key_prefix.data,
+					r->down->key_prefix.len, ShareResult);
 }
 
 /* Copy If-None-Match (bounded) for the database thread. */
@@ -298,6 +344,7 @@ profile_get(struct request *r)
 	r->job.run = ProfileRun;
 	r->job.timeout_ms = 0;
 	r->executor = db_reader;
+	r->submit = ProfileSubmit;
 	r->after_db = NULL;
 	return ACT_DB;
 }

@@ -21,6 +21,10 @@ static const char *const db_error_names[DBERR_COUNT] = {
 	"connect", "connection_lost", "timeout", "query", "pool"
 };
 
+static const char *const cache_result_names[CACHE_RESULT_COUNT] = {
+	"hit", "miss", "shared"
+};
+
 /* upper bounds of the latency histograms, seconds */
 static const double buckets[] = {
 	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30
@@ -38,8 +42,7 @@ static struct histogram request_seconds[ROUTE_COUNT];
 static struct histogram merge_seconds;
 static uint64_t upload_bytes;
 static uint64_t db_errors[DBERR_COUNT];
-static uint64_t cache_hits;
-static uint64_t cache_misses;
+static uint64_t cache_results[CACHE_RESULT_COUNT];
 static long in_flight;
 
 /* Name of a route, as in the metrics' labels and the access log. */
@@ -99,9 +102,9 @@ metrics_db_error(enum db_error_kind k)
 
 /* Count one response cache lookup. */
 void
-metrics_cache(bool hit)
+metrics_cache(enum cache_result result)
 {
-	__atomic_fetch_add(hit ? &cache_hits : &cache_misses, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&cache_results[result], 1, __ATOMIC_RELAXED);
 }
 
 /* Requests started (+1) or finished (-1). */
@@ -209,12 +212,12 @@ metrics_render(struct buf *out)
 				   db_error_names[r],
 				   (unsigned long long) __atomic_load_n(&db_errors[r], __ATOMIC_RELAXED));
 
-	buf_printf(out, "# HELP pgo_gateway_cache_requests_total Response cache lookups of GET /profile by result.\n"
-			   "# TYPE pgo_gateway_cache_requests_total counter\n"
-			   "pgo_gateway_cache_requests_total{result=\"hit\"} %llu\n"
-			   "pgo_gateway_cache_requests_total{result=\"miss\"} %llu\n",
-			   (unsigned long long) __atomic_load_n(&cache_hits, __ATOMIC_RELAXED),
-			   (unsigned long long) __atomic_load_n(&cache_misses, __ATOMIC_RELAXED));
+	buf_puts(out, "# HELP pgo_gateway_cache_requests_total GET /profile answers by result: hit, miss (merged), shared (a coalesced request's answer).\n"
+			 "# TYPE pgo_gateway_cache_requests_total counter\n");
+	for (r = 0; r < CACHE_RESULT_COUNT; r++)
+		buf_printf(out, "pgo_gateway_cache_requests_total{result=\"%s\"} %llu\n",
+				   cache_result_names[r],
+				   (unsigned long long) __atomic_load_n(&cache_results[r], __ATOMIC_RELAXED));
 
 	cache_get_stats(&cs);
 	metrics_gauge(out, "pgo_gateway_cache_bytes", "Bytes held by the response cache.",

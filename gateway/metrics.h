@@ -35,13 +35,22 @@ enum db_error_kind
 	DBERR_COUNT
 };
 
+/* outcome of GET /profile, the `result` label of pgo_gateway_cache_requests_total */
+enum cache_result
+{
+	CACHE_HIT,					/* key checked, bytes from the cache */
+	CACHE_MISS,					/* key checked, merged */
+	CACHE_SHARED,				/* answered by a coalesced request's check */
+	CACHE_RESULT_COUNT
+};
+
 extern const char *route_name(enum route r);
 
 extern void metrics_request(enum route r, int status, double seconds);
 extern void metrics_upload_bytes(size_t n);
 extern void metrics_merge_seconds(double seconds);
 extern void metrics_db_error(enum db_error_kind k);
-extern void metrics_cache(bool hit);
+extern void metrics_cache(enum cache_result result);
 extern void metrics_in_flight(int delta);
 extern long metrics_get_in_flight(void);
 

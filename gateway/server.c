@@ -511,24 +511,29 @@ Complete(struct request *r)
 	}
 }
 
-/* Database thread: the job is over; wake the connection up. */
-static void
-JobDone(void *arg)
+/* The job is over (any thread): wake the connection up. */
+void
+request_job_done(void *arg)
 {
 	struct request *r = arg;
 
 	MHD_resume_connection(r->conn);
 }
 
-/* Suspend the connection and hand r->job to its executor. */
+/*
+ * Suspend the connection and hand r->job to its executor, or to the
+ * handler's own submit function (coalescing).
+ */
 static enum MHD_Result
 SubmitJob(struct request *r)
 {
-	r->job.done = JobDone;
+	r->job.done = request_job_done;
 	r->job.arg = r;
 	r->db_pending = true;
 	MHD_suspend_connection(r->conn);
-	if (!db_submit(r->executor, &r->job))
+	if (r->submit != NULL)
+		r->submit(r);
+	else if (!db_submit(r->executor, &r->job))
 		MHD_resume_connection(r->conn);	/* job->err says why */
 	return MHD_YES;
 }

@@ -83,6 +83,12 @@ struct request
 
 	struct db_job job;
 	struct db_executor *executor;
+	/* NULL: db_submit(executor, &job); else submits the job itself */
+	void		(*submit) (struct request *r);
+	/* coalesce.c: the flight led, the requests on board, the waiting list */
+	struct flight *flight;
+	struct request *coalesced;
+	struct request *coalesce_next;
 	/* called on the HTTP thread once the job is over (err already mapped) */
 	enum action (*after_db) (struct request *r);
 
@@ -106,6 +112,7 @@ extern void reply_errorf(struct request *r, int status, const char *error,
 			__attribute__((format(printf, 4, 5)));
 extern void reply_db_error(struct request *r, const struct db_error *err);
 extern void reply_json(struct request *r, int status, struct buf *json);
+extern void request_job_done(void *arg);
 extern const char *request_header(struct request *r, const char *name);
 extern const char *request_param(struct request *r, const char *key);
 

@@ -12,7 +12,7 @@
  * The profile bytes are passed to PostgreSQL as they came, gzip or not
  * (Content-Encoding: gzip included): the pprof type decodes both, bounded,
  * and is the only place that judges a profile. The answer 201 is sent only
- * after COMMIT returned, on a session with synchronous_commit = on.
+ * after the commit, on a session with synchronous_commit = on.
  */
 #include "server.h"
 
@@ -324,7 +324,13 @@ upload_body(struct request *r, const char *data, size_t n)
 	return true;
 }
 
-/* Database thread: BEGIN, ingest, read the stored row back, COMMIT. */
+/*
+ * Database thread: one autocommit statement stores the profile and builds
+ * the 201 body from the stored row (pgo.ingest_summary). An implicit
+ * transaction commits at the protocol's Sync, after the row was sent, and
+ * db_query returns only once ReadyForQuery arrived: a failing commit is an
+ * error here, never a 201.
+ */
 static bool
 UploadRun(struct db_ctx *ctx, void *arg)
 {
@@ -334,79 +340,45 @@ UploadRun(struct db_ctx *ctx, void *arg)
 	int			lengths[4] = {0, 0, 0, 0};
 	int			formats[4] = {0, 1, 0, 0};
 	PGresult   *res;
-	char		id[24];
 	struct buf	b;
-
-	res = db_query(ctx, "BEGIN", 0, NULL, NULL, NULL, 0);
-	if (res == NULL)
-		return !ctx->err->conn_lost;	/* nothing happened yet: may retry */
-	PQclear(res);
 
 	values[0] = r->tag;
 	values[1] = up->profile;
 	lengths[1] = (int) up->profile_len;
 	values[2] = up->labels;
 	values[3] = up->idempotency_key[0] ? up->idempotency_key : NULL;
-	res = db_query(ctx, "SELECT pgo.ingest($1, $2, $3::jsonb, 'push', $4)",
+	res = db_query(ctx,
+				   "SELECT s.id, json_build_object('id', s.id, 'tag', $1::text, "
+				   "'samples', s.samples, 'duration_seconds', s.duration_seconds, "
+				   "'pgo_usable', s.pgo_usable, 'problems', s.problems)::text "
+				   "FROM pgo.ingest_summary($1, $2, $3::jsonb, 'push', $4) AS s",
 				   4, values, lengths, formats, 0);
 	if (res == NULL)
-		goto rollback;
+	{
+		/*
+		 * The statement was sent: if the connection broke, it may have
+		 * committed. Never retried here; the client retries, with its
+		 * Idempotency-Key if it has one.
+		 */
+		if (ctx->err->conn_lost)
+			snprintf(ctx->err->detail, sizeof(ctx->err->detail),
+					 "The connection to the database broke during the upload, which may or may not "
+					 "have been stored; retry with the same Idempotency-Key to store it once.");
+		return true;
+	}
 	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
 	{
 		PQclear(res);
-		db_set_error(ctx->err, 500, DBERR_QUERY, "internal error", "pgo.ingest returned no id.");
-		goto rollback;
+		db_set_error(ctx->err, 500, DBERR_QUERY, "internal error",
+					 "pgo.ingest_summary returned no id.");
+		return true;
 	}
-	snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
-	PQclear(res);
-
-	values[0] = id;
-	values[1] = r->tag;
-	res = db_query(ctx,
-				   "SELECT json_build_object('id', id, 'tag', tag, 'samples', samples, "
-				   "'duration_seconds', duration_seconds, 'pgo_usable', pgo_usable, "
-				   "'problems', problems)::text "
-				   "FROM pgo.profiles WHERE id = $1::bigint AND tag = $2",
-				   2, values, NULL, NULL, 0);
-	if (res == NULL)
-		goto rollback;
+	r->id = atoll(PQgetvalue(res, 0, 0));
 	buf_init(&b);
-	if (PQntuples(res) == 1)
-		buf_puts(&b, PQgetvalue(res, 0, 0));
-	else
-	{
-		/* replayed key whose row retention already removed */
-		buf_printf(&b, "{\"id\":%s,\"tag\":", id);
-		json_cstr(&b, r->tag);
-		buf_puts(&b, ",\"samples\":null,\"duration_seconds\":null,\"pgo_usable\":false,\"problems\":[]}");
-	}
+	buf_puts(&b, PQgetvalue(res, 0, 1));
 	PQclear(res);
-
-	res = db_query(ctx, "COMMIT", 0, NULL, NULL, NULL, 0);
-	if (res == NULL)
-	{
-		buf_free(&b);
-		return true;			/* outcome unknown: 503, the client retries with its key */
-	}
-	PQclear(res);
-	r->id = atoll(id);
 	reply_json(r, 201, &b);
 	return true;
-
-rollback:
-	if (PQstatus(ctx->conn) == CONNECTION_OK)
-	{
-		struct db_error ignored;
-		struct db_error *saved = ctx->err;
-
-		memset(&ignored, 0, sizeof(ignored));
-		ctx->err = &ignored;
-		res = db_query(ctx, "ROLLBACK", 0, NULL, NULL, NULL, 0);
-		PQclear(res);
-		ctx->err = saved;
-	}
-	/* nothing was committed: on a connection that broke, a retry is safe */
-	return !ctx->err->conn_lost;
 }
 
 /* The body is in: find the profile, build the labels, submit. */

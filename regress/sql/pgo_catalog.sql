@@ -340,6 +340,7 @@ CREATE ROLE regress_pgo_gateway;
 GRANT USAGE ON SCHEMA pgo TO regress_pgo_gateway;
 GRANT EXECUTE ON FUNCTION
 	pgo.ingest(text, bytea, jsonb, text, text),
+	pgo.ingest_summary(text, bytea, jsonb, text, text),
 	pgo.profile_for(text, interval, integer, text, boolean, interval, integer),
 	pgo.selection_key(text, interval, integer, text, boolean, interval, integer),
 	pgo.publish(text, interval, integer, text, boolean, interval, integer),
@@ -348,6 +349,8 @@ TO regress_pgo_gateway;
 GRANT SELECT ON pgo.tags, fx TO regress_pgo_gateway;
 SET ROLE regress_pgo_gateway;
 SELECT pgo.ingest('svc-gw', b) > 0 AS ingested FROM fx WHERE name = 'cpu_b1.pb.gz';
+SELECT s.id > 0 AS ingested, s.samples, s.duration_seconds > 0 AS has_duration, s.pgo_usable, s.problems
+FROM fx, pgo.ingest_summary('svc-gw', b) s WHERE name = 'cpu_b1.pb.gz';
 SELECT length(pgo.profile_for('svc-gw')) > 0 AS fetched, pgo.selection_key('svc-gw') IS NOT NULL AS keyed,
 	   pgo.release('sel', :'sha') IS NOT NULL AS release;
 SELECT profiles FROM pgo.tags WHERE tag = 'svc-gw';

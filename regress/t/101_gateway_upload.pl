@@ -229,13 +229,12 @@ $node->safe_psql('postgres', q{
 CREATE ROLE pgo_gateway LOGIN;
 GRANT USAGE ON SCHEMA pgo TO pgo_gateway;
 GRANT EXECUTE ON FUNCTION
-  pgo.ingest(text, bytea, jsonb, text, text),
+  pgo.ingest_summary(text, bytea, jsonb, text, text),
   pgo.profile_for(text, interval, integer, text, boolean, interval, integer),
   pgo.selection_key(text, interval, integer, text, boolean, interval, integer),
   pgo.release(text, text)
 TO pgo_gateway;
 GRANT SELECT ON pgo.tags TO pgo_gateway;
-GRANT SELECT (id, tag, samples, duration_seconds, pgo_usable, problems) ON pgo.profiles TO pgo_gateway;
 });
 {
 	my $gw2 = start_gateway(node => $node,
@@ -249,6 +248,28 @@ GRANT SELECT (id, tag, samples, duration_seconds, pgo_usable, problems) ON pgo.p
 	my $sha = $node->safe_psql('postgres', "SELECT sha256 FROM pgo.publish('leastpriv')");
 	is(http('GET', "$u2/profile/leastpriv\@$sha")->{status}, 200, 'as pgo_gateway: release 200');
 	is(stop_gateway($gw2), 0, 'as pgo_gateway: SIGTERM exit 0');
+}
+
+# 201 means committed: an upload is one autocommit statement whose commit
+# runs after the row was sent to the gateway; a commit that fails (here a
+# deferred constraint trigger) must be an error, and store nothing
+$node->safe_psql('postgres', q{
+CREATE FUNCTION refuse_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	RAISE EXCEPTION 'refused at commit' USING ERRCODE = 'check_violation';
+END $$;
+CREATE CONSTRAINT TRIGGER refuse_at_commit AFTER INSERT ON pgo.profiles
+	DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.tag = 'failcommit')
+	EXECUTE FUNCTION refuse_at_commit();
+});
+{
+	my $r = http('POST', "$url/profile/failcommit", file => $cpu, headers => \@octet);
+	is($r->{status}, 400, 'commit fails: 400, not 201') or diag($r->{body});
+	like($r->{body}, qr/"error":"refused at commit","sqlstate":"23514"/, 'commit fails: the error of the commit');
+	is($node->safe_psql('postgres', "SELECT count(*) FROM pgo.profiles WHERE tag = 'failcommit'"),
+		'0', 'commit fails: nothing stored');
+	upload_ok('after a failed commit, the next upload', '/profile/aftercommit', file => $cpu, headers => \@octet);
+	$node->safe_psql('postgres', 'DROP TRIGGER refuse_at_commit ON pgo.profiles');
 }
 
 # upload bytes are counted
