@@ -22,7 +22,12 @@
  *		sample_types PprofValueType [n_sample_types]
  *		comments	uint32	[n_comments]	string indexes
  *		str_offsets	uint32	[n_strings + 1]
- *		str_data	char	[str_bytes]		strings, each NUL-terminated
+ *		str_data	char	[str_bytes]		strings, each followed by a NUL
+ *
+ * Strings are stored byte for byte as received: Go strings are arbitrary
+ * bytes, so a string may hold invalid UTF-8 and NULs (a label value set from
+ * a request path, say). Its length is the distance between its offsets
+ * minus the terminator; PprofBytesToServer() turns one into SQL text.
  *
  * The type is declared with ALIGNMENT = double, so a non-toasted datum
  * starts 8-byte aligned and the int64 fields below are naturally aligned.
@@ -212,6 +217,9 @@ extern void PprofComputeSections(const Pprof *hdr, PprofSections *sections);
 extern void PprofOpen(const Pprof *pprof, PprofView *view);
 extern const char *PprofString(const PprofView *view, uint32 index);
 extern uint32 PprofStringLength(const PprofView *view, uint32 index);
+extern bool PprofStringEquals(const PprofView *view, uint32 index, const char *s);
+extern const char *PprofBytesToServer(const char *bytes, Size len);
+extern const char *PprofStringServer(const PprofView *view, uint32 index);
 extern text *PprofStringText(const PprofView *view, uint32 index);
 extern int	PprofFindSampleType(const PprofView *view, const char *name);
 

@@ -14,7 +14,7 @@
  *	   are enforced here, before anything is allocated.
  *	2. SCAN:  walk every message, checking wire types, lengths, varints,
  *	   nested counts (stack depth, lines, labels), value counts per sample and
- *	   the contents of the string table.
+ *	   string lengths (string bytes are kept as they are: see WalkString).
  *	3. FILL:  allocate the layout at its exact size and fill it, in the order
  *	   that lets every reference be resolved as it is read: strings, sample
  *	   types, functions and mappings; then locations; then samples.
@@ -29,7 +29,6 @@
 #include "postgres.h"
 
 #include "lib/stringinfo.h"
-#include "mb/pg_wchar.h"
 #include "utils/memutils.h"
 #include "miscadmin.h"
 
@@ -1022,7 +1021,14 @@ WalkFunction(Decoder *d, const uint8 *p, const uint8 *end)
 		CheckString(d, v[4], &f->filename, "Function %u (filename)", index);
 }
 
-/* One string_table entry: bounded, valid UTF-8 without NUL bytes. */
+/*
+ * One string_table entry: bounded, and the first one empty. Its bytes are not
+ * checked further: Go strings are arbitrary bytes and runtime/pprof writes
+ * them as they are (a label value taken from a request path can be "\xff" or
+ * hold a NUL), go tool pprof and go build -pgo accept them, and refusing them
+ * would lose a whole profile to one odd request. They are stored as received,
+ * so output keeps them; PprofBytesToServer() makes them text.
+ */
 static bool
 WalkString(Decoder *d, const uint8 *p, const uint8 *end)
 {
@@ -1031,8 +1037,6 @@ WalkString(Decoder *d, const uint8 *p, const uint8 *end)
 
 	if (d->phase == PHASE_SCAN)
 	{
-		int			valid;
-
 		if (len > PPROF_MAX_STRING_BYTES)
 			return Fail(d, ERRCODE_PROGRAM_LIMIT_EXCEEDED,
 						"String %u is %zu bytes long; the limit is %d.",
@@ -1040,11 +1044,6 @@ WalkString(Decoder *d, const uint8 *p, const uint8 *end)
 		if (index == 0 && len != 0)
 			return Fail(d, ERRCODE_INVALID_BINARY_REPRESENTATION,
 						"The first entry of the string table must be the empty string.");
-		valid = pg_encoding_verifymbstr(PG_UTF8, (const char *) p, len);
-		if (valid != len)
-			return Fail(d, ERRCODE_INVALID_BINARY_REPRESENTATION,
-						"String %u is not valid UTF-8 (or contains a NUL byte) at its byte %d.",
-						index, valid);
 		d->counts.n_strings++;
 		d->counts.str_bytes += len + 1;
 		return true;

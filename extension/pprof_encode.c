@@ -169,11 +169,14 @@ PprofEncodeRaw(const Pprof *pprof, Size *out_len)
 		msg.function[i] = &functions[i];
 	}
 
-	/* strings were checked to hold no NUL, so char * loses nothing */
-	msg.string_table = palloc(sizeof(char *) * Max(h->n_strings, 1));
+	/* strings are bytes (profile.proto): NULs and invalid UTF-8 go out as stored */
+	msg.string_table = palloc(sizeof(ProtobufCBinaryData) * Max(h->n_strings, 1));
 	msg.n_string_table = h->n_strings;
 	for (i = 0; i < h->n_strings; i++)
-		msg.string_table[i] = unconstify(char *, v.str_data + v.str_offsets[i]);
+	{
+		msg.string_table[i].data = (uint8_t *) unconstify(char *, PprofString(&v, i));
+		msg.string_table[i].len = PprofStringLength(&v, i);
+	}
 
 	msg.drop_frames = h->drop_frames;
 	msg.keep_frames = h->keep_frames;

@@ -14,34 +14,60 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
-#include "mb/pg_wchar.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
 #include "pprof.h"
 
-static char *TextToUtf8(const text *t);
+/*
+ * Which of a profile's strings read as a text argument. Strings are compared
+ * as PprofStringServer() shows them, so an argument matches exactly what
+ * pprof_labels and pprof_label_values show: for valid UTF-8 that is the
+ * string itself; a value with invalid bytes or NULs shows, and matches, with
+ * U+FFFD in their place (so "/\xff" and "/\xfe" both match '/\uFFFD'). The
+ * answer is cached per string index, as many labels share a string.
+ */
+typedef struct TextMatcher
+{
+	const PprofView *view;
+	const char *text;			/* the argument, in the database encoding */
+	uint8	   *cache;			/* per string index: 0 unknown, 1 no, 2 yes */
+} TextMatcher;
+
+static void MatcherInit(TextMatcher *m, const PprofView *view, const text *t);
+static bool Matches(TextMatcher *m, uint32 index);
 static bool SampleHasLabel(const PprofView *view, const PprofSample *sample,
-						   const char *key, const char *value);
+						   TextMatcher *key, TextMatcher *value);
 static int	CompareCStrings(const void *a, const void *b);
 
 PG_FUNCTION_INFO_V1(pprof_label_values);
 PG_FUNCTION_INFO_V1(pprof_filter_label);
 
-/* A text argument as a NUL-terminated UTF-8 string, as stored in profiles. */
-static char *
-TextToUtf8(const text *t)
+static void
+MatcherInit(TextMatcher *m, const PprofView *view, const text *t)
 {
-	char	   *server = text_to_cstring(t);
+	m->view = view;
+	m->text = text_to_cstring(t);
+	m->cache = palloc_extended(Max(view->hdr->n_strings, 1),
+							   MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+}
 
-	return pg_server_to_any(server, strlen(server), PG_UTF8);
+/* Does string index read as the matcher's text? */
+static bool
+Matches(TextMatcher *m, uint32 index)
+{
+	if (index >= m->view->hdr->n_strings)
+		elog(ERROR, "pprof string index %u out of range", index);
+	if (m->cache[index] == 0)
+		m->cache[index] = strcmp(PprofStringServer(m->view, index), m->text) == 0 ? 2 : 1;
+	return m->cache[index] == 2;
 }
 
 /* Does the sample carry the string label key=value (value NULL: any)? */
 static bool
 SampleHasLabel(const PprofView *view, const PprofSample *sample,
-			   const char *key, const char *value)
+			   TextMatcher *key, TextMatcher *value)
 {
 	uint32		i;
 
@@ -51,9 +77,9 @@ SampleHasLabel(const PprofView *view, const PprofSample *sample,
 
 		if (label->str == 0)
 			continue;
-		if (strcmp(PprofString(view, label->key), key) != 0)
+		if (!Matches(key, label->key))
 			continue;
-		if (value == NULL || strcmp(PprofString(view, label->str), value) == 0)
+		if (value == NULL || Matches(value, label->str))
 			return true;
 	}
 	return false;
@@ -68,13 +94,16 @@ CompareCStrings(const void *a, const void *b)
 
 /*
  * pprof_label_values(pprof, key): the distinct values of the string label
- * key over all samples, sorted bytewise; empty when no sample has it.
+ * key over all samples, as text (PprofStringServer), sorted bytewise; empty
+ * when no sample has it. Values that differ only in bytes that show as
+ * U+FFFD (or '?') are one value here, as they are for pprof_filter_label.
  */
 Datum
 pprof_label_values(PG_FUNCTION_ARGS)
 {
 	PprofView	view;
-	const char *key;
+	TextMatcher key;
+	bool	   *seen;
 	const char **found;
 	Datum	   *elems;
 	uint32		n_found = 0;
@@ -82,28 +111,30 @@ pprof_label_values(PG_FUNCTION_ARGS)
 	uint32		i;
 
 	PprofOpen(PG_GETARG_PPROF_P(0), &view);
-	key = TextToUtf8(PG_GETARG_TEXT_PP(1));
+	MatcherInit(&key, &view, PG_GETARG_TEXT_PP(1));
 
+	/* each distinct value string once: labels repeat the same few */
+	seen = palloc_extended(sizeof(bool) * Max(view.hdr->n_strings, 1),
+						   MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	found = palloc_extended(sizeof(char *) * Max(view.hdr->n_labels, 1), MCXT_ALLOC_HUGE);
 	for (i = 0; i < view.hdr->n_labels; i++)
 	{
 		const PprofLabel *label = &view.labels[i];
 
-		if (label->str != 0 && strcmp(PprofString(&view, label->key), key) == 0)
-			found[n_found++] = PprofString(&view, label->str);
+		if (label->str != 0 && !seen[label->str] && Matches(&key, label->key))
+		{
+			seen[label->str] = true;
+			found[n_found++] = PprofStringServer(&view, label->str);
+		}
 	}
 	qsort(found, n_found, sizeof(char *), CompareCStrings);
 
 	elems = palloc(sizeof(Datum) * Max(n_found, 1));
 	for (i = 0; i < n_found; i++)
 	{
-		const char *utf8 = found[i];
-		char	   *server;
-
-		if (i > 0 && strcmp(utf8, found[i - 1]) == 0)
+		if (i > 0 && strcmp(found[i], found[i - 1]) == 0)
 			continue;
-		server = pg_any_to_server(utf8, strlen(utf8), PG_UTF8);
-		elems[n_distinct++] = PointerGetDatum(cstring_to_text(server));
+		elems[n_distinct++] = PointerGetDatum(cstring_to_text(found[i]));
 	}
 	PG_RETURN_ARRAYTYPE_P(construct_array_builtin(elems, n_distinct, TEXTOID));
 }
@@ -119,8 +150,8 @@ Datum
 pprof_filter_label(PG_FUNCTION_ARGS)
 {
 	Pprof	   *in = PG_GETARG_PPROF_P(0);
-	const char *key = TextToUtf8(PG_GETARG_TEXT_PP(1));
-	const char *value = TextToUtf8(PG_GETARG_TEXT_PP(2));
+	TextMatcher key;
+	TextMatcher value;
 	PprofView	view;
 	PprofView	out;
 	PprofSections sections;
@@ -132,6 +163,8 @@ pprof_filter_label(PG_FUNCTION_ARGS)
 	uint32		k;
 
 	PprofOpen(in, &view);
+	MatcherInit(&key, &view, PG_GETARG_TEXT_PP(1));
+	MatcherInit(&value, &view, PG_GETARG_TEXT_PP(2));
 	n_types = view.hdr->n_sample_types;
 
 	/* count what the kept samples need */
@@ -144,7 +177,7 @@ pprof_filter_label(PG_FUNCTION_ARGS)
 	{
 		const PprofSample *sample = &view.samples[s];
 
-		keep[s] = SampleHasLabel(&view, sample, key, value);
+		keep[s] = SampleHasLabel(&view, sample, &key, &value);
 		if (!keep[s])
 			continue;
 		hdr.n_samples++;

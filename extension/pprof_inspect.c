@@ -16,7 +16,6 @@
 #include "datatype/timestamp.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
-#include "mb/pg_wchar.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
@@ -45,14 +44,11 @@ PG_FUNCTION_INFO_V1(pprof_build_id);
 char *
 PprofSampleTypeName(const PprofView *view, int index)
 {
-	char	   *utf8;
-
 	if (index < 0 || index >= view->hdr->n_sample_types)
 		elog(ERROR, "pprof sample type index %d out of range", index);
-	utf8 = psprintf("%s/%s",
-					PprofString(view, view->sample_types[index].type),
-					PprofString(view, view->sample_types[index].unit));
-	return pg_any_to_server(utf8, strlen(utf8), PG_UTF8);
+	return psprintf("%s/%s",
+					PprofStringServer(view, view->sample_types[index].type),
+					PprofStringServer(view, view->sample_types[index].unit));
 }
 
 /*
@@ -85,7 +81,6 @@ int
 PprofSampleTypeArg(const PprofView *view, const text *name)
 {
 	char	   *server;
-	char	   *utf8;
 	int			index;
 
 	if (view->hdr->n_sample_types == 0)
@@ -97,8 +92,7 @@ PprofSampleTypeArg(const PprofView *view, const text *name)
 		return PprofFindSampleType(view, NULL);
 
 	server = text_to_cstring(name);
-	utf8 = pg_server_to_any(server, strlen(server), PG_UTF8);
-	index = PprofFindSampleType(view, utf8);
+	index = PprofFindSampleType(view, server);
 	if (index < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -169,15 +163,15 @@ pprof_period_type(PG_FUNCTION_ARGS)
 {
 	PprofView	view;
 	const PprofValueType *pt;
-	char	   *utf8;
 
 	PprofOpen(PG_GETARG_PPROF_P(0), &view);
 	pt = &view.hdr->period_type;
 	if (PprofStringLength(&view, pt->type) == 0 &&
 		PprofStringLength(&view, pt->unit) == 0)
 		PG_RETURN_NULL();
-	utf8 = psprintf("%s/%s", PprofString(&view, pt->type), PprofString(&view, pt->unit));
-	PG_RETURN_TEXT_P(cstring_to_text(pg_any_to_server(utf8, strlen(utf8), PG_UTF8)));
+	PG_RETURN_TEXT_P(cstring_to_text(psprintf("%s/%s",
+											  PprofStringServer(&view, pt->type),
+											  PprofStringServer(&view, pt->unit))));
 }
 
 /* pprof_period(pprof): the sampling period, in units of the period type. */

@@ -11,11 +11,16 @@
  */
 #include "postgres.h"
 
+#include "catalog/namespace.h"
+#include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
-#include "utils/memutils.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 
 #include "pprof.h"
+
+/* U+FFFD in UTF-8 */
+#define UTF8_REPLACEMENT_CHARACTER "\xEF\xBF\xBD"
 
 /*
  * Compute the size of every section of a layout from the counts in hdr.
@@ -93,7 +98,12 @@ PprofOpen(const Pprof *pprof, PprofView *view)
 	view->str_data = p;
 }
 
-/* The NUL-terminated string at a (validated) string index. */
+/*
+ * The bytes of the string at a (validated) string index. They are followed
+ * by a NUL, but may hold NULs and invalid UTF-8 themselves (Go strings are
+ * arbitrary bytes): compare them with their length, and turn them into SQL
+ * text only through PprofBytesToServer().
+ */
 const char *
 PprofString(const PprofView *view, uint32 index)
 {
@@ -111,29 +121,155 @@ PprofStringLength(const PprofView *view, uint32 index)
 	return view->str_offsets[index + 1] - view->str_offsets[index] - 1;
 }
 
-/*
- * The string at index as text in the database encoding. Strings were checked
- * to be valid UTF-8 at input; conversion errors out if the database encoding
- * cannot represent a character.
- */
-text *
-PprofStringText(const PprofView *view, uint32 index)
+/* Does the string at index hold exactly the bytes of the C string s? */
+bool
+PprofStringEquals(const PprofView *view, uint32 index, const char *s)
 {
-	const char *s = PprofString(view, index);
-	int			len = PprofStringLength(view, index);
-	char	   *conv;
+	size_t		len = strlen(s);
 
-	conv = pg_any_to_server(s, len, PG_UTF8);
-	if (conv == s)
-		return cstring_to_text_with_len(s, len);
-	return cstring_to_text(conv);
+	return PprofStringLength(view, index) == len &&
+		memcmp(PprofString(view, index), s, len) == 0;
 }
 
 /*
- * Index of the sample type named by name, or -1. name is either a type
- * ("cpu") or "type/unit" ("cpu/nanoseconds"); NULL means the default sample
- * type: the one named by default_sample_type, else the last one, which is
- * what go tool pprof uses.
+ * Append the bytes s[0..len) to buf as valid UTF-8 without NULs: each byte
+ * that is not part of a valid UTF-8 sequence, and each NUL (which text cannot
+ * hold), becomes U+FFFD, one per byte, as Go's []rune(s) and encoding/json
+ * do. Valid sequences are copied as they are.
+ */
+static void
+AppendValidUtf8(StringInfo buf, const char *s, Size len)
+{
+	const char *end = s + len;
+
+	while (s < end)
+	{
+		int			valid = pg_encoding_verifymbstr(PG_UTF8, s, end - s);
+
+		appendBinaryStringInfo(buf, s, valid);
+		s += valid;
+		if (s < end)
+		{
+			appendBinaryStringInfo(buf, UTF8_REPLACEMENT_CHARACTER, 3);
+			s++;
+		}
+	}
+}
+
+/*
+ * Valid UTF-8 utf8[0..len) (NUL-terminated) in the database encoding, with
+ * '?' for each character that encoding cannot represent: a read of a stored
+ * profile must not fail because of what the profiled program named things.
+ * Returns utf8 itself when no conversion is needed.
+ */
+static const char *
+Utf8ToServerLossy(const char *utf8, Size len)
+{
+	/* the database encoding, so its conversion, is fixed for the backend */
+	static bool looked_up = false;
+	static Oid	proc = InvalidOid;
+	int			encoding = GetDatabaseEncoding();
+	const char *s = utf8;
+	const char *end = utf8 + len;
+	unsigned char *out;
+	StringInfoData buf;
+
+	while (s < end && !IS_HIGHBIT_SET(*s))
+		s++;
+	if (s == end)
+		return utf8;			/* ASCII is the same in every server encoding */
+
+	if (!looked_up)
+	{
+		proc = FindDefaultConversionProc(PG_UTF8, encoding);
+		looked_up = true;
+	}
+
+	initStringInfo(&buf);
+	out = palloc(len * MAX_CONVERSION_GROWTH + 1);
+	s = utf8;
+	while (s < end)
+	{
+		int			done = 0;
+
+		if (OidIsValid(proc))
+		{
+			/* converts up to the first character it has no code for */
+			done = pg_do_encoding_conversion_buf(proc, PG_UTF8, encoding,
+												 (unsigned char *) s, end - s,
+												 out, len * MAX_CONVERSION_GROWTH + 1,
+												 true);
+			appendStringInfoString(&buf, (const char *) out);
+		}
+		else
+		{
+			/* no conversion from UTF-8 is defined: keep ASCII */
+			while (s + done < end && !IS_HIGHBIT_SET(s[done]))
+				done++;
+			appendBinaryStringInfo(&buf, s, done);
+		}
+		s += done;
+		if (s < end)
+		{
+			appendStringInfoChar(&buf, '?');
+			s += pg_utf_mblen((const unsigned char *) s);
+		}
+	}
+	pfree(out);
+	return buf.data;
+}
+
+/*
+ * The one way a profile string becomes SQL text: bytes[0..len) as a
+ * NUL-terminated string in the database encoding. Invalid UTF-8 and NULs
+ * become U+FFFD (AppendValidUtf8), then characters the database encoding
+ * cannot represent become '?' (Utf8ToServerLossy); never an error, so every
+ * stored profile stays readable. bytes[len] must be a NUL, as it is for
+ * stored strings: when nothing changes, the result is bytes itself, else a
+ * palloc'd copy. Comparisons of profile strings with SQL text compare this
+ * result, so a text argument matches what the reports show.
+ */
+const char *
+PprofBytesToServer(const char *bytes, Size len)
+{
+	int			encoding = GetDatabaseEncoding();
+	const char *utf8 = bytes;
+
+	if (pg_encoding_verifymbstr(PG_UTF8, bytes, len) != len)
+	{
+		StringInfoData buf;
+
+		initStringInfo(&buf);
+		AppendValidUtf8(&buf, bytes, len);
+		utf8 = buf.data;
+		len = buf.len;
+	}
+	/* a SQL_ASCII database stores what it is given, as pg_any_to_server does */
+	if (encoding == PG_UTF8 || encoding == PG_SQL_ASCII)
+		return utf8;
+	return Utf8ToServerLossy(utf8, len);
+}
+
+/* The string at index as a C string in the database encoding. */
+const char *
+PprofStringServer(const PprofView *view, uint32 index)
+{
+	return PprofBytesToServer(PprofString(view, index), PprofStringLength(view, index));
+}
+
+/* The string at index as text in the database encoding. */
+text *
+PprofStringText(const PprofView *view, uint32 index)
+{
+	return cstring_to_text(PprofStringServer(view, index));
+}
+
+/*
+ * Index of the sample type named by name, or -1. name, in the database
+ * encoding, is either a type ("cpu") or "type/unit" ("cpu/nanoseconds"),
+ * compared with the types and units as PprofStringServer() shows them; NULL
+ * means the default sample type: the one named by default_sample_type, else
+ * the last one, which is what go tool pprof uses.
  */
 int
 PprofFindSampleType(const PprofView *view, const char *name)
@@ -157,8 +293,8 @@ PprofFindSampleType(const PprofView *view, const char *name)
 
 	for (i = 0; i < hdr->n_sample_types; i++)
 	{
-		const char *type = PprofString(view, view->sample_types[i].type);
-		const char *unit = PprofString(view, view->sample_types[i].unit);
+		const char *type = PprofStringServer(view, view->sample_types[i].type);
+		const char *unit = PprofStringServer(view, view->sample_types[i].unit);
 		size_t		tlen = strlen(type);
 
 		if (strcmp(name, type) == 0)

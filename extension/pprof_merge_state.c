@@ -330,7 +330,11 @@ MapFunction(MergeState *s, InputMap *m, uint32 index)
 		{
 			if (s->deny[i] == key[0])
 			{
-				/* renamed, so the compiler matches no function to it */
+				/*
+				 * renamed, so the compiler matches no function to it; the
+				 * name equals a denylist entry, so it holds no NUL and %s
+				 * copies all of it
+				 */
 				const char *name = PprofString(m->v, f->name);
 				char	   *renamed = psprintf("pgo-denylisted:%s", name);
 
@@ -505,14 +509,18 @@ DescribeTypes(const MergeState *s, const uint32 *types, uint32 n)
 	uint32		i;
 
 	initStringInfo(&buf);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < 2 * n; i++)
 	{
-		uint32		lt,
-					lu;
-		const char *t = InternerKey(&s->strings, types[2 * i], &lt);
-		const char *u = InternerKey(&s->strings, types[2 * i + 1], &lu);
+		uint32		len;
+		const char *key = InternerKey(&s->strings, types[i], &len);
+		char	   *str = palloc(len + 1);
 
-		appendStringInfo(&buf, "%s%.*s/%.*s", i > 0 ? ", " : "", (int) lt, t, (int) lu, u);
+		/* interned strings are bytes, unterminated; the detail is text */
+		memcpy(str, key, len);
+		str[len] = '\0';
+		if (i > 0)
+			appendStringInfoString(&buf, i % 2 == 1 ? "/" : ", ");
+		appendStringInfoString(&buf, PprofBytesToServer(str, len));
 	}
 	return buf.data;
 }

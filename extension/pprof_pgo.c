@@ -35,7 +35,8 @@
 /* A node of the compiler's graph (internal/profile NodeInfo). */
 typedef struct PgoNode
 {
-	const char *name;			/* UTF-8, "" for a location without lines */
+	const char *name;			/* bytes, "" for a location without lines */
+	uint32		name_len;
 	uint64		address;
 	int64		start_line;
 	int64		line;
@@ -58,11 +59,13 @@ PprofPgoSampleIndex(const PprofView *view)
 
 	for (i = 0; i < view->hdr->n_sample_types; i++)
 	{
-		const char *type = PprofString(view, view->sample_types[i].type);
-		const char *unit = PprofString(view, view->sample_types[i].unit);
+		uint32		type = view->sample_types[i].type;
+		uint32		unit = view->sample_types[i].unit;
 
-		if ((strcmp(type, "samples") == 0 && strcmp(unit, "count") == 0) ||
-			(strcmp(type, "cpu") == 0 && strcmp(unit, "nanoseconds") == 0))
+		if ((PprofStringEquals(view, type, "samples") &&
+			 PprofStringEquals(view, unit, "count")) ||
+			(PprofStringEquals(view, type, "cpu") &&
+			 PprofStringEquals(view, unit, "nanoseconds")))
 			return i;
 	}
 	return -1;
@@ -101,7 +104,7 @@ SampleGraphFacts(const PprofView *view, int k, bool *weighted,
 
 			do
 			{
-				PgoNode		node = {"", loc->address, 0, 0};
+				PgoNode		node = {"", 0, loc->address, 0, 0};
 
 				if (loc->n_lines > 0)
 				{
@@ -109,13 +112,15 @@ SampleGraphFacts(const PprofView *view, int k, bool *weighted,
 					const PprofFunction *f = &view->functions[line->function];
 
 					node.name = PprofString(view, f->name);
+					node.name_len = PprofStringLength(view, f->name);
 					node.start_line = f->start_line;
 					node.line = line->line;
 				}
 				if (node.start_line != 0)
 					*start_line = true;
 				if (have_parent &&
-					(strcmp(node.name, parent.name) != 0 ||
+					(node.name_len != parent.name_len ||
+					 memcmp(node.name, parent.name, node.name_len) != 0 ||
 					 node.address != parent.address ||
 					 node.start_line != parent.start_line ||
 					 node.line != parent.line))

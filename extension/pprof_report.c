@@ -19,6 +19,13 @@
  *	  then name (bytewise) asc, then |cum| desc; the first n are shown;
  *	- percentages are of the sum of |value| over all samples.
  *
+ * Names are grouped and ordered by their bytes, as pprof does, and made text
+ * only for output (PprofBytesToServer), so two names that differ only in
+ * invalid UTF-8 are two rows that read alike. Labels are the other way round:
+ * pprof_labels and pprof_stacks key their output by label text (rows of
+ * (key, value), jsonb object keys), so they group labels by the text they
+ * show, as pprof_label_values and pprof_filter_label do.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -40,7 +47,8 @@
 /* A node of pprof_top: one function name. */
 typedef struct TopNode
 {
-	const char *name;			/* UTF-8 */
+	const char *name;			/* bytes, followed by a NUL */
+	uint32		name_len;
 	int32		function;		/* lowest function index of that name, or -1 */
 	uint32		stamp;			/* last sample counted in cum, + 1 */
 	int64		flat;
@@ -53,7 +61,8 @@ typedef struct TopNode
  */
 typedef struct SlotName
 {
-	const char *name;			/* UTF-8 */
+	const char *name;			/* bytes, followed by a NUL */
+	uint32		name_len;
 	uint32		function;		/* function index, PG_UINT32_MAX if none */
 	uint32		slot;
 } SlotName;
@@ -61,29 +70,37 @@ typedef struct SlotName
 /* One label of one sample, for pprof_labels. */
 typedef struct LabelRef
 {
-	const char *key;			/* UTF-8 */
-	const char *str;			/* UTF-8 value of a string label, else NULL */
+	const char *key;			/* text (database encoding) */
+	const char *str;			/* text of a string label's value, else NULL */
 	int64		num;			/* value of a numeric label */
-	const char *unit;			/* UTF-8 unit of a numeric label, maybe "" */
+	const char *unit;			/* text of a numeric label's unit, maybe "" */
 	const PprofLabel *label;
 	uint32		sample;
 } LabelRef;
 
+/* A label of one sample and the text of its key, for pprof_stacks. */
+typedef struct KeyedLabel
+{
+	const char *key;			/* text (database encoding) */
+	uint32		label;			/* label index */
+} KeyedLabel;
+
 static void OverflowError(const PprofView *view, int k) pg_attribute_noreturn();
 static void AddChecked(int64 *acc, int64 value, const PprofView *view, int k);
 static uint64 Abs64(int64 v);
-static const char *GoBase(const char *path);
+static int	CompareBytes(const char *a, uint32 alen, const char *b, uint32 blen);
 static const char *FrameName(const PprofView *view, const PprofLocation *loc,
-							 const PprofLine *line);
+							 const PprofLine *line, uint32 *len);
+static text *FrameText(const PprofView *view, const PprofLocation *loc,
+					   const PprofLine *line);
 static inline uint32 FrameSlot(const PprofView *view, uint32 location, uint32 line);
 static int	CompareSlotNames(const void *a, const void *b);
 static int	CompareTopNodes(const void *a, const void *b);
 static int	CompareLabelRefs(const void *a, const void *b);
-static int	CompareLabelKeys(const void *a, const void *b, void *arg);
+static int	CompareKeyedLabels(const void *a, const void *b);
 static bool IsStringLabel(const PprofLabel *label);
 static bool IsNumericLabel(const PprofLabel *label);
 static char *LabelValue(const PprofView *view, const PprofLabel *label);
-static text *Utf8ToText(const char *s);
 static bool OpenReportArgs(FunctionCallInfo fcinfo, int type_arg,
 						   PprofView *view, int *k);
 
@@ -119,45 +136,72 @@ Abs64(int64 v)
 	return v < 0 ? (uint64) 0 - (uint64) v : (uint64) v;
 }
 
-/* Last element of a slash-separated path, like Go's filepath.Base. */
-static const char *
-GoBase(const char *path)
+/* Bytewise order of two byte strings, a shorter prefix first. */
+static int
+CompareBytes(const char *a, uint32 alen, const char *b, uint32 blen)
 {
-	size_t		len = strlen(path);
-	const char *slash;
-	char	   *trimmed;
+	int			c = memcmp(a, b, Min(alen, blen));
 
-	while (len > 1 && path[len - 1] == '/')
-		len--;
-	trimmed = pnstrdup(path, len);
-	if (len > 1 && (slash = strrchr(trimmed, '/')) != NULL)
-		return slash + 1;
-	return trimmed;
+	if (c != 0)
+		return c;
+	return alen < blen ? -1 : (alen > blen ? 1 : 0);
 }
 
 /*
  * The name go tool pprof gives a frame: its function's name; without one,
- * the binary's base name in brackets, else "<unknown>". line is NULL for a
- * location without lines. UTF-8.
+ * "[" + the binary's base name (as Go's filepath.Base) + "]", else
+ * "<unknown>". line is NULL for a location without lines. Bytes of *len,
+ * followed by a NUL.
  */
 static const char *
-FrameName(const PprofView *view, const PprofLocation *loc, const PprofLine *line)
+FrameName(const PprofView *view, const PprofLocation *loc, const PprofLine *line,
+		  uint32 *len)
 {
 	if (line != NULL)
 	{
-		const char *name = PprofString(view, view->functions[line->function].name);
+		uint32		name = view->functions[line->function].name;
 
-		if (name[0] != '\0')
-			return name;
+		*len = PprofStringLength(view, name);
+		if (*len > 0)
+			return PprofString(view, name);
 	}
 	if (loc->mapping != PPROF_NO_MAPPING)
 	{
-		const char *file = PprofString(view, view->mappings[loc->mapping - 1].filename);
+		uint32		file = view->mappings[loc->mapping - 1].filename;
+		const char *path = PprofString(view, file);
+		uint32		end = PprofStringLength(view, file);
+		uint32		start;
 
-		if (file[0] != '\0')
-			return psprintf("[%s]", GoBase(file));
+		if (end > 0)
+		{
+			StringInfoData buf;
+
+			while (end > 1 && path[end - 1] == '/')
+				end--;
+			start = 0;
+			if (end > 1)
+				for (start = end; start > 0 && path[start - 1] != '/'; start--)
+					;
+			initStringInfo(&buf);
+			appendStringInfoChar(&buf, '[');
+			appendBinaryStringInfo(&buf, path + start, end - start);
+			appendStringInfoChar(&buf, ']');
+			*len = buf.len;
+			return buf.data;
+		}
 	}
+	*len = strlen("<unknown>");
 	return "<unknown>";
+}
+
+/* FrameName() as text. */
+static text *
+FrameText(const PprofView *view, const PprofLocation *loc, const PprofLine *line)
+{
+	uint32		len;
+	const char *name = FrameName(view, loc, line, &len);
+
+	return cstring_to_text(PprofBytesToServer(name, len));
 }
 
 /* Slot of line j (0 = innermost) of a location; j is ignored without lines. */
@@ -177,7 +221,7 @@ CompareSlotNames(const void *a, const void *b)
 {
 	const SlotName *x = a;
 	const SlotName *y = b;
-	int			c = strcmp(x->name, y->name);
+	int			c = CompareBytes(x->name, x->name_len, y->name, y->name_len);
 
 	if (c != 0)
 		return c;
@@ -198,7 +242,7 @@ CompareTopNodes(const void *a, const void *b)
 
 	if (xv != yv)
 		return xv > yv ? -1 : 1;
-	c = strcmp(x->name, y->name);
+	c = CompareBytes(x->name, x->name_len, y->name, y->name_len);
 	if (c != 0)
 		return c;
 	xv = Abs64(x->cum);
@@ -237,19 +281,17 @@ CompareLabelRefs(const void *a, const void *b)
 	return x->sample < y->sample ? -1 : (x->sample > y->sample ? 1 : 0);
 }
 
-/* qsort_arg: label indexes by key, then index (arg is the view). */
+/* qsort: by key text, then label index. */
 static int
-CompareLabelKeys(const void *a, const void *b, void *arg)
+CompareKeyedLabels(const void *a, const void *b)
 {
-	const PprofView *view = arg;
-	uint32		x = *(const uint32 *) a;
-	uint32		y = *(const uint32 *) b;
-	int			c = strcmp(PprofString(view, view->labels[x].key),
-						   PprofString(view, view->labels[y].key));
+	const KeyedLabel *x = a;
+	const KeyedLabel *y = b;
+	int			c = strcmp(x->key, y->key);
 
 	if (c != 0)
 		return c;
-	return x < y ? -1 : (x > y ? 1 : 0);
+	return x->label < y->label ? -1 : (x->label > y->label ? 1 : 0);
 }
 
 /* pprof's reading of a Label: a string label if str is set... */
@@ -270,23 +312,12 @@ IsNumericLabel(const PprofLabel *label)
 static char *
 LabelValue(const PprofView *view, const PprofLabel *label)
 {
-	char	   *utf8;
-
 	if (IsStringLabel(label))
-		utf8 = pstrdup(PprofString(view, label->str));
-	else if (PprofStringLength(view, label->num_unit) > 0)
-		utf8 = psprintf(INT64_FORMAT " %s", label->num,
-						PprofString(view, label->num_unit));
-	else
-		utf8 = psprintf(INT64_FORMAT, label->num);
-	return pg_any_to_server(utf8, strlen(utf8), PG_UTF8);
-}
-
-/* A UTF-8 string as text in the database encoding. */
-static text *
-Utf8ToText(const char *s)
-{
-	return cstring_to_text(pg_any_to_server(s, strlen(s), PG_UTF8));
+		return unconstify(char *, PprofStringServer(view, label->str));
+	if (PprofStringLength(view, label->num_unit) > 0)
+		return psprintf(INT64_FORMAT " %s", label->num,
+						PprofStringServer(view, label->num_unit));
+	return psprintf(INT64_FORMAT, label->num);
 }
 
 /*
@@ -347,7 +378,7 @@ pprof_top(PG_FUNCTION_ARGS)
 
 		if (loc->n_lines == 0)
 		{
-			names[n_named].name = FrameName(&view, loc, NULL);
+			names[n_named].name = FrameName(&view, loc, NULL, &names[n_named].name_len);
 			names[n_named].function = PG_UINT32_MAX;
 			names[n_named].slot = FrameSlot(&view, i, 0);
 			n_named++;
@@ -356,7 +387,7 @@ pprof_top(PG_FUNCTION_ARGS)
 		{
 			const PprofLine *line = &view.lines[loc->first_line + j];
 
-			names[n_named].name = FrameName(&view, loc, line);
+			names[n_named].name = FrameName(&view, loc, line, &names[n_named].name_len);
 			names[n_named].function = line->function;
 			names[n_named].slot = FrameSlot(&view, i, j);
 			n_named++;
@@ -368,9 +399,11 @@ pprof_top(PG_FUNCTION_ARGS)
 	nodes = palloc_extended(sizeof(TopNode) * Max(n_named, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	for (i = 0; i < n_named; i++)
 	{
-		if (i == 0 || strcmp(names[i].name, names[i - 1].name) != 0)
+		if (i == 0 || CompareBytes(names[i].name, names[i].name_len,
+								   names[i - 1].name, names[i - 1].name_len) != 0)
 		{
 			nodes[n_nodes].name = names[i].name;
+			nodes[n_nodes].name_len = names[i].name_len;
 			nodes[n_nodes].function = names[i].function == PG_UINT32_MAX ? -1 : (int32) names[i].function;
 			n_nodes++;
 		}
@@ -425,7 +458,7 @@ pprof_top(PG_FUNCTION_ARGS)
 		Datum		values[6];
 		bool		nulls[6] = {false, false, false, false, false, false};
 
-		values[0] = PointerGetDatum(Utf8ToText(node->name));
+		values[0] = PointerGetDatum(cstring_to_text(PprofBytesToServer(node->name, node->name_len)));
 		if (node->function < 0 ||
 			PprofStringLength(&view, view.functions[node->function].filename) == 0)
 			nulls[1] = true;
@@ -552,10 +585,10 @@ pprof_labels(PG_FUNCTION_ARGS)
 
 			if (!IsStringLabel(label) && !IsNumericLabel(label))
 				continue;
-			ref->key = PprofString(&view, label->key);
-			ref->str = IsStringLabel(label) ? PprofString(&view, label->str) : NULL;
+			ref->key = PprofStringServer(&view, label->key);
+			ref->str = IsStringLabel(label) ? PprofStringServer(&view, label->str) : NULL;
 			ref->num = label->num;
-			ref->unit = PprofString(&view, label->num_unit);
+			ref->unit = PprofStringServer(&view, label->num_unit);
 			ref->label = label;
 			ref->sample = s;
 			n_refs++;
@@ -588,7 +621,7 @@ pprof_labels(PG_FUNCTION_ARGS)
 			AddChecked(&total, view.values[(Size) refs[r].sample * n_types + k], &view, k);
 		}
 
-		values[0] = PointerGetDatum(Utf8ToText(refs[i].key));
+		values[0] = PointerGetDatum(cstring_to_text(refs[i].key));
 		values[1] = PointerGetDatum(cstring_to_text(LabelValue(&view, refs[i].label)));
 		values[2] = Int64GetDatum(samples);
 		values[3] = Int64GetDatum(total);
@@ -626,7 +659,7 @@ pprof_stacks(PG_FUNCTION_ARGS)
 		bool		nulls[3] = {false, false, false};
 		Datum	   *frames;
 		Datum	   *nums;
-		uint32	   *order;
+		KeyedLabel *order;
 		uint32		n_frames = 0;
 		uint32		n_order = 0;
 		uint32		d,
@@ -647,9 +680,9 @@ pprof_stacks(PG_FUNCTION_ARGS)
 			const PprofLocation *loc = &view.locations[view.stack[sample->first_location + d]];
 
 			if (loc->n_lines == 0)
-				frames[n_frames++] = PointerGetDatum(Utf8ToText(FrameName(&view, loc, NULL)));
+				frames[n_frames++] = PointerGetDatum(FrameText(&view, loc, NULL));
 			for (j = 0; j < loc->n_lines; j++)
-				frames[n_frames++] = PointerGetDatum(Utf8ToText(FrameName(&view, loc, &view.lines[loc->first_line + j])));
+				frames[n_frames++] = PointerGetDatum(FrameText(&view, loc, &view.lines[loc->first_line + j]));
 		}
 		values[0] = PointerGetDatum(n_frames == 0 ? construct_empty_array(TEXTOID) :
 									construct_array_builtin(frames, n_frames, TEXTOID));
@@ -660,30 +693,32 @@ pprof_stacks(PG_FUNCTION_ARGS)
 		values[1] = PointerGetDatum(n_types == 0 ? construct_empty_array(INT8OID) :
 									construct_array_builtin(nums, n_types, INT8OID));
 
-		/* labels, grouped by key */
-		order = palloc(sizeof(uint32) * Max(sample->n_labels, 1));
+		/* labels, grouped by key text: a jsonb object keeps one of equal keys */
+		order = palloc(sizeof(KeyedLabel) * Max(sample->n_labels, 1));
 		for (i = 0; i < sample->n_labels; i++)
 		{
 			const PprofLabel *label = &view.labels[sample->first_label + i];
 
 			if (IsStringLabel(label) || IsNumericLabel(label))
-				order[n_order++] = sample->first_label + i;
+			{
+				order[n_order].key = PprofStringServer(&view, label->key);
+				order[n_order].label = sample->first_label + i;
+				n_order++;
+			}
 		}
-		qsort_arg(order, n_order, sizeof(uint32), CompareLabelKeys, &view);
+		qsort(order, n_order, sizeof(KeyedLabel), CompareKeyedLabels);
 		initStringInfo(&json);
 		appendStringInfoChar(&json, '{');
 		for (i = 0; i < n_order;)
 		{
-			const char *key = PprofString(&view, view.labels[order[i]].key);
 			uint32		end = i + 1;
 			uint32		r;
 
-			while (end < n_order &&
-				   strcmp(PprofString(&view, view.labels[order[end]].key), key) == 0)
+			while (end < n_order && strcmp(order[end].key, order[i].key) == 0)
 				end++;
 			if (i > 0)
 				appendStringInfoString(&json, ", ");
-			escape_json(&json, pg_any_to_server(key, strlen(key), PG_UTF8));
+			escape_json(&json, order[i].key);
 			appendStringInfoString(&json, ": ");
 			if (end - i > 1)
 				appendStringInfoChar(&json, '[');
@@ -691,7 +726,7 @@ pprof_stacks(PG_FUNCTION_ARGS)
 			{
 				if (r > i)
 					appendStringInfoString(&json, ", ");
-				escape_json(&json, LabelValue(&view, &view.labels[order[r]]));
+				escape_json(&json, LabelValue(&view, &view.labels[order[r].label]));
 			}
 			if (end - i > 1)
 				appendStringInfoChar(&json, ']');

@@ -170,13 +170,22 @@ FullProfile(void)
 	Perftools__Profiles__Location loc[3], *locp[3];
 	Perftools__Profiles__Line ln[3], *lnp[3];
 	Perftools__Profiles__Function fn[2], *fnp[2];
-	char	   *strings[] = {"", "samples", "count", "cpu", "nanoseconds",
+	/* string 12, a label value, holds invalid UTF-8 and a NUL, as Go strings may */
+	static const char value[] = "val\xff\0ue";
+	const char *texts[] = {"", "samples", "count", "cpu", "nanoseconds",
 		"main.main", "main.go", "runtime.goexit", "proc.go", "/bin/app",
-	"abc123", "key", "value", "bytes", "comment"};
+	"abc123", "key", NULL, "bytes", "comment"};
+	ProtobufCBinaryData strings[sizeof(texts) / sizeof(texts[0])];
 	uint64_t	loc_a[] = {30, 10}, loc_b[] = {20, 20, 10};
 	int64_t		val_a[] = {1, 10000000}, val_b[] = {-3, 0};
 	int64_t		comments[] = {14, 0};
 	int			i;
+
+	for (i = 0; i < (int) (sizeof(texts) / sizeof(texts[0])); i++)
+	{
+		strings[i].data = (uint8_t *) (texts[i] ? texts[i] : value);
+		strings[i].len = texts[i] ? strlen(texts[i]) : sizeof(value) - 1;
+	}
 
 	for (i = 0; i < 2; i++)
 	{
@@ -423,14 +432,15 @@ HandMade(void)
 	WriteFile("bad-varint-overflow.pb", p.data, p.len);
 	p.len = 0;
 
-	/* invalid UTF-8, a NUL in a string, a non-empty first string */
+	/* invalid UTF-8 and a NUL in strings (both stored as they are), and a
+	 * non-empty first string (rejected) */
 	FieldString(&p, 6, "");
 	FieldBytes(&p, 6, "\xc3\x28", 2);
-	WriteFile("bad-utf8.pb", p.data, p.len);
+	WriteFile("string-invalid-utf8.pb", p.data, p.len);
 	p.len = 0;
 	FieldString(&p, 6, "");
 	FieldBytes(&p, 6, "a\0b", 3);
-	WriteFile("bad-nul-in-string.pb", p.data, p.len);
+	WriteFile("string-nul.pb", p.data, p.len);
 	p.len = 0;
 	FieldString(&p, 6, "x");
 	WriteFile("bad-first-string.pb", p.data, p.len);

@@ -28,6 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "catalog/namespace.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
@@ -443,25 +445,34 @@ ProcessInterrupts(void)
 
 /*
  * ---------------------------------------------------------------------------
- * Referenced by pprof_layout.c's PprofStringText(), which the harness never
- * calls: link-time stubs only.
+ * Encodings. The harness turns every accepted string into text with
+ * pprof_layout.c's PprofBytesToServer() in a UTF-8 "database", which needs no
+ * conversion; the rest is referenced by paths it never takes.
  * ---------------------------------------------------------------------------
  */
 
-char *
-pg_any_to_server(const char *s, int len, int encoding)
+int
+GetDatabaseEncoding(void)
 {
-	ShimFatal("pg_any_to_server is not available in the fuzz shim", s);
+	return PG_UTF8;
+}
+
+Oid
+FindDefaultConversionProc(int32 for_encoding, int32 to_encoding)
+{
+	ShimFatal("FindDefaultConversionProc is not available in the fuzz shim", NULL);
+}
+
+int
+pg_do_encoding_conversion_buf(Oid proc, int src_encoding, int dest_encoding,
+							  unsigned char *src, int srclen,
+							  unsigned char *dest, int destlen, bool noError)
+{
+	ShimFatal("pg_do_encoding_conversion_buf is not available in the fuzz shim", NULL);
 }
 
 text *
 cstring_to_text(const char *s)
 {
 	ShimFatal("cstring_to_text is not available in the fuzz shim", s);
-}
-
-text *
-cstring_to_text_with_len(const char *s, int len)
-{
-	ShimFatal("cstring_to_text_with_len is not available in the fuzz shim", s);
 }

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "mb/pg_wchar.h"
 #include "utils/elog.h"
 #include "utils/memutils.h"
 
@@ -46,6 +47,7 @@ int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void Fatal(const char *fmt,...) pg_attribute_printf(1, 2) pg_attribute_noreturn();
 static void CheckError(const PprofError *err);
+static void CheckText(const char *bytes, Size len, uint32 index);
 static void CheckLayout(const Pprof *pprof);
 static void CompareWithReference(const Pprof *pprof, const PbProfile *ref);
 static void RoundTrip(const Pprof *pprof);
@@ -143,6 +145,50 @@ CheckError(const PprofError *err)
 	pfree(text);
 }
 
+/*
+ * A stored string as SQL text (the shim's database encoding is UTF-8): valid
+ * UTF-8 without NULs, the string itself when it is that already, and
+ * otherwise each bad byte replaced by U+FFFD, valid runs kept.
+ */
+static void
+CheckText(const char *bytes, Size len, uint32 index)
+{
+	const char *text = PprofBytesToServer(bytes, len);
+	Size		text_len = strlen(text);
+	Size		valid = 0,
+				bad = 0;
+	Size		at;
+
+	CHECK(pg_encoding_verifymbstr(PG_UTF8, text, text_len) == text_len,
+		  "string %u as text is not valid UTF-8", index);
+	/* one character at a time, as Go's utf8.DecodeRune reads */
+	for (at = 0; at < len;)
+	{
+		const unsigned char *c = (const unsigned char *) bytes + at;
+		int			n = *c < 0x80 ? 1 : pg_utf_mblen(c);
+
+		if (*c != 0 && n <= len - at && (n == 1 ? *c < 0x80 : pg_utf8_islegal(c, n)))
+		{
+			valid += n;
+			at += n;
+		}
+		else
+		{
+			bad++;
+			at++;
+		}
+	}
+	if (bad == 0)
+		CHECK(text == bytes, "valid string %u was copied to become text", index);
+	else
+	{
+		CHECK(text_len == valid + 3 * bad,
+			  "string %u: %zu bad bytes, %zu valid, but %zu bytes of text",
+			  index, bad, valid, text_len);
+		pfree(unconstify(char *, text));
+	}
+}
+
 #define IN_RANGE(idx, n, ...) CHECK((uint64) (idx) < (uint64) (n), __VA_ARGS__)
 
 /* Every index of an accepted layout points inside its section. */
@@ -169,8 +215,7 @@ CheckLayout(const Pprof *pprof)
 
 		CHECK(start < end && end <= h->str_bytes, "string %u has bad offsets", i);
 		CHECK(v.str_data[end - 1] == '\0', "string %u is not NUL-terminated", i);
-		CHECK(memchr(v.str_data + start, '\0', end - start - 1) == NULL,
-			  "string %u contains a NUL", i);
+		CheckText(v.str_data + start, end - start - 1, i);
 	}
 	CHECK(v.str_offsets[h->n_strings] == h->str_bytes, "string table size mismatch");
 	CHECK(h->n_strings == 0 || v.str_offsets[1] == 1, "string 0 is not empty");
@@ -264,10 +309,11 @@ CompareWithReference(const Pprof *pprof, const PbProfile *ref)
 		 h->n_strings, ref->n_string_table);
 	for (i = 0; i < h->n_strings; i++)
 	{
-		size_t		len = strlen(ref->string_table[i]);
+		size_t		len = ref->string_table[i].len;
 
+		/* protobuf-c leaves data NULL for an empty string */
 		CHECK(len == PprofStringLength(&v, i) &&
-			  memcmp(PprofString(&v, i), ref->string_table[i], len) == 0,
+			  (len == 0 || memcmp(PprofString(&v, i), ref->string_table[i].data, len) == 0),
 			  "string %u differs", i);
 	}
 

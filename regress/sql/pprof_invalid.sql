@@ -78,9 +78,10 @@ INSERT INTO bad VALUES
   decode(:'st' || :'smp' || :'loc' || :'fn' || '320178' || :'strings', 'hex')),
  ('31 no string table',
   decode(:'st', 'hex')),
- ('32 string not UTF-8',
+ -- strings are bytes, as in Go: stored as received (see pprof_strings)
+ ('32 string not UTF-8 is fine',
   decode(:'st' || :'smp' || :'loc' || :'fn' || :'strings' || '3202c328', 'hex')),
- ('33 string with NUL byte',
+ ('33 string with NUL byte is fine',
   decode(:'st' || :'smp' || :'loc' || :'fn' || :'strings' || '32026100', 'hex')),
  -- decoding limits
  ('40 gzip bomb: 1 GiB of zeros', pg_read_binary_file(:'data' || 'hostile/bomb.pb.gz')),

@@ -212,7 +212,7 @@ $node->init;
 $node->start;
 
 my @fixtures = qw(cpu cpu_labels heap goroutine cpu_empty cpu_a1 cpu_a2
-  cpu_a3 cpu_a_long cpu_b1);
+  cpu_a3 cpu_a_long cpu_b1 cpu_badutf8);
 (my $qdata = $data) =~ s/'/''/g;
 $node->safe_psql(
 	'postgres', qq{
@@ -238,6 +238,8 @@ my @sets = (
 	[ 'two programs', qw(cpu cpu_b1) ],
 	[ 'with an empty profile', qw(cpu cpu_empty) ],
 	[ 'labels twice', qw(cpu_labels cpu_labels) ],
+	[ 'label values not UTF-8, twice', qw(cpu_badutf8 cpu_badutf8) ],
+	[ 'label values not UTF-8 + labels', qw(cpu_badutf8 cpu_labels) ],
 	[ 'heap twice', qw(heap heap) ],
 	[ 'goroutine twice', qw(goroutine goroutine) ],);
 

@@ -27,7 +27,7 @@ $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION pprof');
 
 my @fixtures = qw(cpu.pb.gz cpu.pb cpu_labels.pb.gz heap.pb.gz goroutine.pb.gz
-  cpu_empty.pb.gz cpu_b1.pb.gz);
+  cpu_empty.pb.gz cpu_b1.pb.gz cpu_badutf8.pb.gz);
 
 # 1. round trip through the type, judged by go tool pprof
 SKIP:

@@ -22,6 +22,7 @@ type summary struct {
 	total       int64    // sum of the first value over all samples
 	labelled    int      // samples carrying at least one label
 	labelKeys   []string
+	labelPairs  map[string]bool // "key=value" of string labels, bytes as stored
 	funcs       []string
 	startLines  int // functions with start_line != 0
 	buildIDs    []string
@@ -103,13 +104,14 @@ func summarize(path string) (*summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &summary{gzipped: gz, size: size}
+	s := &summary{gzipped: gz, size: size, labelPairs: map[string]bool{}}
 	var strs []string
 	var types [][2]uint64
 	var funcNames, buildIDs []uint64
 	var mainFile uint64
 	nmap := 0
 	labelKeys := map[uint64]bool{}
+	labelPairs := map[[2]uint64]bool{}
 	err = fields(b, func(num, wire int, v uint64, data []byte) error {
 		switch num {
 		case 1: // sample_type
@@ -136,12 +138,20 @@ func summarize(path string) (*summary, error) {
 				}
 				if n == 3 {
 					has = true
-					return fields(d, func(n, _ int, v uint64, _ []byte) error {
+					var pair [2]uint64
+					err := fields(d, func(n, _ int, v uint64, _ []byte) error {
 						if n == 1 {
 							labelKeys[v] = true
 						}
+						if n == 1 || n == 2 {
+							pair[n-1] = v
+						}
 						return nil
 					})
+					if pair[1] != 0 {
+						labelPairs[pair] = true
+					}
+					return err
 				}
 				return nil
 			})
@@ -193,6 +203,9 @@ func summarize(path string) (*summary, error) {
 		s.labelKeys = append(s.labelKeys, str(k))
 	}
 	sort.Strings(s.labelKeys)
+	for p := range labelPairs {
+		s.labelPairs[str(p[0])+"="+str(p[1])] = true
+	}
 	for _, f := range funcNames {
 		s.funcs = append(s.funcs, str(f))
 	}
@@ -217,6 +230,7 @@ type expect struct {
 	types   string   // sample types joined by " "
 	empty   bool     // must have 0 samples
 	labels  []string // label keys that must be present
+	pairs   []string // string labels "key=value" that must be present
 	funcs   []string // function names that must be present
 	noFuncs []string // function names that must be absent
 }
@@ -240,6 +254,17 @@ var expectations = map[string]expect{
 	"cpu_a3.pb.gz":     {types: cpuTypes, funcs: mixFuncs, noFuncs: otherFunc},
 	"cpu_a_long.pb.gz": {types: cpuTypes, funcs: mixFuncs, noFuncs: otherFunc},
 	"cpu_b1.pb.gz":     {types: cpuTypes, funcs: otherFunc, noFuncs: mixFuncs},
+	"cpu_badutf8.pb.gz": {types: cpuTypes, labels: []string{"path"}, pairs: badPathLabels(),
+		funcs: []string{"main.handleRequest", "main.hashLoop"}},
+}
+
+// badPathLabels: every request path of cpu_badutf8 must label some sample.
+func badPathLabels() []string {
+	var pairs []string
+	for _, p := range badPaths {
+		pairs = append(pairs, "path="+p.label)
+	}
+	return pairs
 }
 
 // check prints a summary line per fixture in dir and returns an error if any
@@ -286,6 +311,11 @@ func check(dir string) error {
 			}
 			if !found {
 				bad("%s: label key %q missing", name, k)
+			}
+		}
+		for _, p := range e.pairs {
+			if !s.labelPairs[p] {
+				bad("%s: no sample has the label %q", name, p)
 			}
 		}
 		for _, f := range e.funcs {

@@ -36,6 +36,7 @@ var groups = []struct {
 	{"goroutine", "goroutine.pb.gz", genGoroutine},
 	{"cpu_empty", "cpu_empty.pb.gz", genEmpty},
 	{"merge", "cpu_a1.pb.gz cpu_a2.pb.gz cpu_a3.pb.gz cpu_a_long.pb.gz", genMerge},
+	{"cpu_badutf8", "cpu_badutf8.pb.gz", genBadUTF8},
 }
 
 func main() {
