@@ -341,12 +341,8 @@ profile_get(struct request *r)
 		return ACT_REPLY;
 	}
 
-	r->job.run = ProfileRun;
-	r->job.timeout_ms = 0;
-	r->executor = db_reader;
 	r->submit = ProfileSubmit;
-	r->after_db = NULL;
-	return ACT_DB;
+	return request_db(r, ProfileRun, db_reader, 0, NULL);
 }
 
 /* Database thread: fetch a release. */
@@ -443,9 +439,5 @@ release_get(struct request *r)
 		ReplyEntry(r, e, true);
 		return ACT_REPLY;
 	}
-	r->job.run = ReleaseRun;
-	r->job.timeout_ms = 0;
-	r->executor = db_reader;
-	r->after_db = NULL;
-	return ACT_DB;
+	return request_db(r, ReleaseRun, db_reader, 0, NULL);
 }

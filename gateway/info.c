@@ -36,11 +36,7 @@ TagsRun(struct db_ctx *ctx, void *arg)
 enum action
 tags_get(struct request *r)
 {
-	r->job.run = TagsRun;
-	r->job.timeout_ms = 0;
-	r->executor = db_reader;
-	r->after_db = NULL;
-	return ACT_DB;
+	return request_db(r, TagsRun, db_reader, 0, NULL);
 }
 
 /* Database thread: SELECT 1. */
@@ -88,11 +84,7 @@ healthz_get(struct request *r)
 		return ACT_REPLY;
 	}
 	r->stage = 0;
-	r->job.run = PingRun;
-	r->job.timeout_ms = cfg.health_timeout_ms;
-	r->executor = db_primary;
-	r->after_db = HealthzNext;
-	return ACT_DB;
+	return request_db(r, PingRun, db_primary, cfg.health_timeout_ms, HealthzNext);
 }
 
 /* GET /metrics. */

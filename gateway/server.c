@@ -511,6 +511,23 @@ Complete(struct request *r)
 	}
 }
 
+/*
+ * A handler's answer when the database must be asked: run `run` on ex;
+ * after_db (may be NULL) continues on the HTTP thread, else r->reply is
+ * sent. timeout_ms 0: the statement timeout plus grace.
+ */
+enum action
+request_db(struct request *r, bool (*run) (struct db_ctx *ctx, void *arg),
+		   struct db_executor *ex, unsigned timeout_ms,
+		   enum action (*after_db) (struct request *r))
+{
+	r->job.run = run;
+	r->job.timeout_ms = timeout_ms;
+	r->executor = ex;
+	r->after_db = after_db;
+	return ACT_DB;
+}
+
 /* The job is over (any thread): wake the connection up. */
 void
 request_job_done(void *arg)

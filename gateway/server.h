@@ -112,6 +112,10 @@ extern void reply_errorf(struct request *r, int status, const char *error,
 			__attribute__((format(printf, 4, 5)));
 extern void reply_db_error(struct request *r, const struct db_error *err);
 extern void reply_json(struct request *r, int status, struct buf *json);
+extern enum action request_db(struct request *r,
+							  bool (*run) (struct db_ctx *ctx, void *arg),
+							  struct db_executor *ex, unsigned timeout_ms,
+							  enum action (*after_db) (struct request *r));
 extern void request_job_done(void *arg);
 extern const char *request_header(struct request *r, const char *name);
 extern const char *request_param(struct request *r, const char *key);

@@ -441,9 +441,5 @@ upload_complete(struct request *r)
 		return ACT_REPLY;
 	}
 
-	r->job.run = UploadRun;
-	r->job.timeout_ms = 0;
-	r->executor = db_primary;
-	r->after_db = NULL;
-	return ACT_DB;
+	return request_db(r, UploadRun, db_primary, 0, NULL);
 }

@@ -38,49 +38,10 @@ BEGIN ATOMIC
 	ORDER BY s.received_at DESC, s.id DESC;
 END;
 
---
--- The key the gateway checks on every GET: the selection's plan is cached
--- for the session (plan_cache_mode = force_generic_plan, see above), and
--- what does not depend on the arguments is read once per call, not per
--- statement.
---
-CREATE OR REPLACE FUNCTION pgo.selection_key(tag text, "window" interval DEFAULT '7 days',
-											 max_profiles integer DEFAULT 100, mode text DEFAULT NULL,
-											 "normalize" boolean DEFAULT true, min_duration interval DEFAULT NULL,
-											 top_by_cpu integer DEFAULT NULL)
-	RETURNS text
-	LANGUAGE plpgsql STABLE SECURITY DEFINER
-	SET search_path = pg_catalog, pgo, pg_temp
-	SET plan_cache_mode = force_generic_plan
-	AS $$
-DECLARE
-	ids text;
-BEGIN
-	PERFORM pgo.check_tag(selection_key.tag);
-	PERFORM pgo.check_selection(selection_key."window", selection_key.max_profiles,
-								selection_key.min_duration, selection_key.top_by_cpu);
-
-	SELECT string_agg(s.id::text, ',' ORDER BY s.id)
-	INTO ids
-	FROM pgo.selection(selection_key.tag, selection_key."window", selection_key.max_profiles,
-					   selection_key.mode, selection_key.min_duration, selection_key.top_by_cpu) AS s;
-	IF ids IS NULL THEN
-		RETURN NULL;
-	END IF;
-
-	-- Rows are immutable (trigger profiles_immutable), so the ids and what
-	-- else shapes pgo_merge's output identify the bytes. Calling a function
-	-- of the module loads it, so its settings have their effective values.
-	PERFORM @extschema@.pprof_is_valid('\x'::bytea);
-	RETURN md5(concat_ws('|', 'pgo.selection_key 1',
-						 (SELECT e.extversion FROM pg_extension e WHERE e.extname = 'pprof'),
-						 CASE WHEN selection_key.normalize IS FALSE THEN 'sum' ELSE 'normalize' END,
-						 COALESCE(selection_key.mode, ''),
-						 current_setting('pprof.pgo_frames'),
-						 current_setting('pprof.pgo_denylist'),
-						 ids));
-END
-$$;
+-- The key the gateway checks on every GET: its selection plan is now kept
+-- for the session instead of being made anew on every call.
+ALTER FUNCTION pgo.selection_key(text, interval, integer, text, boolean, interval, integer)
+	SET plan_cache_mode = force_generic_plan;
 
 --
 -- Ingest that answers with the stored row's summary. An uploader wants to
