@@ -162,6 +162,18 @@ PutWord64(uint32 *w, uint64 v)
 }
 
 /*
+ * The key at index of an interner whose keys are uint32 words (all but the
+ * strings): read in place, the arena keeps keys 4-byte aligned.
+ */
+static inline const uint32 *
+KeyWords(const PprofInterner *it, uint32 index)
+{
+	uint32		len;
+
+	return (const uint32 *) InternerKey(it, index, &len);
+}
+
+/*
  * The lines of a location key. LOSSLESS keys are
  *	 [mapping + 1, address (2 words), is_folded, n_lines, {function, line (2), column (2)}*]
  * and PGO keys
@@ -896,10 +908,8 @@ static int
 CompareFunctions(const void *a, const void *b, void *arg)
 {
 	const SortContext *c = arg;
-	uint32		la,
-				lb;
-	const uint32 *ka = (const uint32 *) InternerKey(&c->s->functions, *(const uint32 *) a, &la);
-	const uint32 *kb = (const uint32 *) InternerKey(&c->s->functions, *(const uint32 *) b, &lb);
+	const uint32 *ka = KeyWords(&c->s->functions, *(const uint32 *) a);
+	const uint32 *kb = KeyWords(&c->s->functions, *(const uint32 *) b);
 
 	CMP(c->string_rank[ka[0]], c->string_rank[kb[0]]);
 	CMP(c->string_rank[ka[1]], c->string_rank[kb[1]]);
@@ -936,10 +946,8 @@ CompareLocations(const void *a, const void *b, void *arg)
 {
 	const SortContext *c = arg;
 	const MergeState *s = c->s;
-	uint32		la,
-				lb;
-	const uint32 *ka = (const uint32 *) InternerKey(&s->locations, *(const uint32 *) a, &la);
-	const uint32 *kb = (const uint32 *) InternerKey(&s->locations, *(const uint32 *) b, &lb);
+	const uint32 *ka = KeyWords(&s->locations, *(const uint32 *) a);
+	const uint32 *kb = KeyWords(&s->locations, *(const uint32 *) b);
 	uint32		i,
 				na,
 				nb,
@@ -976,10 +984,8 @@ CompareSamples(const void *a, const void *b, void *arg)
 {
 	const SortContext *c = arg;
 	const MergeState *s = c->s;
-	uint32		la,
-				lb;
-	const uint32 *ka = (const uint32 *) InternerKey(&s->samples, *(const uint32 *) a, &la);
-	const uint32 *kb = (const uint32 *) InternerKey(&s->samples, *(const uint32 *) b, &lb);
+	const uint32 *ka = KeyWords(&s->samples, *(const uint32 *) a);
+	const uint32 *kb = KeyWords(&s->samples, *(const uint32 *) b);
 	uint32		n = Min(ka[0], kb[0]);
 	uint32		i;
 
@@ -1095,7 +1101,6 @@ MergeStateToPprof(const MergeState *s, bool partial)
 
 	for (i = 0; i < s->samples.n; i++)
 	{
-		uint32		len;
 		const uint32 *key;
 		bool		nonzero = false;
 
@@ -1104,7 +1109,7 @@ MergeStateToPprof(const MergeState *s, bool partial)
 		if (!nonzero)
 			continue;
 		smp_order[n_out_samples++] = i;
-		key = (const uint32 *) InternerKey(&s->samples, i, &len);
+		key = KeyWords(&s->samples, i);
 		n_out_stack += key[0];
 		for (k = 0; k < key[0]; k++)
 			loc_used[key[1 + k]] = true;
@@ -1123,8 +1128,7 @@ MergeStateToPprof(const MergeState *s, bool partial)
 	}
 	for (i = 0; i < s->locations.n; i++)
 	{
-		uint32		len,
-					nl,
+		uint32		nl,
 					stride;
 		const uint32 *key;
 		const uint32 *lines;
@@ -1132,7 +1136,7 @@ MergeStateToPprof(const MergeState *s, bool partial)
 		if (!loc_used[i])
 			continue;
 		n_out_locations++;
-		key = (const uint32 *) InternerKey(&s->locations, i, &len);
+		key = KeyWords(&s->locations, i);
 		if (!pgo && key[0] != 0)
 			map_used[key[0] - 1] = true;
 		lines = LocationKeyLines(s, key, &nl, &stride);
@@ -1144,13 +1148,12 @@ MergeStateToPprof(const MergeState *s, bool partial)
 		map_used[s->main_mapping] = true;
 	for (i = 0; i < s->functions.n; i++)
 	{
-		uint32		len;
 		const uint32 *key;
 
 		if (!fn_used[i])
 			continue;
 		n_out_functions++;
-		key = (const uint32 *) InternerKey(&s->functions, i, &len);
+		key = KeyWords(&s->functions, i);
 		str_used[key[0]] = str_used[key[1]] = str_used[key[2]] = true;
 	}
 	for (i = 0; i < s->mappings.n; i++)
@@ -1167,11 +1170,7 @@ MergeStateToPprof(const MergeState *s, bool partial)
 	if (!pgo)
 	{
 		for (i = 0; i < s->comments.n; i++)
-		{
-			uint32		len;
-
-			str_used[*(const uint32 *) InternerKey(&s->comments, i, &len)] = true;
-		}
+			str_used[*KeyWords(&s->comments, i)] = true;
 		str_used[s->default_sample_type] = true;
 		str_used[s->drop_frames] = true;
 		str_used[s->keep_frames] = true;
@@ -1308,11 +1307,7 @@ MergeStateToPprof(const MergeState *s, bool partial)
 		{
 			order = palloc(sizeof(uint32) * Max(n_out_comments, 1));
 			for (i = 0; i < n_out_comments; i++)
-			{
-				uint32		len;
-
-				order[i] = *(const uint32 *) InternerKey(&s->comments, i, &len);
-			}
+				order[i] = *KeyWords(&s->comments, i);
 			qsort_arg(order, n_out_comments, sizeof(uint32), CompareStringIds, &c);
 			for (i = 0; i < n_out_comments; i++)
 				comments[i] = c.string_rank[order[i]];
@@ -1321,8 +1316,7 @@ MergeStateToPprof(const MergeState *s, bool partial)
 
 		for (i = 0; i < n_out_functions; i++)
 		{
-			uint32		len;
-			const uint32 *key = (const uint32 *) InternerKey(&s->functions, fn_of_rank[i], &len);
+			const uint32 *key = KeyWords(&s->functions, fn_of_rank[i]);
 
 			fns[i].id = i + 1;
 			fns[i].name = c.string_rank[key[0]];
@@ -1346,10 +1340,9 @@ MergeStateToPprof(const MergeState *s, bool partial)
 
 		for (i = 0; i < n_out_locations; i++)
 		{
-			uint32		len,
-						nl,
+			uint32		nl,
 						stride;
-			const uint32 *key = (const uint32 *) InternerKey(&s->locations, loc_of_rank[i], &len);
+			const uint32 *key = KeyWords(&s->locations, loc_of_rank[i]);
 			const uint32 *key_lines = LocationKeyLines(s, key, &nl, &stride);
 
 			locs[i].id = i + 1;
@@ -1371,9 +1364,8 @@ MergeStateToPprof(const MergeState *s, bool partial)
 
 		for (i = 0; i < n_out_samples; i++)
 		{
-			uint32		len;
 			uint32		si = smp_order[i];
-			const uint32 *key = (const uint32 *) InternerKey(&s->samples, si, &len);
+			const uint32 *key = KeyWords(&s->samples, si);
 			const int64 *sv = &s->values[(Size) si * s->n_value_slots];
 
 			smps[i].first_location = stack_pos;
