@@ -468,19 +468,9 @@ MapLocation(MergeState *s, InputMap *m, uint32 index, uint32 synth)
 	if (nwords > lengthof(stack_key))
 		key = palloc(sizeof(uint32) * nwords);
 
+	/* the key layouts are those LocationKeyLines() reads */
 	if (s->mode == MERGE_PGO)
-	{
 		key[w++] = synth;
-		key[w++] = l->n_lines;
-		for (k = 0; k < l->n_lines; k++)
-		{
-			const PprofLine *line = &m->v->lines[l->first_line + k];
-
-			key[w++] = MapFunction(s, m, line->function);
-			PutWord64(&key[w], (uint64) line->line);
-			w += 2;
-		}
-	}
 	else
 	{
 		uint64		addr = l->address;
@@ -495,14 +485,18 @@ MapLocation(MergeState *s, InputMap *m, uint32 index, uint32 synth)
 		PutWord64(&key[w], addr);
 		w += 2;
 		key[w++] = l->is_folded;
-		key[w++] = l->n_lines;
-		for (k = 0; k < l->n_lines; k++)
-		{
-			const PprofLine *line = &m->v->lines[l->first_line + k];
+	}
+	key[w++] = l->n_lines;
+	for (k = 0; k < l->n_lines; k++)
+	{
+		const PprofLine *line = &m->v->lines[l->first_line + k];
 
-			key[w++] = MapFunction(s, m, line->function);
-			PutWord64(&key[w], (uint64) line->line);
-			w += 2;
+		key[w++] = MapFunction(s, m, line->function);
+		PutWord64(&key[w], (uint64) line->line);
+		w += 2;
+		/* PGO drops columns (see the file header) */
+		if (s->mode == MERGE_LOSSLESS)
+		{
 			PutWord64(&key[w], (uint64) line->column);
 			w += 2;
 		}
