@@ -147,6 +147,8 @@ static int	CompareLocations(const void *a, const void *b, void *arg);
 static int	CompareSamples(const void *a, const void *b, void *arg);
 static int	CompareLabels(const void *a, const void *b);
 static uint64 LocationAddress(const MergeState *s, const uint32 *key);
+static uint32 RankUsed(const bool *used, uint32 n, qsort_arg_comparator cmp, SortContext *c,
+					   uint32 **of_rank, uint32 **rank);
 
 static inline uint64
 Word64(const uint32 *w)
@@ -1009,6 +1011,37 @@ CompareSamples(const void *a, const void *b, void *arg)
 }
 
 /*
+ * The canonical order of the used entries of one kind (the indexes i < n
+ * with used[i]): *of_rank gets them sorted by cmp, *rank maps each back to
+ * its place in that order. Returns how many are used. Allocates in the
+ * current memory context.
+ */
+static uint32
+RankUsed(const bool *used, uint32 n, qsort_arg_comparator cmp, SortContext *c,
+		 uint32 **of_rank, uint32 **rank)
+{
+	uint32		n_used = 0;
+	uint32	   *order;
+	uint32	   *rank_of;
+	uint32		i;
+
+	for (i = 0; i < n; i++)
+		n_used += used[i];
+	order = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * Max(n_used, 1));
+	for (i = 0, n_used = 0; i < n; i++)
+		if (used[i])
+			order[n_used++] = i;
+	/* ranks of this kind are set after the sort: cmp reads only earlier kinds' */
+	qsort_arg(order, n_used, sizeof(uint32), cmp, c);
+	rank_of = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * Max(n, 1));
+	for (i = 0; i < n_used; i++)
+		rank_of[order[i]] = i;
+	*of_rank = order;
+	*rank = rank_of;
+	return n_used;
+}
+
+/*
  * Write the state as a canonical profile. partial (pgo_merge only) keeps
  * the fixed-point weights as the single sample type, for combining states.
  */
@@ -1026,10 +1059,10 @@ MergeStateToPprof(const MergeState *s, bool partial)
 	uint32	   *smp_order;
 	uint32	   *order;
 	uint32		n_out_samples = 0;
-	uint32		n_out_locations = 0,
-				n_out_functions = 0,
-				n_out_mappings = 0,
-				n_out_strings = 0,
+	uint32		n_out_locations,
+				n_out_functions,
+				n_out_mappings,
+				n_out_strings,
 				n_out_lines = 0,
 				n_out_stack = 0,
 				n_out_labels = 0,
@@ -1129,7 +1162,6 @@ MergeStateToPprof(const MergeState *s, bool partial)
 
 		if (!loc_used[i])
 			continue;
-		n_out_locations++;
 		key = KeyWords(&s->locations, i);
 		if (!pgo && key[0] != 0)
 			map_used[key[0] - 1] = true;
@@ -1146,7 +1178,6 @@ MergeStateToPprof(const MergeState *s, bool partial)
 
 		if (!fn_used[i])
 			continue;
-		n_out_functions++;
 		key = KeyWords(&s->functions, i);
 		str_used[key[0]] = str_used[key[1]] = str_used[key[2]] = true;
 	}
@@ -1154,7 +1185,6 @@ MergeStateToPprof(const MergeState *s, bool partial)
 	{
 		if (!map_used[i])
 			continue;
-		n_out_mappings++;
 		str_used[s->mapping_data[i].filename] = true;
 		str_used[s->mapping_data[i].build_id] = true;
 	}
@@ -1172,47 +1202,21 @@ MergeStateToPprof(const MergeState *s, bool partial)
 
 	/* canonical order: strings by content, then everything by content */
 	c.s = s;
-	str_of_rank = MemoryContextAllocHuge(tmp, sizeof(uint32) * Max(n_strings, 1));
-	for (i = 0; i < n_strings; i++)
-		if (str_used[i])
-			str_of_rank[n_out_strings++] = i;
-	qsort_arg(str_of_rank, n_out_strings, sizeof(uint32), CompareStringIds, &c);
-	c.string_rank = MemoryContextAllocHuge(tmp, sizeof(uint32) * Max(n_strings, 1));
+	n_out_strings = RankUsed(str_used, n_strings, CompareStringIds, &c,
+							 &str_of_rank, &c.string_rank);
 	for (i = 0; i < n_out_strings; i++)
 	{
 		uint32		len;
 
-		c.string_rank[str_of_rank[i]] = i;
 		InternerKey(&s->strings, str_of_rank[i], &len);
 		str_bytes += len + 1;
 	}
-
-	fn_of_rank = MemoryContextAllocHuge(tmp, sizeof(uint32) * Max(n_out_functions, 1));
-	for (i = 0, k = 0; i < s->functions.n; i++)
-		if (fn_used[i])
-			fn_of_rank[k++] = i;
-	qsort_arg(fn_of_rank, n_out_functions, sizeof(uint32), CompareFunctions, &c);
-	c.function_rank = MemoryContextAllocHuge(tmp, sizeof(uint32) * Max(s->functions.n, 1));
-	for (i = 0; i < n_out_functions; i++)
-		c.function_rank[fn_of_rank[i]] = i;
-
-	map_of_rank = palloc(sizeof(uint32) * Max(n_out_mappings, 1));
-	for (i = 0, k = 0; i < s->mappings.n; i++)
-		if (map_used[i])
-			map_of_rank[k++] = i;
-	qsort_arg(map_of_rank, n_out_mappings, sizeof(uint32), CompareMappings, &c);
-	c.mapping_rank = palloc(sizeof(uint32) * Max(s->mappings.n, 1));
-	for (i = 0; i < n_out_mappings; i++)
-		c.mapping_rank[map_of_rank[i]] = i;
-
-	loc_of_rank = MemoryContextAllocHuge(tmp, sizeof(uint32) * Max(n_out_locations, 1));
-	for (i = 0, k = 0; i < s->locations.n; i++)
-		if (loc_used[i])
-			loc_of_rank[k++] = i;
-	qsort_arg(loc_of_rank, n_out_locations, sizeof(uint32), CompareLocations, &c);
-	c.location_rank = MemoryContextAllocHuge(tmp, sizeof(uint32) * Max(s->locations.n, 1));
-	for (i = 0; i < n_out_locations; i++)
-		c.location_rank[loc_of_rank[i]] = i;
+	n_out_functions = RankUsed(fn_used, s->functions.n, CompareFunctions, &c,
+							   &fn_of_rank, &c.function_rank);
+	n_out_mappings = RankUsed(map_used, s->mappings.n, CompareMappings, &c,
+							  &map_of_rank, &c.mapping_rank);
+	n_out_locations = RankUsed(loc_used, s->locations.n, CompareLocations, &c,
+							   &loc_of_rank, &c.location_rank);
 
 	qsort_arg(smp_order, n_out_samples, sizeof(uint32), CompareSamples, &c);
 	CHECK_FOR_INTERRUPTS();
