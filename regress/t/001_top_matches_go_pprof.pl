@@ -8,11 +8,13 @@
 use strict;
 use warnings;
 
-use File::Basename qw(dirname);
+use FindBin;
+use lib $FindBin::Bin;
+
 use File::Spec;
 use IPC::Run;
-use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
+use PprofTest;
 use Test::More;
 
 my $go;
@@ -27,8 +29,7 @@ foreach my $candidate ((map { "$_/go" } File::Spec->path), '/usr/lib/go-1.23/bin
 plan skip_all => 'Go not found (go on PATH or /usr/lib/go-1.23/bin/go)'
   unless defined $go;
 
-my $data = $ENV{PPROF_DATA}
-  // File::Spec->catdir(dirname(File::Spec->rel2abs(__FILE__)), '..', 'data');
+my $data = fixture_dir();
 
 # go tool pprof must not download toolchains nor write into a missing HOME
 my $tmp = PostgreSQL::Test::Utils::tempdir;
@@ -44,18 +45,7 @@ my @fixtures = qw(cpu.pb.gz cpu.pb cpu_labels.pb.gz cpu_empty.pb.gz
 # -unit that makes go tool pprof print raw integers for a sample unit
 my %unit_flag = (nanoseconds => '-unit=ns', bytes => '-unit=B');
 
-# Cluster->init runs pg_regress --config-auth; PGXS's prove_installcheck
-# sets PG_REGRESS, a bare prove does not: find it next to pg_config's PGXS.
-if (!defined $ENV{PG_REGRESS})
-{
-	my ($pgxs) = run_command([ 'pg_config', '--pgxs' ]);
-	$ENV{PG_REGRESS} = dirname(dirname($pgxs)) . '/test/regress/pg_regress';
-}
-
-my $node = PostgreSQL::Test::Cluster->new('main');
-$node->init;
-$node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION pprof');
+my $node = new_node('main');
 $node->safe_psql('postgres', 'CREATE TABLE fixture (name text PRIMARY KEY, p pprof)');
 
 # (function, flat, cum) rows of go tool pprof -top, in its order

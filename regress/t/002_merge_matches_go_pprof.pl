@@ -12,18 +12,20 @@
 use strict;
 use warnings;
 
+use FindBin;
+use lib $FindBin::Bin;
+
 use File::Copy;
 use IO::Uncompress::Gunzip qw(gunzip $GunzipError);
 use IPC::Run;
-use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
+use PprofTest;
 use Test::More;
 
 my $go = $ENV{GO};
 plan skip_all => 'Go toolchain not available (GO unset or not executable)'
   unless defined $go && -x $go;
-my $data = $ENV{PPROF_DATA} // "$ENV{TESTDIR}/data";
-die "fixture directory $data not found" unless -f "$data/cpu.pb.gz";
+my $data = fixture_dir();
 
 my $tmp = PostgreSQL::Test::Utils::tempdir();
 my %goenv = (
@@ -207,21 +209,10 @@ sub multiset_is
 	return $ok;
 }
 
-my $node = PostgreSQL::Test::Cluster->new('merge');
-$node->init;
-$node->start;
-
-my @fixtures = qw(cpu cpu_labels heap goroutine cpu_empty cpu_a1 cpu_a2
-  cpu_a3 cpu_a_long cpu_b1 cpu_badutf8);
-(my $qdata = $data) =~ s/'/''/g;
-$node->safe_psql(
-	'postgres', qq{
-CREATE EXTENSION pprof;
-CREATE TABLE fx (name text PRIMARY KEY, p pprof NOT NULL);
-INSERT INTO fx
-SELECT f, pg_read_binary_file('$qdata/' || f || '.pb.gz')::pprof
-FROM unnest('{@{[join ',', @fixtures]}}'::text[]) AS f;
-});
+my $node = new_node('merge');
+fixture_table($node, 'fx',
+	qw(cpu cpu_labels heap goroutine cpu_empty cpu_a1 cpu_a2 cpu_a3 cpu_a_long cpu_b1
+	  cpu_badutf8));
 
 # SQL for the merge of the named rows (duplicates allowed), as hex.
 sub merge_sql

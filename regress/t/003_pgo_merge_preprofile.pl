@@ -10,19 +10,21 @@
 use strict;
 use warnings;
 
+use FindBin;
+use lib $FindBin::Bin;
+
 use IO::Uncompress::Gunzip qw(gunzip $GunzipError);
 use IPC::Run;
-use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::RecursiveCopy;
 use PostgreSQL::Test::Utils;
+use PprofTest;
 use Test::More;
 use Time::HiRes qw(time);
 
 my $go = $ENV{GO};
 plan skip_all => 'Go toolchain not available (GO unset or not executable)'
   unless defined $go && -x $go;
-my $data = $ENV{PPROF_DATA} // "$ENV{TESTDIR}/data";
-die "fixture directory $data not found" unless -f "$data/cpu.pb.gz";
+my $data = fixture_dir();
 
 my $tmp = PostgreSQL::Test::Utils::tempdir();
 my %goenv = (
@@ -131,21 +133,9 @@ sub pb_field_counts
 	return \%count;
 }
 
-my $node = PostgreSQL::Test::Cluster->new('pgo');
-$node->init;
-$node->start;
-
-my @fixtures = qw(cpu cpu_labels heap goroutine cpu_empty cpu_a1 cpu_a2
-  cpu_a3 cpu_a_long cpu_b1);
-(my $qdata = $data) =~ s/'/''/g;
-$node->safe_psql(
-	'postgres', qq{
-CREATE EXTENSION pprof;
-CREATE TABLE fx (name text PRIMARY KEY, p pprof NOT NULL);
-INSERT INTO fx
-SELECT f, pg_read_binary_file('$qdata/' || f || '.pb.gz')::pprof
-FROM unnest('{@{[join ',', @fixtures]}}'::text[]) AS f;
-});
+my $node = new_node('pgo');
+fixture_table($node, 'fx',
+	qw(cpu cpu_labels heap goroutine cpu_empty cpu_a1 cpu_a2 cpu_a3 cpu_a_long cpu_b1));
 
 # pgo_merge over the named rows (repeats allowed; optional weights) into
 # $file; returns false when the aggregate returned NULL.

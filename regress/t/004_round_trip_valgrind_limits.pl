@@ -5,14 +5,17 @@
 #    middle of an aggregate leaves no memory behind.
 use strict;
 use warnings;
-use File::Basename qw(dirname);
+
+use FindBin;
+use lib $FindBin::Bin;
+
 use File::Temp qw(tempdir);
-use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
+use PprofTest;
 use Test::More;
 use Time::HiRes qw(time);
 
-my $data = $ENV{PPROF_DATA} || dirname(__FILE__) . '/../data';
+my $data = fixture_dir();
 my $go = $ENV{GO} && -x $ENV{GO} ? $ENV{GO} : undef;
 $go //= '/usr/lib/go-1.23/bin/go' if -x '/usr/lib/go-1.23/bin/go';
 my $tmp = tempdir(CLEANUP => 1);
@@ -20,11 +23,7 @@ $ENV{$_->[0]} = $_->[1]
   for ([GOCACHE => "$tmp/gocache"], [HOME => $tmp], [GOTOOLCHAIN => 'local'],
 	[GOPROXY => 'off'], [GOFLAGS => '-mod=mod']);
 
-my $node = PostgreSQL::Test::Cluster->new('main');
-$node->init;
-$node->append_conf('postgresql.conf', "shared_buffers = 32MB\n");
-$node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION pprof');
+my $node = new_node('main', conf => "shared_buffers = 32MB\n");
 
 my @fixtures = qw(cpu.pb.gz cpu.pb cpu_labels.pb.gz heap.pb.gz goroutine.pb.gz
   cpu_empty.pb.gz cpu_b1.pb.gz cpu_badutf8.pb.gz);

@@ -10,27 +10,17 @@
 use strict;
 use warnings;
 
-use File::Basename qw(dirname);
-use File::Spec;
-use PostgreSQL::Test::Cluster;
+use FindBin;
+use lib $FindBin::Bin;
+
 use PostgreSQL::Test::Utils;
+use PprofTest;
 use Test::More;
 use Time::HiRes qw(time);
 
-my $data = $ENV{PPROF_DATA}
-  // File::Spec->catdir(dirname(File::Spec->rel2abs(__FILE__)), '..', 'data');
+my $data = fixture_dir();
 
-if (!defined $ENV{PG_REGRESS})
-{
-	my ($pgxs) = run_command([ 'pg_config', '--pgxs' ]);
-	$ENV{PG_REGRESS} = dirname(dirname($pgxs)) . '/test/regress/pg_regress';
-}
-
-my $node = PostgreSQL::Test::Cluster->new('scale');
-$node->init;
-$node->append_conf('postgresql.conf', "max_parallel_workers_per_gather = 0\n");
-$node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION pprof');
+my $node = new_node('scale', conf => "max_parallel_workers_per_gather = 0\n");
 
 # daily partitions for the 19 days before today, today and the week ahead
 $node->safe_psql('postgres', q{

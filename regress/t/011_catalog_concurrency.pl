@@ -13,28 +13,18 @@
 use strict;
 use warnings;
 
-use File::Basename qw(dirname);
-use File::Spec;
+use FindBin;
+use lib $FindBin::Bin;
+
 use IPC::Run;
-use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
+use PprofTest;
 use Test::More;
 use Time::HiRes qw(time);
 
-my $data = $ENV{PPROF_DATA}
-  // File::Spec->catdir(dirname(File::Spec->rel2abs(__FILE__)), '..', 'data');
+my $data = fixture_dir();
 
-if (!defined $ENV{PG_REGRESS})
-{
-	my ($pgxs) = run_command([ 'pg_config', '--pgxs' ]);
-	$ENV{PG_REGRESS} = dirname(dirname($pgxs)) . '/test/regress/pg_regress';
-}
-
-my $node = PostgreSQL::Test::Cluster->new('concurrency');
-$node->init;
-$node->append_conf('postgresql.conf', "log_lock_waits = on\ndeadlock_timeout = 1s\n");
-$node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION pprof');
+my $node = new_node('concurrency', conf => "log_lock_waits = on\ndeadlock_timeout = 1s\n");
 $node->safe_psql('postgres', q{
 	INSERT INTO pgo.retention_policies (tag_pattern, max_age, keep_min, rollup_after) VALUES
 		('hot', '1 day', 1, NULL),

@@ -9,24 +9,16 @@
 use strict;
 use warnings;
 
-use File::Basename qw(dirname);
-use File::Spec;
-use PostgreSQL::Test::Cluster;
+use FindBin;
+use lib $FindBin::Bin;
+
 use PostgreSQL::Test::Utils;
+use PprofTest;
 use Test::More;
 
-my $data = $ENV{PPROF_DATA}
-  // File::Spec->catdir(dirname(File::Spec->rel2abs(__FILE__)), '..', 'data');
+my $data = fixture_dir();
 
-if (!defined $ENV{PG_REGRESS})
-{
-	my ($pgxs) = run_command([ 'pg_config', '--pgxs' ]);
-	$ENV{PG_REGRESS} = dirname(dirname($pgxs)) . '/test/regress/pg_regress';
-}
-
-my $node = PostgreSQL::Test::Cluster->new('cron');
-$node->init;
-$node->start;
+my $node = new_node('cron');
 if ($node->safe_psql('postgres', q{SELECT count(*) FROM pg_available_extensions WHERE name = 'pg_cron'}) eq '0')
 {
 	$node->stop;
@@ -41,7 +33,7 @@ cron.use_background_workers = on
 max_worker_processes = 16
 });
 $node->restart;
-$node->safe_psql('postgres', 'CREATE EXTENSION pg_cron; CREATE EXTENSION pprof');
+$node->safe_psql('postgres', 'CREATE EXTENSION pg_cron');
 my $cron_version = $node->safe_psql('postgres', q{SELECT extversion FROM pg_extension WHERE extname = 'pg_cron'});
 note "pg_cron $cron_version";
 

@@ -6,25 +6,16 @@
 use strict;
 use warnings;
 
-use File::Basename qw(dirname);
-use File::Spec;
-use PostgreSQL::Test::Cluster;
+use FindBin;
+use lib $FindBin::Bin;
+
 use PostgreSQL::Test::Utils;
+use PprofTest;
 use Test::More;
 
-my $data = $ENV{PPROF_DATA}
-  // File::Spec->catdir(dirname(File::Spec->rel2abs(__FILE__)), '..', 'data');
+my $data = fixture_dir();
 
-if (!defined $ENV{PG_REGRESS})
-{
-	my ($pgxs) = run_command([ 'pg_config', '--pgxs' ]);
-	$ENV{PG_REGRESS} = dirname(dirname($pgxs)) . '/test/regress/pg_regress';
-}
-
-my $node = PostgreSQL::Test::Cluster->new('dump');
-$node->init;
-$node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION pprof');
+my $node = new_node('dump');
 $node->safe_psql('postgres', qq{
 	SELECT pgo.ingest('api', pg_read_binary_file('$data/cpu_a1.pb.gz'), '{"mode": "batch"}', idempotency_key => 'u1');
 	SELECT pgo.ingest('api', pg_read_binary_file('$data/cpu_a2.pb.gz'), '{"mode": "batch"}', idempotency_key => 'u2');

@@ -6,25 +6,22 @@
 use strict;
 use warnings;
 
-use File::Basename qw(dirname);
-use File::Spec;
-use PostgreSQL::Test::Cluster;
+use FindBin;
+use lib $FindBin::Bin;
+
 use PostgreSQL::Test::Utils;
+use PprofTest;
 use Test::More;
 
-my $data = $ENV{PPROF_DATA}
-  // File::Spec->catdir(dirname(File::Spec->rel2abs(__FILE__)), '..', 'data');
+my $data = fixture_dir();
 
-my $node = PostgreSQL::Test::Cluster->new('upgrade');
-$node->init;
-$node->start;
+my $node = new_node('upgrade', version => '0.1');
 
 my $current = $node->safe_psql('postgres',
 	"SELECT default_version FROM pg_available_extensions WHERE name = 'pprof'");
 isnt($current, '0.1', "the current version ($current) is not the first");
 
 $node->safe_psql('postgres', qq{
-	CREATE EXTENSION pprof VERSION '0.1';
 	SELECT pgo.ingest('api', pg_read_binary_file('$data/cpu_a1.pb.gz'), '{"mode": "batch"}', idempotency_key => 'k1');
 	SELECT pgo.ingest('api', pg_read_binary_file('$data/cpu_a2.pb.gz'));
 	SELECT pgo.ingest('api', pg_read_binary_file('$data/heap.pb.gz'));

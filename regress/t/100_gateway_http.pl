@@ -14,6 +14,7 @@ use lib $FindBin::Bin;
 use GatewayTest;
 use IPC::Run;
 use PostgreSQL::Test::Utils;
+use PprofTest;
 use Test::More;
 
 my $upload_token = 'up-' . join('', map { ('a' .. 'z')[ rand 26 ] } 1 .. 24);

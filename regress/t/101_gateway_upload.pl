@@ -14,6 +14,7 @@ use GatewayTest;
 use IPC::Run;
 use JSON::PP;
 use PostgreSQL::Test::Utils;
+use PprofTest;
 use Test::More;
 
 my $node = new_node('upload');

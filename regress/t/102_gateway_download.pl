@@ -14,6 +14,7 @@ use lib $FindBin::Bin;
 use GatewayTest;
 use JSON::PP;
 use PostgreSQL::Test::Utils;
+use PprofTest;
 use Test::More;
 
 my $node = new_node('download');

@@ -13,6 +13,7 @@ use lib $FindBin::Bin;
 use GatewayTest;
 use IO::Socket::INET;
 use PostgreSQL::Test::Utils;
+use PprofTest;
 use Test::More;
 use Time::HiRes qw(time sleep);
 

@@ -15,6 +15,7 @@ use lib $FindBin::Bin;
 use GatewayTest;
 use IPC::Run;
 use PostgreSQL::Test::Utils;
+use PprofTest;
 use Test::More;
 
 my $node = new_node('coalesce');

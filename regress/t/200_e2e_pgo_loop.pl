@@ -20,6 +20,7 @@ use IPC::Run;
 use JSON::PP;
 use POSIX qw(WNOHANG);
 use PostgreSQL::Test::Utils;
+use PprofTest;
 use Test::More;
 use Time::HiRes qw(time sleep);
 

@@ -1,6 +1,6 @@
 # Helpers of the pprof-gateway TAP tests (regress/t/1xx_gateway_*.pl):
-# a cluster with the extension, the real gateway binary on a free loopback
-# port, and real curl to talk to it.
+# the real gateway binary on a free loopback port, and real curl to talk to
+# it. The cluster and the fixtures come from PprofTest.
 #
 # The binary comes from $PPROF_GATEWAY (set by scripts/run-tests; the
 # ASan/UBSan build from $PPROF_GATEWAY_ASAN), else gateway/ of this checkout.
@@ -15,13 +15,13 @@ use File::Spec;
 use IO::Socket::INET;
 use IPC::Run;
 use POSIX qw(WNOHANG);
-use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
+use PprofTest;
 use Test::More;
 use Time::HiRes qw(time sleep);
 
-our @EXPORT = qw(tmpdir gateway_binary new_node start_gateway stop_gateway
-  wait_gateway kill_gateway http raw_http fixture gateway_log metric go_binary
+our @EXPORT = qw(gateway_binary start_gateway stop_gateway
+  wait_gateway kill_gateway http raw_http gateway_log metric go_binary
   go_command sha256_hex);
 
 my $repo = File::Spec->rel2abs(dirname(__FILE__) . '/../..');
@@ -43,20 +43,6 @@ END
 	}
 }
 
-# Cluster->init runs pg_regress --config-auth; a bare prove does not set
-# PG_REGRESS: find it next to pg_config's PGXS.
-if (!defined $ENV{PG_REGRESS})
-{
-	my ($pgxs) = run_command([ 'pg_config', '--pgxs' ]);
-	$ENV{PG_REGRESS} = dirname(dirname($pgxs)) . '/test/regress/pg_regress';
-}
-
-# A new temporary directory, absolute (go and curl run elsewhere).
-sub tmpdir
-{
-	return File::Spec->rel2abs(PostgreSQL::Test::Utils::tempdir);
-}
-
 # This module's own temporary directory.
 sub _tmp
 {
@@ -76,27 +62,6 @@ sub gateway_binary
 		  . ($o{asan} ? ' asan' : '') . ')')
 	  unless -x $bin;
 	return $bin;
-}
-
-# A started cluster with the pprof extension in database postgres.
-# Options: streaming => 1 (a standby can be made from it), conf => text.
-sub new_node
-{
-	my ($name, %o) = @_;
-	my $node = PostgreSQL::Test::Cluster->new($name);
-	$node->init(allows_streaming => $o{streaming} ? 1 : 0);
-	$node->append_conf('postgresql.conf', $o{conf}) if $o{conf};
-	$node->start;
-	$node->safe_psql('postgres', 'CREATE EXTENSION pprof');
-	return $node;
-}
-
-# Path of a fixture profile.
-sub fixture
-{
-	my ($name) = @_;
-	my $dir = $ENV{PPROF_DATA} // "$repo/regress/data";
-	return "$dir/$name";
 }
 
 # Start the gateway on 127.0.0.1 with a port picked by the kernel.
