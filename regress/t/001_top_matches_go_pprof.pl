@@ -3,40 +3,22 @@
 # goroutine fixture, for every sample type and for the default one.
 #
 # The fixtures come from $PPROF_DATA, else regress/data next to this file.
-# Skipped only when Go is not installed (`go` on PATH or Go 1.23's Debian
-# location).
+# Skipped only when Go is not installed ($GO, `go` on PATH or Go 1.23's
+# Debian location).
 use strict;
 use warnings;
 
 use FindBin;
 use lib $FindBin::Bin;
 
-use File::Spec;
-use IPC::Run;
 use PostgreSQL::Test::Utils;
 use PprofTest;
 use Test::More;
 
-my $go;
-foreach my $candidate ((map { "$_/go" } File::Spec->path), '/usr/lib/go-1.23/bin/go')
-{
-	if (-f $candidate && -x _)
-	{
-		$go = $candidate;
-		last;
-	}
-}
-plan skip_all => 'Go not found (go on PATH or /usr/lib/go-1.23/bin/go)'
-  unless defined $go;
+plan skip_all => 'Go not found ($GO, go on PATH or /usr/lib/go-1.23/bin/go)'
+  unless go_binary();
 
 my $data = fixture_dir();
-
-# go tool pprof must not download toolchains nor write into a missing HOME
-my $tmp = PostgreSQL::Test::Utils::tempdir;
-$ENV{GOTOOLCHAIN} = 'local';
-$ENV{GOFLAGS} = '';
-$ENV{PPROF_TMPDIR} = $tmp;
-$ENV{HOME} = $tmp unless defined $ENV{HOME} && -w $ENV{HOME};
 
 my @fixtures = qw(cpu.pb.gz cpu.pb cpu_labels.pb.gz cpu_empty.pb.gz
   cpu_a1.pb.gz cpu_a2.pb.gz cpu_a3.pb.gz cpu_a_long.pb.gz cpu_b1.pb.gz
@@ -52,15 +34,14 @@ $node->safe_psql('postgres', 'CREATE TABLE fixture (name text PRIMARY KEY, p ppr
 sub go_top
 {
 	my ($file, $type, $unit) = @_;
-	my @cmd = ($go, 'tool', 'pprof', '-top', '-nodecount=1000000',
+	my @args = ('tool', 'pprof', '-top', '-nodecount=1000000',
 		'-nodefraction=0', '-edgefraction=0', '-symbolize=none');
-	push @cmd, "-sample_index=$type" if defined $type;
-	push @cmd, $unit_flag{$unit} if defined $unit && exists $unit_flag{$unit};
-	push @cmd, $file;
+	push @args, "-sample_index=$type" if defined $type;
+	push @args, $unit_flag{$unit} if defined $unit && exists $unit_flag{$unit};
+	push @args, $file;
 
-	my ($out, $err);
-	IPC::Run::run(\@cmd, '>', \$out, '2>', \$err)
-	  or BAIL_OUT("@cmd failed: $err");
+	my ($rc, $out, $err) = run_go(undef, {}, @args);
+	BAIL_OUT("go @args failed: $err") if $rc != 0;
 
 	my @rows;
 	my $in_table = 0;

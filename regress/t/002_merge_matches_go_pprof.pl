@@ -17,41 +17,13 @@ use lib $FindBin::Bin;
 
 use File::Copy;
 use IO::Uncompress::Gunzip qw(gunzip $GunzipError);
-use IPC::Run;
 use PostgreSQL::Test::Utils;
 use PprofTest;
 use Test::More;
 
-my $go = $ENV{GO};
-plan skip_all => 'Go toolchain not available (GO unset or not executable)'
-  unless defined $go && -x $go;
+plan skip_all => 'Go toolchain not available' unless go_binary();
 my $data = fixture_dir();
-
-my $tmp = PostgreSQL::Test::Utils::tempdir();
-my %goenv = (
-	GOTOOLCHAIN => 'local',
-	GOPROXY => 'off',
-	GOFLAGS => '-mod=mod',
-	GOCACHE => "$tmp/gocache",
-	HOME => $tmp);
-
-# Run go with the offline environment; returns (exit code, stdout, stderr).
-sub run_go
-{
-	my @args = @_;
-	my ($out, $err) = ('', '');
-	local @ENV{ keys %goenv } = values %goenv;
-	IPC::Run::run([ $go, @args ], '<', \undef, '>', \$out, '2>', \$err);
-	return ($? >> 8, $out, $err);
-}
-
-# Run go and die on failure; returns stdout.
-sub go_ok
-{
-	my ($rc, $out, $err) = run_go(@_);
-	die "go @_ failed ($rc): $err" if $rc != 0;
-	return $out;
-}
+my $tmp = tmpdir();
 
 # Read a varint at $$pos of $$buf.
 sub varint
@@ -313,7 +285,7 @@ for my $order ('ASC', 'DESC')
 	note("cpu + heap ($order): $err");
 }
 my ($rc, undef, $goerr) =
-  run_go('tool', 'pprof', '-proto', "$data/cpu.pb.gz", "$data/heap.pb.gz");
+  run_go(undef, {}, 'tool', 'pprof', '-proto', "$data/cpu.pb.gz", "$data/heap.pb.gz");
 isnt($rc, 0, 'cpu + heap: go tool pprof -proto refuses too');
 like($goerr, qr/common sample type|incompatible/, 'cpu + heap: go tool pprof says why');
 
@@ -322,7 +294,7 @@ my ($ret, undef, $err) = $node->psql('postgres',
 	"\\set VERBOSITY verbose\n"
 	  . "SELECT pprof_merge(p) FROM fx WHERE name IN ('cpu', 'goroutine')");
 like($err, qr/ERROR:\s+(22000|22023):.*/, 'cpu + goroutine: pprof_merge fails with SQLSTATE 22000/22023');
-($rc) = run_go('tool', 'pprof', '-proto', "$data/cpu.pb.gz", "$data/goroutine.pb.gz");
+($rc) = run_go(undef, {}, 'tool', 'pprof', '-proto', "$data/cpu.pb.gz", "$data/goroutine.pb.gz");
 isnt($rc, 0, 'cpu + goroutine: go tool pprof -proto refuses too');
 
 $node->stop;

@@ -14,46 +14,15 @@ use FindBin;
 use lib $FindBin::Bin;
 
 use IO::Uncompress::Gunzip qw(gunzip $GunzipError);
-use IPC::Run;
 use PostgreSQL::Test::RecursiveCopy;
 use PostgreSQL::Test::Utils;
 use PprofTest;
 use Test::More;
 use Time::HiRes qw(time);
 
-my $go = $ENV{GO};
-plan skip_all => 'Go toolchain not available (GO unset or not executable)'
-  unless defined $go && -x $go;
+plan skip_all => 'Go toolchain not available' unless go_binary();
 my $data = fixture_dir();
-
-my $tmp = PostgreSQL::Test::Utils::tempdir();
-my %goenv = (
-	GOTOOLCHAIN => 'local',
-	GOPROXY => 'off',
-	GOFLAGS => '-mod=mod',
-	GOCACHE => "$tmp/gocache",
-	HOME => $tmp);
-
-# Run go with the offline environment (extra variables in %$env, working
-# directory $dir); returns (exit code, stdout, stderr).
-sub run_go_in
-{
-	my ($dir, $env, @args) = @_;
-	my ($out, $err) = ('', '');
-	my %e = (%goenv, %$env);
-	local @ENV{ keys %e } = values %e;
-	IPC::Run::run([ $go, @args ], '<', \undef, '>', \$out, '2>', \$err,
-		init => sub { chdir $dir or die "chdir $dir: $!" });
-	return ($? >> 8, $out, $err);
-}
-
-# Run go in $tmp and die on failure; returns stdout.
-sub go_ok
-{
-	my ($rc, $out, $err) = run_go_in($tmp, {}, @_);
-	die "go @_ failed ($rc): $err" if $rc != 0;
-	return $out;
-}
+my $tmp = tmpdir();
 
 sub write_file
 {
@@ -270,7 +239,7 @@ SKIP:
 	for my $which (0, 1)
 	{
 		my $name = $which ? 'reference' : 'pgo_merge';
-		my ($rc, $out, $err) = run_go_in(
+		my ($rc, $out, $err) = run_go(
 			$src, { GOCACHE => "$tmp/gocache-build$which" },
 			'build', '-trimpath', "-pgo=$f->[$which]",
 			'-gcflags=all=-d=pgodebug=1', '-o', "$tmp/gen-$which", '.');

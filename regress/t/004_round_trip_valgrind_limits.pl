@@ -9,19 +9,13 @@ use warnings;
 use FindBin;
 use lib $FindBin::Bin;
 
-use File::Temp qw(tempdir);
 use PostgreSQL::Test::Utils;
 use PprofTest;
 use Test::More;
 use Time::HiRes qw(time);
 
 my $data = fixture_dir();
-my $go = $ENV{GO} && -x $ENV{GO} ? $ENV{GO} : undef;
-$go //= '/usr/lib/go-1.23/bin/go' if -x '/usr/lib/go-1.23/bin/go';
-my $tmp = tempdir(CLEANUP => 1);
-$ENV{$_->[0]} = $_->[1]
-  for ([GOCACHE => "$tmp/gocache"], [HOME => $tmp], [GOTOOLCHAIN => 'local'],
-	[GOPROXY => 'off'], [GOFLAGS => '-mod=mod']);
+my $tmp = tmpdir();
 
 my $node = new_node('main', conf => "shared_buffers = 32MB\n");
 
@@ -31,7 +25,7 @@ my @fixtures = qw(cpu.pb.gz cpu.pb cpu_labels.pb.gz heap.pb.gz goroutine.pb.gz
 # 1. round trip through the type, judged by go tool pprof
 SKIP:
 {
-	skip 'Go toolchain not found', scalar(@fixtures) unless $go;
+	skip 'Go toolchain not found', scalar(@fixtures) unless go_binary();
 	for my $f (@fixtures)
 	{
 		my $hex = $node->safe_psql('postgres',
@@ -40,9 +34,8 @@ SKIP:
 		open my $fh, '>:raw', $out or die $!;
 		print $fh pack('H*', $hex);
 		close $fh;
-		my ($want, $got) = ('', '');
-		IPC::Run::run([ $go, 'tool', 'pprof', '-raw', "$data/$f" ], '>', \$want, '2>', \my $e1);
-		IPC::Run::run([ $go, 'tool', 'pprof', '-raw', $out ], '>', \$got, '2>', \my $e2);
+		my (undef, $want) = run_go(undef, {}, 'tool', 'pprof', '-raw', "$data/$f");
+		my (undef, $got) = run_go(undef, {}, 'tool', 'pprof', '-raw', $out);
 		ok(length($want) > 0, "go tool pprof reads $f");
 		is($got, $want, "$f: go tool pprof -raw of the stored profile equals the input's");
 	}

@@ -204,8 +204,8 @@ func main() {
 }
 GO
 	close $fh;
-	my ($rc, $out) = go_command($dir, 'build', '-o', "$dir/upload", '.');
-	is($rc, 0, 'Go client program builds') or diag($out);
+	my ($rc, $out, $err) = run_go($dir, {}, 'build', '-o', "$dir/upload", '.');
+	is($rc, 0, 'Go client program builds') or diag("$out$err");
 
 	my $go_out = '';
 	IPC::Run::run([ "$dir/upload", $url, 'goclient', $cpu ], '>&', \$go_out);

@@ -58,8 +58,8 @@ my $etag = $r->{headers}{etag};
 SKIP:
 {
 	skip 'Go not available', 3 unless go_binary();
-	my ($rc, $out) = go_command($tmp, 'tool', 'pprof', '-top', $file);
-	is($rc, 0, 'go tool pprof reads the downloaded default.pgo') or diag($out);
+	my ($rc, $out, $err) = run_go($tmp, {}, 'tool', 'pprof', '-top', $file);
+	is($rc, 0, 'go tool pprof reads the downloaded default.pgo') or diag("$out$err");
 	like($out, qr/flat%/, 'go tool pprof prints a table');
 
 	# go build -pgo with it, on a tiny module (no network)
@@ -71,8 +71,8 @@ SKIP:
 	open($fh, '>', "$dir/main.go") or die;
 	print $fh "package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"hi\") }\n";
 	close $fh;
-	($rc, $out) = go_command($dir, 'build', "-pgo=$file", '-o', "$dir/app", '.');
-	is($rc, 0, 'go build -pgo=default.pgo succeeds') or diag($out);
+	($rc, $out, $err) = run_go($dir, {}, 'build', "-pgo=$file", '-o', "$dir/app", '.');
+	is($rc, 0, 'go build -pgo=default.pgo succeeds') or diag("$out$err");
 }
 
 # cached: no merge while nothing changed
@@ -147,8 +147,8 @@ foreach my $case ([ 'nosuchtag', 'unknown tag' ], [ 'heaponly', 'only unusable p
 SKIP:
 {
 	skip 'Go not available', 1 unless go_binary();
-	my ($rc, $out) = go_command("$tmp/app", 'build', "-pgo=$empty", '-o', "$tmp/app/app", '.');
-	is($rc, 0, 'go build -pgo=<the empty 404 file> still succeeds') or diag($out);
+	my ($rc, $out, $err) = run_go("$tmp/app", {}, 'build', "-pgo=$empty", '-o', "$tmp/app/app", '.');
+	is($rc, 0, 'go build -pgo=<the empty 404 file> still succeeds') or diag("$out$err");
 }
 
 # releases: pinned, immutable

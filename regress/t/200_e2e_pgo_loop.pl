@@ -16,7 +16,6 @@ use FindBin;
 use lib $FindBin::Bin;
 
 use GatewayTest;
-use IPC::Run;
 use JSON::PP;
 use POSIX qw(WNOHANG);
 use PostgreSQL::Test::Utils;
@@ -31,36 +30,22 @@ my $t_start = time();
 my $repo = File::Spec->rel2abs("$FindBin::Bin/../..");
 my $src = "$repo/examples/service";
 die "example service not found in $src" unless -f "$src/main.go";
-my $tmp = File::Spec->rel2abs(PostgreSQL::Test::Utils::tempdir());
+my $tmp = tmpdir();
 my $tag = 'example-service';
 my $example_pkgs = 'github.com/pg-pprof/pg_pprof/examples/service/...';
 
-# Offline Go, the build cache the TAP tests share (build.sh included), and
-# the build settings of the Dockerfile (CGO_ENABLED=0, -trimpath) so that
-# builds with the same profile share the compiled standard library.
-my %goenv = (
-	GOTOOLCHAIN => 'local',
-	GOPROXY => 'off',
-	GOFLAGS => '-mod=mod',
-	GOCACHE => defined $ENV{TESTDIR}
-	? File::Spec->rel2abs("$ENV{TESTDIR}/tmp_check/gocache")
-	: "$tmp/gocache",
-	GOPATH => "$tmp/gopath",
-	CGO_ENABLED => '0',
-	HOME => $tmp,
-	GO => $go);
+# Offline Go with the build cache the TAP tests share (build.sh included),
+# and the build settings of the Dockerfile (CGO_ENABLED=0, -trimpath) so
+# that builds with the same profile share the compiled standard library.
+my %build_env = (CGO_ENABLED => '0', GO => $go);
 
-# Run a command with the Go environment (plus %$env) in $dir; returns
+# Run a command with that environment (plus %$env) in $dir; returns
 # (exit code, stdout + stderr).
 sub run_in
 {
 	my ($dir, $env, @cmd) = @_;
-	my %e = (%goenv, %$env);
-	local @ENV{ keys %e } = values %e;
-	my $out = '';
-	IPC::Run::run(\@cmd, '<', \undef, '>&', \$out,
-		init => sub { chdir $dir or die "chdir $dir: $!" });
-	return ($? >> 8, $out);
+	my ($rc, $out, $err) = run_with_go($dir, { %build_env, %$env }, @cmd);
+	return ($rc, $out . $err);
 }
 
 # `go version -m` build setting -pgo of a binary ('' when built without).

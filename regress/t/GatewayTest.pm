@@ -21,8 +21,7 @@ use Test::More;
 use Time::HiRes qw(time sleep);
 
 our @EXPORT = qw(gateway_binary start_gateway stop_gateway
-  wait_gateway kill_gateway http raw_http gateway_log metric go_binary
-  go_command sha256_hex);
+  wait_gateway kill_gateway http raw_http gateway_log metric sha256_hex);
 
 my $repo = File::Spec->rel2abs(dirname(__FILE__) . '/../..');
 my $tmp_dir;    # created on first use: tempdir() needs Utils' INIT (TESTDIR)
@@ -257,39 +256,6 @@ sub raw_http
 	my $seconds = time() - $t0;
 	close $sock;
 	return ($answer, $seconds);
-}
-
-# The Go toolchain ($GO, go on PATH, Go 1.23's Debian location) or undef.
-sub go_binary
-{
-	foreach my $candidate (grep { defined } $ENV{GO},
-		(map { "$_/go" } File::Spec->path), '/usr/lib/go-1.23/bin/go')
-	{
-		return $candidate if -f $candidate && -x _;
-	}
-	return undef;
-}
-
-# Run go in dir with a private cache, no network, no toolchain download.
-# Returns (exit status, stdout and stderr).
-sub go_command
-{
-	my ($dir, @args) = @_;
-	my $go = go_binary() or die 'no Go';
-	local $ENV{GOTOOLCHAIN} = 'local';
-	local $ENV{GOFLAGS} = '-mod=mod';
-	local $ENV{GOPROXY} = 'off';
-	# one build cache for all the tests of a run: the standard library is
-	# compiled once, not per test
-	local $ENV{GOCACHE} =
-	  defined $ENV{TESTDIR} ? "$ENV{TESTDIR}/tmp_check/gocache" : _tmp() . "/gocache";
-	local $ENV{GOPATH} = _tmp() . "/gopath";
-	local $ENV{PPROF_TMPDIR} = _tmp();
-	local $ENV{HOME} = _tmp();
-	my $out = '';
-	IPC::Run::run([ $go, @args ], '<', \undef, '>&', \$out,
-		init => sub { chdir $dir or die "chdir $dir: $!" });
-	return ($?, $out);
 }
 
 # Lowercase hex SHA-256 of a string.

@@ -1,8 +1,9 @@
 # Helpers of every pg_pprof TAP test (regress/t/*.pl): a cluster with the
-# extension and the fixture profiles.
+# extension, the fixture profiles, and Go run offline.
 #
 # The fixtures come from $PPROF_DATA (set by scripts/run-tests), else
-# regress/data of this checkout.
+# regress/data of this checkout; Go from $GO, else go on PATH, else Go 1.23's
+# Debian location.
 package PprofTest;
 
 use strict;
@@ -11,12 +12,15 @@ use warnings;
 use Exporter 'import';
 use File::Basename qw(dirname);
 use File::Spec;
+use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 
-our @EXPORT = qw(tmpdir new_node fixture_dir fixture fixture_table);
+our @EXPORT = qw(tmpdir new_node fixture_dir fixture fixture_table
+  go_binary run_with_go run_go go_ok);
 
 my $repo = File::Spec->rel2abs(dirname(__FILE__) . '/../..');
+my $tmp_dir;    # created on first use: tempdir() needs Utils' INIT (TESTDIR)
 
 # Cluster->init runs pg_regress --config-auth; PGXS's prove_installcheck
 # sets PG_REGRESS, a bare prove does not: find it next to pg_config's PGXS.
@@ -30,6 +34,13 @@ if (!defined $ENV{PG_REGRESS})
 sub tmpdir
 {
 	return File::Spec->rel2abs(PostgreSQL::Test::Utils::tempdir);
+}
+
+# This module's own temporary directory.
+sub _tmp
+{
+	$tmp_dir //= tmpdir();
+	return $tmp_dir;
 }
 
 # A started cluster with the pprof extension in database postgres.
@@ -77,6 +88,60 @@ INSERT INTO $table
 SELECT f, pg_read_binary_file('$qdir/' || f || '.pb.gz')::pprof
 FROM unnest('{@{[join ',', @names]}}'::text[]) AS f;
 });
+}
+
+# The Go toolchain ($GO, go on PATH, Go 1.23's Debian location) or undef.
+sub go_binary
+{
+	foreach my $candidate (grep { defined } $ENV{GO},
+		(map { "$_/go" } File::Spec->path), '/usr/lib/go-1.23/bin/go')
+	{
+		return $candidate if -f $candidate && -x _;
+	}
+	return undef;
+}
+
+# Run @cmd in $dir (undef: a temporary directory) with Go offline: no
+# module or toolchain download, HOME and GOPATH in a temporary directory,
+# and one build cache for all the tests of a run, so the standard library
+# is compiled once, not per test; then %$env on top.
+# Returns (exit code, stdout, stderr).
+sub run_with_go
+{
+	my ($dir, $env, @cmd) = @_;
+	$dir //= _tmp();
+	my %e = (
+		GOTOOLCHAIN => 'local',
+		GOPROXY => 'off',
+		GOFLAGS => '-mod=mod',
+		GOCACHE => defined $ENV{TESTDIR}
+		? File::Spec->rel2abs("$ENV{TESTDIR}/tmp_check/gocache")
+		: _tmp() . '/gocache',
+		GOPATH => _tmp() . '/gopath',
+		PPROF_TMPDIR => _tmp(),
+		HOME => _tmp(),
+		%{ $env // {} });
+	local @ENV{ keys %e } = values %e;
+	my ($out, $err) = ('', '');
+	IPC::Run::run(\@cmd, '<', \undef, '>', \$out, '2>', \$err,
+		init => sub { chdir $dir or die "chdir $dir: $!" });
+	return ($? >> 8, $out, $err);
+}
+
+# go @args as run_with_go runs commands; returns (exit code, stdout, stderr).
+sub run_go
+{
+	my ($dir, $env, @args) = @_;
+	my $go = go_binary() or die 'no Go';
+	return run_with_go($dir, $env, $go, @args);
+}
+
+# go @args in a temporary directory; dies unless it exits 0; returns stdout.
+sub go_ok
+{
+	my ($rc, $out, $err) = run_go(undef, {}, @_);
+	die "go @_ failed ($rc): $err" if $rc != 0;
+	return $out;
 }
 
 1;
