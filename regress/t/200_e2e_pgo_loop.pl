@@ -17,7 +17,6 @@ use lib $FindBin::Bin;
 
 use GatewayTest;
 use JSON::PP;
-use POSIX qw(WNOHANG);
 use PostgreSQL::Test::Utils;
 use PprofTest;
 use Test::More;
@@ -56,39 +55,6 @@ sub pgo_setting
 	return $out =~ /^\s*build\s+-pgo=(\S+)/m ? $1 : '';
 }
 
-# Start a program in the background, stdout and stderr to $log.
-sub spawn
-{
-	my ($log, $env, @cmd) = @_;
-	my $pid = fork();
-	die "fork: $!" unless defined $pid;
-	if ($pid == 0)
-	{
-		open(STDIN, '<', '/dev/null');
-		open(STDOUT, '>>', $log);
-		open(STDERR, '>>', $log);
-		$ENV{$_} = $env->{$_} for keys %$env;
-		exec(@cmd) or die "exec $cmd[0]: $!";
-	}
-	return $pid;
-}
-
-# Wait for $pid to exit, at most $timeout s; returns its exit status ($?),
-# or -1 after killing it.
-sub wait_exit
-{
-	my ($pid, $timeout) = @_;
-	my $deadline = time() + $timeout;
-	while (time() < $deadline)
-	{
-		return $? if waitpid($pid, WNOHANG) == $pid;
-		sleep(0.05);
-	}
-	kill 'KILL', $pid;
-	waitpid($pid, 0);
-	return -1;
-}
-
 # Start the example service with %$env; returns (pid, base URL, log file).
 sub start_service
 {
@@ -96,19 +62,8 @@ sub start_service
 	my $log = "$tmp/$name.log";
 	my $pid = spawn($log, { LISTEN_ADDR => '127.0.0.1:0', LOG_LEVEL => 'debug', %$env },
 		"$tmp/service");
-	my $deadline = time() + 10;
-	while (time() < $deadline)
-	{
-		my $text = -f $log ? slurp_file($log) : '';
-		return ($pid, "http://$1", $log) if $text =~ /msg=listening addr=(\S+)/;
-		if (waitpid($pid, WNOHANG) == $pid)
-		{
-			BAIL_OUT("service $name exited at start:\n$text");
-		}
-		sleep(0.05);
-	}
-	kill 'KILL', $pid;
-	BAIL_OUT("service $name did not start:\n" . slurp_file($log));
+	my $addr = wait_for_log($pid, $log, qr/msg=listening addr=(\S+)/, 10, "service $name");
+	return ($pid, "http://$addr", $log);
 }
 
 my $node = new_node('e2e');
@@ -176,10 +131,10 @@ while (time() < $deadline)
 cmp_ok($pushed, '>=', 2, 'the client uploaded two windows or more');
 
 kill 'INT', $_ for @load;
-is(wait_exit($_, 10), 0, 'load generator: every request answered 200') for @load;
+is(wait_or_kill($_, 10), 0, 'load generator: every request answered 200') for @load;
 kill 'TERM', $push_pid, $scrape_pid;
-is(wait_exit($push_pid, 40), 0, 'pushing service: clean exit on SIGTERM');
-is(wait_exit($scrape_pid, 20), 0, 'scraped service: clean exit on SIGTERM');
+is(wait_or_kill($push_pid, 40), 0, 'pushing service: clean exit on SIGTERM');
+is(wait_or_kill($scrape_pid, 20), 0, 'scraped service: clean exit on SIGTERM');
 my $plog = slurp_file($push_log);
 my $uploaded = () = $plog =~ /msg="pgo: profile uploaded"/g;
 cmp_ok($uploaded, '>=', 2, "the client logged $uploaded uploads");

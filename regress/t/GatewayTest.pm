@@ -21,13 +21,14 @@ use Test::More;
 use Time::HiRes qw(time sleep);
 
 our @EXPORT = qw(gateway_binary start_gateway stop_gateway
-  wait_gateway kill_gateway http raw_http gateway_log metric sha256_hex);
+  wait_gateway kill_gateway spawn wait_for_log wait_or_kill http raw_http
+  gateway_log metric sha256_hex);
 
 my $repo = File::Spec->rel2abs(dirname(__FILE__) . '/../..');
 my $tmp_dir;    # created on first use: tempdir() needs Utils' INIT (TESTDIR)
 my $seq = 0;
 my $main_pid = $$;
-my %started;    # pid => 1 of gateways not yet reaped
+my %started;    # pid => 1 of gateways not yet reaped (spawn() leaves others)
 
 # a test that dies must not leave its gateways running
 END
@@ -78,43 +79,16 @@ sub start_gateway
 	$env{ASAN_OPTIONS} //= 'abort_on_error=1:detect_leaks=1';
 	$env{UBSAN_OPTIONS} //= 'halt_on_error=1:print_stacktrace=1';
 
-	my $pid = fork();
-	die "fork: $!" unless defined $pid;
-	if ($pid == 0)
-	{
-		open(STDIN, '<', '/dev/null');
-		open(STDOUT, '>>', $log);
-		open(STDERR, '>>', $log);
-		$ENV{$_} = $env{$_} for keys %env;
-		exec($bin, '--listen', '127.0.0.1:0', @{ $o{args} // [] })
-		  or die "exec $bin: $!";
-	}
+	my $pid = spawn($log, \%env, $bin, '--listen', '127.0.0.1:0', @{ $o{args} // [] });
 	$started{$pid} = 1;
-	my $deadline = time() + 20;
-	while (time() < $deadline)
-	{
-		my $text = -f $log ? slurp_file($log) : '';
-		if ($text =~ /"listening".*addr=127\.0\.0\.1:(\d+)/)
-		{
-			my $gw = {
-				pid => $pid,
-				port => $1,
-				url => "http://127.0.0.1:$1",
-				log => $log,
-				asan => $o{asan}
-			};
-			return $gw;
-		}
-		if (waitpid($pid, WNOHANG) == $pid)
-		{
-			delete $started{$pid};
-			diag("gateway log:\n$text");
-			BAIL_OUT("gateway exited at start (status $?)");
-		}
-		sleep(0.05);
-	}
-	kill 'KILL', $pid;
-	BAIL_OUT("gateway did not start:\n" . slurp_file($log));
+	my $port = wait_for_log($pid, $log, qr/"listening".*addr=127\.0\.0\.1:(\d+)/, 20, 'gateway');
+	return {
+		pid => $pid,
+		port => $port,
+		url => "http://127.0.0.1:$port",
+		log => $log,
+		asan => $o{asan}
+	};
 }
 
 # SIGTERM, wait; returns the exit status (as $?), -1 if it had to be killed.
@@ -122,22 +96,85 @@ sub stop_gateway
 {
 	my ($gw, $timeout) = @_;
 	kill 'TERM', $gw->{pid};
-	my $status = wait_gateway($gw, $timeout // 60);
-	return $status if defined $status;
-	kill_gateway($gw);
-	return -1;
+	return wait_or_kill($gw->{pid}, $timeout // 60);
 }
 
 # Wait for the gateway to exit; its status (as $?), or undef after timeout.
 sub wait_gateway
 {
 	my ($gw, $timeout) = @_;
+	return _wait_pid($gw->{pid}, $timeout);
+}
+
+# SIGKILL, wait.
+sub kill_gateway
+{
+	my ($gw) = @_;
+	_kill_pid($gw->{pid});
+}
+
+# Start @cmd in the background, with %$env added to its environment, stdin
+# from /dev/null and stdout and stderr appended to $log; returns its pid.
+sub spawn
+{
+	my ($log, $env, @cmd) = @_;
+	my $pid = fork();
+	die "fork: $!" unless defined $pid;
+	if ($pid == 0)
+	{
+		open(STDIN, '<', '/dev/null');
+		open(STDOUT, '>>', $log);
+		open(STDERR, '>>', $log);
+		$ENV{$_} = $env->{$_} for keys %$env;
+		exec(@cmd) or die "exec $cmd[0]: $!";
+	}
+	return $pid;
+}
+
+# Wait at most $timeout seconds for process $pid to write a line matching
+# $re (one group) into its log; returns what the group matched. Bails out,
+# naming the process $what, if it exits or the time runs out first.
+sub wait_for_log
+{
+	my ($pid, $log, $re, $timeout, $what) = @_;
 	my $deadline = time() + $timeout;
 	while (time() < $deadline)
 	{
-		if (waitpid($gw->{pid}, WNOHANG) == $gw->{pid})
+		my $text = -f $log ? slurp_file($log) : '';
+		return $1 if $text =~ $re;
+		if (waitpid($pid, WNOHANG) == $pid)
 		{
-			delete $started{ $gw->{pid} };
+			delete $started{$pid};
+			diag("$what log:\n$text");
+			BAIL_OUT("$what exited at start (status $?)");
+		}
+		sleep(0.05);
+	}
+	kill 'KILL', $pid;
+	BAIL_OUT("$what did not start:\n" . slurp_file($log));
+}
+
+# Wait at most $timeout seconds for $pid to exit, else SIGKILL it; returns
+# the exit status (as $?), -1 if it had to be killed.
+sub wait_or_kill
+{
+	my ($pid, $timeout) = @_;
+	my $status = _wait_pid($pid, $timeout);
+	return $status if defined $status;
+	_kill_pid($pid);
+	return -1;
+}
+
+# Wait for $pid to exit; its status (as $?), or undef after timeout.
+sub _wait_pid
+{
+	my ($pid, $timeout) = @_;
+	my $deadline = time() + $timeout;
+	while (time() < $deadline)
+	{
+		if (waitpid($pid, WNOHANG) == $pid)
+		{
+			delete $started{$pid};
 			return $?;
 		}
 		sleep(0.05);
@@ -146,12 +183,12 @@ sub wait_gateway
 }
 
 # SIGKILL, wait.
-sub kill_gateway
+sub _kill_pid
 {
-	my ($gw) = @_;
-	kill 'KILL', $gw->{pid};
-	waitpid($gw->{pid}, 0);
-	delete $started{ $gw->{pid} };
+	my ($pid) = @_;
+	kill 'KILL', $pid;
+	waitpid($pid, 0);
+	delete $started{$pid};
 }
 
 # The gateway's stderr so far.
