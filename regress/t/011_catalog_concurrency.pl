@@ -162,34 +162,34 @@ is(scalar @errors, 0, 'no error in the server log') or diag join("\n", @errors);
 my $a = $node->background_psql('postgres');
 my $b = $node->background_psql('postgres');
 
-sub waits_for_lock
+# Session a ingests into tag idem with idempotency key $key in a
+# transaction, session b ingests with the same key and waits for a's lock,
+# then a ends its transaction with $end (COMMIT or ROLLBACK). Returns the
+# ids a and b got.
+sub race_on_key
 {
+	my ($key, $end) = @_;
+	$a->query_safe('BEGIN');
+	my $id_a = $a->query_safe(
+		"SELECT pgo.ingest('idem', pg_read_binary_file('$fixtures[0]'), idempotency_key => '$key')");
+	$b->query_until(qr/sent/,
+		"\\echo sent\nSELECT pgo.ingest('idem', pg_read_binary_file('$fixtures[1]'), idempotency_key => '$key');\n");
 	$node->poll_query_until('postgres',
 		q{SELECT EXISTS (SELECT 1 FROM pg_stat_activity
 						 WHERE wait_event_type = 'Lock' AND query LIKE '%idempotency_key%')})
 	  or die 'the second session does not wait';
+	$a->query_safe($end);
+	my ($id_b) = split /\n/, $b->query_safe("SELECT 'done'");
+	return ($id_a, $id_b);
 }
 
-$a->query_safe('BEGIN');
-my $id_a = $a->query_safe(
-	"SELECT pgo.ingest('idem', pg_read_binary_file('$fixtures[0]'), idempotency_key => 'k1')");
-$b->query_until(qr/sent/,
-	"\\echo sent\nSELECT pgo.ingest('idem', pg_read_binary_file('$fixtures[1]'), idempotency_key => 'k1');\n");
-waits_for_lock();
-$a->query_safe('COMMIT');
-my ($id_b) = split /\n/, $b->query_safe("SELECT 'done'");
+my ($id_a, $id_b) = race_on_key('k1', 'COMMIT');
 is($id_b, $id_a, 'a concurrent retry with the same key returns the first id');
 is($node->safe_psql('postgres', "SELECT count(*) FROM pgo.profiles WHERE tag = 'idem'"),
 	'1', 'one row for two uploads with one key');
 
-$a->query_safe('BEGIN');
-my $id_rolled_back = $a->query_safe(
-	"SELECT pgo.ingest('idem', pg_read_binary_file('$fixtures[0]'), idempotency_key => 'k2')");
-$b->query_until(qr/sent/,
-	"\\echo sent\nSELECT pgo.ingest('idem', pg_read_binary_file('$fixtures[1]'), idempotency_key => 'k2');\n");
-waits_for_lock();
-$a->query_safe('ROLLBACK');
-($id_b) = split /\n/, $b->query_safe("SELECT 'done'");
+my $id_rolled_back;
+($id_rolled_back, $id_b) = race_on_key('k2', 'ROLLBACK');
 isnt($id_b, $id_rolled_back, 'when the first upload rolls back, the retry stores its own row');
 is( $node->safe_psql('postgres',
 		"SELECT p.id FROM pgo.idempotency_keys k JOIN pgo.profiles p ON p.id = k.profile_id WHERE k.tag = 'idem' AND k.key = 'k2'"),
