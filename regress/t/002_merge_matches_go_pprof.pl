@@ -16,7 +16,6 @@ use FindBin;
 use lib $FindBin::Bin;
 
 use File::Copy;
-use IO::Uncompress::Gunzip qw(gunzip $GunzipError);
 use PostgreSQL::Test::Utils;
 use PprofTest;
 use Test::More;
@@ -25,43 +24,16 @@ plan skip_all => 'Go toolchain not available' unless go_binary();
 my $data = fixture_dir();
 my $tmp = tmpdir();
 
-# Read a varint at $$pos of $$buf.
-sub varint
-{
-	my ($buf, $pos) = @_;
-	my ($v, $shift) = (0, 0);
-	while (1)
-	{
-		die "truncated varint" if $$pos >= length $$buf;
-		my $b = ord(substr($$buf, $$pos++, 1));
-		$v |= ($b & 0x7f) << $shift;
-		return $v unless $b & 0x80;
-		$shift += 7;
-	}
-}
-
 # time_nanos, duration_nanos and period of a (gzip) pprof file.
 sub pb_header
 {
 	my ($file) = @_;
-	my $buf;
-	gunzip($file => \$buf) or die "gunzip $file: $GunzipError";
 	my %h = (time => 0, duration => 0, period => 0);
 	my %name = (9 => 'time', 10 => 'duration', 12 => 'period');
-	my $pos = 0;
-	while ($pos < length $buf)
+	foreach my $f (pb_fields($file))
 	{
-		my $key = varint(\$buf, \$pos);
-		my ($field, $wt) = ($key >> 3, $key & 7);
-		if ($wt == 0)
-		{
-			my $v = varint(\$buf, \$pos);
-			$h{ $name{$field} } = $v if $name{$field};
-		}
-		elsif ($wt == 2) { $pos += varint(\$buf, \$pos) }
-		elsif ($wt == 1) { $pos += 8 }
-		elsif ($wt == 5) { $pos += 4 }
-		else { die "bad wire type $wt in $file" }
+		my ($field, $value) = @$f;
+		$h{ $name{$field} } = $value if $name{$field} && defined $value;
 	}
 	return \%h;
 }

@@ -13,7 +13,6 @@ use warnings;
 use FindBin;
 use lib $FindBin::Bin;
 
-use IO::Uncompress::Gunzip qw(gunzip $GunzipError);
 use PostgreSQL::Test::RecursiveCopy;
 use PostgreSQL::Test::Utils;
 use PprofTest;
@@ -73,32 +72,8 @@ sub raw_facts
 sub pb_field_counts
 {
 	my ($file) = @_;
-	my $buf;
-	gunzip($file => \$buf) or die "gunzip $file: $GunzipError";
-	my $pos = 0;
-	my $varint = sub {
-		my ($v, $shift) = (0, 0);
-		while (1)
-		{
-			die "truncated varint in $file" if $pos >= length $buf;
-			my $b = ord(substr($buf, $pos++, 1));
-			$v |= ($b & 0x7f) << $shift;
-			return $v unless $b & 0x80;
-			$shift += 7;
-		}
-	};
 	my %count;
-	while ($pos < length $buf)
-	{
-		my $key = $varint->();
-		my ($field, $wt) = ($key >> 3, $key & 7);
-		$count{$field}++;
-		if ($wt == 0) { $varint->() }
-		elsif ($wt == 2) { $pos += $varint->() }
-		elsif ($wt == 1) { $pos += 8 }
-		elsif ($wt == 5) { $pos += 4 }
-		else { die "bad wire type $wt in $file" }
-	}
+	$count{ $_->[0] }++ foreach pb_fields($file);
 	return \%count;
 }
 

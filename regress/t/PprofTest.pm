@@ -12,12 +12,13 @@ use warnings;
 use Exporter 'import';
 use File::Basename qw(dirname);
 use File::Spec;
+use IO::Uncompress::Gunzip qw(gunzip $GunzipError);
 use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 
 our @EXPORT = qw(tmpdir new_node fixture_dir fixture fixture_table
-  go_binary run_with_go run_go go_ok);
+  pb_fields go_binary run_with_go run_go go_ok);
 
 my $repo = File::Spec->rel2abs(dirname(__FILE__) . '/../..');
 my $tmp_dir;    # created on first use: tempdir() needs Utils' INIT (TESTDIR)
@@ -88,6 +89,43 @@ INSERT INTO $table
 SELECT f, pg_read_binary_file('$qdir/' || f || '.pb.gz')::pprof
 FROM unnest('{@{[join ',', @names]}}'::text[]) AS f;
 });
+}
+
+# The top-level fields of a gzip pprof file, in file order, as [field
+# number, value] pairs: the value of a varint field, undef for the other
+# wire types (skipped). Reads the file itself, not what go tool pprof
+# makes of it.
+sub pb_fields
+{
+	my ($file) = @_;
+	my $buf;
+	gunzip($file => \$buf) or die "gunzip $file: $GunzipError";
+	my $pos = 0;
+	my $varint = sub {
+		my ($v, $shift) = (0, 0);
+		while (1)
+		{
+			die "truncated varint in $file" if $pos >= length $buf;
+			my $b = ord(substr($buf, $pos++, 1));
+			$v |= ($b & 0x7f) << $shift;
+			return $v unless $b & 0x80;
+			$shift += 7;
+		}
+	};
+	my @fields;
+	while ($pos < length $buf)
+	{
+		my $key = $varint->();
+		my ($field, $wt) = ($key >> 3, $key & 7);
+		my $value;
+		if ($wt == 0) { $value = $varint->() }
+		elsif ($wt == 2) { $pos += $varint->() }
+		elsif ($wt == 1) { $pos += 8 }
+		elsif ($wt == 5) { $pos += 4 }
+		else { die "bad wire type $wt in $file" }
+		push @fields, [ $field, $value ];
+	}
+	return @fields;
 }
 
 # The Go toolchain ($GO, go on PATH, Go 1.23's Debian location) or undef.
