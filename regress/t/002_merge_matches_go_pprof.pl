@@ -188,14 +188,10 @@ for my $set (@sets)
 
 	my $hex = $node->safe_psql('postgres', merge_sql('pprof_merge', @names));
 	ok(length $hex > 0, "$label: pprof_merge returns a profile");
-	open my $fh, '>:raw', $ours or die;
-	print $fh pack('H*', $hex);
-	close $fh;
+	write_file($ours, pack('H*', $hex));
 
 	my @inputs = map { "$data/$_.pb.gz" } @names;
-	open $fh, '>:raw', $ref or die;
-	print $fh go_ok('tool', 'pprof', '-proto', @inputs);
-	close $fh;
+	write_file($ref, go_ok('tool', 'pprof', '-proto', @inputs));
 
 	# header fields, exactly, and as pprof defines them
 	my ($ho, $hr) = (pb_header($ours), pb_header($ref));

@@ -23,14 +23,6 @@ plan skip_all => 'Go toolchain not available' unless go_binary();
 my $data = fixture_dir();
 my $tmp = tmpdir();
 
-sub write_file
-{
-	my ($file, $bytes) = @_;
-	open my $fh, '>:raw', $file or die "$file: $!";
-	print $fh $bytes;
-	close $fh or die "$file: $!";
-}
-
 # What pgo_merge promises about its output, read from `go tool pprof -raw`:
 # sample types, labels, file names, stack depth, value sums.
 sub raw_facts

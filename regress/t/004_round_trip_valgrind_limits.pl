@@ -31,9 +31,7 @@ SKIP:
 		my $hex = $node->safe_psql('postgres',
 			"SELECT encode(pg_read_binary_file('$data/$f')::pprof::bytea, 'hex')");
 		my $out = "$tmp/$f.out.pb.gz";
-		open my $fh, '>:raw', $out or die $!;
-		print $fh pack('H*', $hex);
-		close $fh;
+		write_file($out, pack('H*', $hex));
 		my (undef, $want) = run_go(undef, {}, 'tool', 'pprof', '-raw', "$data/$f");
 		my (undef, $got) = run_go(undef, {}, 'tool', 'pprof', '-raw', $out);
 		ok(length($want) > 0, "go tool pprof reads $f");

@@ -44,9 +44,7 @@ sub start_psql
 {
 	my ($script) = @_;
 	my $base = "$tmp/script" . $n_scripts++;
-	open my $fh, '>', "$base.sql" or die $!;
-	print $fh $script;
-	close $fh;
+	write_file("$base.sql", $script);
 	my %h = (base => $base);
 	$h{run} = IPC::Run::start(
 		[ $node->installed_command('psql'), '-X', '-q', '-A', '-t',

@@ -156,9 +156,7 @@ like($answer, qr{^HTTP/1\.1 413 }, '413 with Expect: 100-continue');
 unlike($answer, qr/100 Continue/, '413: no 100 Continue, so the client never sends the body');
 
 my $big = tmpdir() . '/big';
-open(my $fh, '>', $big) or die;
-print $fh 'x' x 100000;
-close $fh;
+write_file($big, 'x' x 100000);
 post_error(
 	http('POST', "$url/profile/svc", file => $big,
 		headers => [ @up, 'Content-Type: application/octet-stream' ]),

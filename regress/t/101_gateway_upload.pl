@@ -108,10 +108,7 @@ foreach my $case (
 {
 	my ($name, $bytes, $sqlstate) = @$case;
 	my $f = "$tmp/bad";
-	open(my $fh, '>', $f) or die;
-	binmode $fh;
-	print $fh $bytes;
-	close $fh;
+	write_file($f, $bytes);
 	$r = http('POST', "$url/profile/svc", file => $f, headers => \@octet);
 	is($r->{status}, 400, "$name: 400");
 	my $e = eval { decode_json($r->{body}) } // {};
@@ -166,13 +163,11 @@ SKIP:
 	skip 'Go or clients/go not available', 6 unless go_binary() && -f "$client/go.mod";
 	my $dir = "$tmp/goclient";
 	mkdir $dir;
-	open(my $fh, '>', "$dir/go.mod") or die;
-	print $fh "module gatewaytest\n\ngo 1.23\n\n"
-	  . "require github.com/pg-pprof/pg_pprof/clients/go v0.0.0\n\n"
-	  . "replace github.com/pg-pprof/pg_pprof/clients/go => $client\n";
-	close $fh;
-	open($fh, '>', "$dir/main.go") or die;
-	print $fh <<'GO';
+	write_file("$dir/go.mod",
+		"module gatewaytest\n\ngo 1.23\n\n"
+		  . "require github.com/pg-pprof/pg_pprof/clients/go v0.0.0\n\n"
+		  . "replace github.com/pg-pprof/pg_pprof/clients/go => $client\n");
+	write_file("$dir/main.go", <<'GO');
 package main
 
 import (
@@ -203,7 +198,6 @@ func main() {
 	fmt.Printf("ok %d %s %v %d\n", res.ID, res.Tag, res.PGOUsable, len(res.Problems))
 }
 GO
-	close $fh;
 	my ($rc, $out, $err) = run_go($dir, {}, 'build', '-o', "$dir/upload", '.');
 	is($rc, 0, 'Go client program builds') or diag("$out$err");
 

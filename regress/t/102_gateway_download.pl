@@ -65,12 +65,9 @@ SKIP:
 	# go build -pgo with it, on a tiny module (no network)
 	my $dir = "$tmp/app";
 	mkdir $dir;
-	open(my $fh, '>', "$dir/go.mod") or die;
-	print $fh "module app\n\ngo 1.23\n";
-	close $fh;
-	open($fh, '>', "$dir/main.go") or die;
-	print $fh "package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"hi\") }\n";
-	close $fh;
+	write_file("$dir/go.mod", "module app\n\ngo 1.23\n");
+	write_file("$dir/main.go",
+		"package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"hi\") }\n");
 	($rc, $out, $err) = run_go($dir, {}, 'build', "-pgo=$file", '-o', "$dir/app", '.');
 	is($rc, 0, 'go build -pgo=default.pgo succeeds') or diag("$out$err");
 }

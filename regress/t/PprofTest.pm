@@ -17,7 +17,7 @@ use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 
-our @EXPORT = qw(tmpdir new_node fixture_dir fixture fixture_table
+our @EXPORT = qw(tmpdir write_file new_node fixture_dir fixture fixture_table
   pb_fields go_binary run_with_go run_go go_ok);
 
 my $repo = File::Spec->rel2abs(dirname(__FILE__) . '/../..');
@@ -42,6 +42,15 @@ sub _tmp
 {
 	$tmp_dir //= tmpdir();
 	return $tmp_dir;
+}
+
+# Write $bytes, as they are, to $file (replacing it).
+sub write_file
+{
+	my ($file, $bytes) = @_;
+	open my $fh, '>:raw', $file or die "$file: $!";
+	print $fh $bytes;
+	close $fh or die "$file: $!";
 }
 
 # A started cluster with the pprof extension in database postgres.
