@@ -28,6 +28,7 @@
 
 static void *ZallocPalloc(void *opaque, unsigned int items, unsigned int size);
 static void ZfreePalloc(void *opaque, void *address);
+static void ZStreamInit(z_stream *zs);
 static void SetTooLarge(PprofError *err, Size max_bytes);
 
 /* zlib allocator on palloc, so an ERROR cannot leak zlib's state. */
@@ -41,6 +42,15 @@ static void
 ZfreePalloc(void *opaque, void *address)
 {
 	pfree(address);
+}
+
+/* A zeroed z_stream on the palloc allocator, for inflateInit2/deflateInit2. */
+static void
+ZStreamInit(z_stream *zs)
+{
+	memset(zs, 0, sizeof(*zs));
+	zs->zalloc = ZallocPalloc;
+	zs->zfree = ZfreePalloc;
 }
 
 static void
@@ -75,9 +85,7 @@ PprofGunzip(const char *data, Size len, Size max_bytes, Size *out_len,
 	Size		cap;
 	int			rc;
 
-	memset(&zs, 0, sizeof(zs));
-	zs.zalloc = ZallocPalloc;
-	zs.zfree = ZfreePalloc;
+	ZStreamInit(&zs);
 	zs.next_in = (Bytef *) data;
 	zs.avail_in = 0;
 
@@ -194,9 +202,7 @@ PprofGzip(const char *data, Size len)
 	Size		bound;
 	int			rc;
 
-	memset(&zs, 0, sizeof(zs));
-	zs.zalloc = ZallocPalloc;
-	zs.zfree = ZfreePalloc;
+	ZStreamInit(&zs);
 	if (deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, 16 + MAX_WBITS,
 					 8, Z_DEFAULT_STRATEGY) != Z_OK)
 		elog(ERROR, "could not initialize zlib: %s", zs.msg ? zs.msg : "unknown error");
