@@ -30,6 +30,7 @@ static void *ZallocPalloc(void *opaque, unsigned int items, unsigned int size);
 static void ZfreePalloc(void *opaque, void *address);
 static void ZStreamInit(z_stream *zs);
 static void SetTooLarge(PprofError *err, Size max_bytes);
+static void SetCorrupt(PprofError *err, const char *detail, const char *hint);
 
 /* zlib allocator on palloc, so an ERROR cannot leak zlib's state. */
 static void *
@@ -61,6 +62,16 @@ SetTooLarge(PprofError *err, Size max_bytes)
 	err->detail = psprintf("The profile inflates to more than %zu bytes, the limit set by pprof.max_profile_bytes.",
 						   max_bytes);
 	err->hint = "Raise pprof.max_profile_bytes if profiles this large are expected.";
+}
+
+/* *err for input that is not exactly one valid gzip member. */
+static void
+SetCorrupt(PprofError *err, const char *detail, const char *hint)
+{
+	err->sqlerrcode = ERRCODE_DATA_CORRUPTED;
+	err->message = "invalid gzip data in pprof profile";
+	err->detail = detail;
+	err->hint = hint;
 }
 
 /* True if data starts with the gzip magic number. */
@@ -117,11 +128,9 @@ PprofGunzip(const char *data, Size len, Size max_bytes, Size *out_len,
 
 			inflateEnd(&zs);
 			pfree(out);
-			err->sqlerrcode = ERRCODE_DATA_CORRUPTED;
-			err->message = "invalid gzip data in pprof profile";
-			err->detail = psprintf("zlib reports \"%s\" at compressed byte %zu.",
-								   msg, (Size) ((const char *) zs.next_in - data));
-			err->hint = NULL;
+			SetCorrupt(err, psprintf("zlib reports \"%s\" at compressed byte %zu.",
+									 msg, (Size) ((const char *) zs.next_in - data)),
+					   NULL);
 			return NULL;
 		}
 
@@ -146,10 +155,8 @@ PprofGunzip(const char *data, Size len, Size max_bytes, Size *out_len,
 			/* all input consumed, room left, and still no end of stream */
 			inflateEnd(&zs);
 			pfree(out);
-			err->sqlerrcode = ERRCODE_DATA_CORRUPTED;
-			err->message = "invalid gzip data in pprof profile";
-			err->detail = psprintf("The gzip stream is truncated after %zu compressed bytes.", len);
-			err->hint = NULL;
+			SetCorrupt(err, psprintf("The gzip stream is truncated after %zu compressed bytes.", len),
+					   NULL);
 			return NULL;
 		}
 		CHECK_FOR_INTERRUPTS();
@@ -168,16 +175,16 @@ PprofGunzip(const char *data, Size len, Size max_bytes, Size *out_len,
 	if ((const char *) zs.next_in != data + len)
 	{
 		Size		trailing = data + len - (const char *) zs.next_in;
+		const char *detail;
 
-		err->sqlerrcode = ERRCODE_DATA_CORRUPTED;
-		err->message = "invalid gzip data in pprof profile";
 		if (PprofIsGzip((const char *) zs.next_in, trailing))
-			err->detail = psprintf("The input holds more than one gzip member (%zu bytes follow the first).",
-								   trailing);
+			detail = psprintf("The input holds more than one gzip member (%zu bytes follow the first).",
+							  trailing);
 		else
-			err->detail = psprintf("%zu bytes of trailing data follow the gzip stream.",
-								   trailing);
-		err->hint = "Go tools reject such files; upload the profile exactly as written by runtime/pprof.";
+			detail = psprintf("%zu bytes of trailing data follow the gzip stream.",
+							  trailing);
+		SetCorrupt(err, detail,
+				   "Go tools reject such files; upload the profile exactly as written by runtime/pprof.");
 		pfree(out);
 		return NULL;
 	}
