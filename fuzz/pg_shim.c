@@ -147,20 +147,38 @@ ChunkAlloc(MemoryContext context, Size size, bool zero)
 	return PtrOf(chunk);
 }
 
+/*
+ * The header of a chunk palloc returned, unpoisoned; aborts, naming caller,
+ * for any other pointer.
+ */
+static ShimChunk *
+ChunkHeader(void *ptr, const char *caller)
+{
+	ShimChunk  *chunk;
+	char		what[128];
+
+	if (ptr == NULL)
+	{
+		snprintf(what, sizeof(what), "%s of a NULL pointer", caller);
+		ShimFatal(what, ptr);
+	}
+	chunk = ChunkOf(ptr);
+	UNPOISON(chunk, sizeof(ShimChunk));
+	if (chunk->magic != SHIM_CHUNK_MAGIC)
+	{
+		snprintf(what, sizeof(what), "%s of a pointer palloc did not return", caller);
+		ShimFatal(what, ptr);
+	}
+	return chunk;
+}
+
 /* Unlink a chunk from its context; returns the (unpoisoned) header. */
 static ShimChunk *
 ChunkUnlink(void *ptr)
 {
-	ShimChunk  *chunk;
-	ShimContext *cxt;
+	ShimChunk  *chunk = ChunkHeader(ptr, "pfree/repalloc");
+	ShimContext *cxt = chunk->context;
 
-	if (ptr == NULL)
-		ShimFatal("pfree/repalloc of a NULL pointer", ptr);
-	chunk = ChunkOf(ptr);
-	UNPOISON(chunk, sizeof(ShimChunk));
-	if (chunk->magic != SHIM_CHUNK_MAGIC)
-		ShimFatal("pfree/repalloc of a pointer palloc did not return", ptr);
-	cxt = chunk->context;
 	if (chunk->prev)
 	{
 		UNPOISON(chunk->prev, sizeof(ShimChunk));
@@ -222,12 +240,7 @@ repalloc(void *pointer, Size size)
 	Size		old_size;
 	void	   *result;
 
-	if (pointer == NULL)
-		ShimFatal("repalloc of a NULL pointer", pointer);
-	old = ChunkOf(pointer);
-	UNPOISON(old, sizeof(ShimChunk));
-	if (old->magic != SHIM_CHUNK_MAGIC)
-		ShimFatal("repalloc of a pointer palloc did not return", pointer);
+	old = ChunkHeader(pointer, "repalloc");
 	old_size = old->size;
 	result = ChunkAlloc(&old->context->hdr, size, false);
 	POISON(old, sizeof(ShimChunk));
