@@ -306,16 +306,22 @@ FullProfile(void)
 		size_t		len = perftools__profiles__profile__get_packed_size(&p);
 		uint8_t    *buf = malloc(len);
 		Buf			gz;
+		Buf			two = {0};
 
 		perftools__profiles__profile__pack(&p, buf);
 		gz = Gzip(buf, len);
 		WriteFile("synthetic-full.pb.gz", gz.data, gz.len);
-		/* two members, and trailing garbage: both must be rejected */
-		Put(&gz, gz.data, gz.len);
-		WriteFile("synthetic-two-members.pb.gz", gz.data, gz.len);
-		gz.len /= 2;
+		/*
+		 * two members, and trailing garbage: both must be rejected. The two
+		 * members go to a buffer of their own: Put() may move the buffer it
+		 * appends to, so gz cannot be appended to itself.
+		 */
+		Put(&two, gz.data, gz.len);
+		Put(&two, gz.data, gz.len);
+		WriteFile("synthetic-two-members.pb.gz", two.data, two.len);
 		Put(&gz, "trailing", 8);
 		WriteFile("synthetic-trailing.pb.gz", gz.data, gz.len);
+		free(two.data);
 		free(gz.data);
 		free(buf);
 	}
