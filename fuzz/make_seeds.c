@@ -146,15 +146,22 @@ Gzip(const void *data, size_t len)
 	return out;
 }
 
+/* Write a buffer's bytes, then empty it for the next seed (as FieldMsg does). */
 static void
-WritePacked(const char *name, const Perftools__Profiles__Profile *p)
+WriteBuf(const char *name, Buf *b)
 {
-	size_t		len = perftools__profiles__profile__get_packed_size(p);
-	uint8_t    *buf = malloc(len + 1);
+	WriteFile(name, b->data, b->len);
+	b->len = 0;
+}
 
-	perftools__profiles__profile__pack(p, buf);
-	WriteFile(name, buf, len);
-	free(buf);
+/* Write data gzipped. */
+static void
+WriteGzip(const char *name, const void *data, size_t len)
+{
+	Buf			gz = Gzip(data, len);
+
+	WriteFile(name, gz.data, gz.len);
+	free(gz.data);
 }
 
 /* A small profile with every field set, packed by protobuf-c. */
@@ -301,14 +308,14 @@ FullProfile(void)
 	p.n_comment = 2;
 	p.default_sample_type = 3;
 
-	WritePacked("synthetic-full.pb", &p);
 	{
 		size_t		len = perftools__profiles__profile__get_packed_size(&p);
-		uint8_t    *buf = malloc(len);
+		uint8_t    *buf = malloc(len + 1);
 		Buf			gz;
 		Buf			two = {0};
 
 		perftools__profiles__profile__pack(&p, buf);
+		WriteFile("synthetic-full.pb", buf, len);
 		gz = Gzip(buf, len);
 		WriteFile("synthetic-full.pb.gz", gz.data, gz.len);
 		/*
@@ -335,15 +342,11 @@ HandMade(void)
 				m = {0},
 				sub = {0};
 	static uint8_t zeros[17 * 1024 * 1024];
-	Buf			gz;
 
 	/* the smallest valid profile: a string table holding "" */
 	FieldString(&p, 6, "");
-	WriteFile("min-empty-string-table.pb", p.data, p.len);
-	gz = Gzip(p.data, p.len);
-	WriteFile("min-empty-string-table.pb.gz", gz.data, gz.len);
-	free(gz.data);
-	p.len = 0;
+	WriteGzip("min-empty-string-table.pb.gz", p.data, p.len);
+	WriteBuf("min-empty-string-table.pb", &p);
 
 	/* unpacked repeated fields, unknown fields of every wire type, fields
 	 * out of order, a repeated period_type (merged field by field) */
@@ -381,13 +384,10 @@ HandMade(void)
 	FieldVarint(&p, 13, 1);
 	FieldVarint(&p, 12, 100);
 	FieldVarint(&p, 12, 200);	/* repeated scalar: last wins */
-	WriteFile("handmade-unpacked.pb", p.data, p.len);
-	p.len = 0;
+	WriteBuf("handmade-unpacked.pb", &p);
 
 	/* gzip bomb: 17 MiB of zeros inflate past the 16 MiB limit */
-	gz = Gzip(zeros, sizeof(zeros));
-	WriteFile("bomb-17mib.pb.gz", gz.data, gz.len);
-	free(gz.data);
+	WriteGzip("bomb-17mib.pb.gz", zeros, sizeof(zeros));
 
 	/* amplification: 100,000 empty samples (2 wire bytes each) */
 	FieldVarint(&m, 1, 1);
@@ -398,9 +398,7 @@ HandMade(void)
 	FieldString(&p, 6, "");
 	FieldString(&p, 6, "cpu");
 	FieldString(&p, 6, "ns");
-	gz = Gzip(p.data, p.len);
-	WriteFile("amplification.pb.gz", gz.data, gz.len);
-	free(gz.data);
+	WriteGzip("amplification.pb.gz", p.data, p.len);
 	p.len = 0;
 
 	/* a sample pointing at a missing location; a function with an unknown
@@ -409,13 +407,11 @@ HandMade(void)
 	FieldVarint(&m, 1, 1);
 	FieldVarint(&m, 2, 99);
 	FieldMsg(&p, 5, &m);
-	WriteFile("bad-function-name-index.pb", p.data, p.len);
-	p.len = 0;
+	WriteBuf("bad-function-name-index.pb", &p);
 	FieldString(&p, 6, "");
 	FieldVarint(&m, 1, 4);
 	FieldMsg(&p, 2, &m);
-	WriteFile("bad-sample-location.pb", p.data, p.len);
-	p.len = 0;
+	WriteBuf("bad-sample-location.pb", &p);
 
 	/* duplicate IDs */
 	FieldString(&p, 6, "");
@@ -423,34 +419,28 @@ HandMade(void)
 	FieldMsg(&p, 5, &m);
 	FieldVarint(&m, 1, 3);
 	FieldMsg(&p, 5, &m);
-	WriteFile("bad-duplicate-function-id.pb", p.data, p.len);
-	p.len = 0;
+	WriteBuf("bad-duplicate-function-id.pb", &p);
 
 	/* overlong varint (11 bytes) and a 10-byte one that overflows */
 	FieldString(&p, 6, "");
 	Tag(&p, 9, 0);
 	Put(&p, "\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x00", 11);
-	WriteFile("bad-varint-11-bytes.pb", p.data, p.len);
-	p.len = 0;
+	WriteBuf("bad-varint-11-bytes.pb", &p);
 	FieldString(&p, 6, "");
 	Tag(&p, 9, 0);
 	Put(&p, "\xff\xff\xff\xff\xff\xff\xff\xff\xff\x7f", 10);
-	WriteFile("bad-varint-overflow.pb", p.data, p.len);
-	p.len = 0;
+	WriteBuf("bad-varint-overflow.pb", &p);
 
 	/* invalid UTF-8 and a NUL in strings (both stored as they are), and a
 	 * non-empty first string (rejected) */
 	FieldString(&p, 6, "");
 	FieldBytes(&p, 6, "\xc3\x28", 2);
-	WriteFile("string-invalid-utf8.pb", p.data, p.len);
-	p.len = 0;
+	WriteBuf("string-invalid-utf8.pb", &p);
 	FieldString(&p, 6, "");
 	FieldBytes(&p, 6, "a\0b", 3);
-	WriteFile("string-nul.pb", p.data, p.len);
-	p.len = 0;
+	WriteBuf("string-nul.pb", &p);
 	FieldString(&p, 6, "x");
-	WriteFile("bad-first-string.pb", p.data, p.len);
-	p.len = 0;
+	WriteBuf("bad-first-string.pb", &p);
 
 	free(p.data);
 	free(m.data);
@@ -476,7 +466,6 @@ Limits(void)
 	{
 		int			i;
 		char	   *big;
-		Buf			gz;
 
 		/* stack depth: one packed run of location IDs */
 		FieldString(&p, 6, "");
@@ -487,8 +476,7 @@ Limits(void)
 		FieldMsg(&m, 1, &sub);
 		FieldMsg(&p, 2, &m);
 		snprintf(name, sizeof(name), "limit-stack-depth-%d.pb", 4096 + extra);
-		WriteFile(name, p.data, p.len);
-		p.len = 0;
+		WriteBuf(name, &p);
 
 		/* labels per sample */
 		FieldString(&p, 6, "");
@@ -500,8 +488,7 @@ Limits(void)
 		}
 		FieldMsg(&p, 2, &m);
 		snprintf(name, sizeof(name), "limit-labels-%d.pb", 1024 + extra);
-		WriteFile(name, p.data, p.len);
-		p.len = 0;
+		WriteBuf(name, &p);
 
 		/* lines per location */
 		FieldString(&p, 6, "");
@@ -516,8 +503,7 @@ Limits(void)
 		}
 		FieldMsg(&p, 4, &m);
 		snprintf(name, sizeof(name), "limit-lines-%d.pb", 1024 + extra);
-		WriteFile(name, p.data, p.len);
-		p.len = 0;
+		WriteBuf(name, &p);
 
 		/* comments, half packed, half not */
 		FieldString(&p, 6, "");
@@ -527,8 +513,7 @@ Limits(void)
 		for (i = 0; i < 2048 + extra; i++)
 			FieldVarint(&p, 13, 0);
 		snprintf(name, sizeof(name), "limit-comments-%d.pb", 4096 + extra);
-		WriteFile(name, p.data, p.len);
-		p.len = 0;
+		WriteBuf(name, &p);
 
 		/* sample types, and one sample with as many values */
 		FieldString(&p, 6, "");
@@ -540,18 +525,15 @@ Limits(void)
 		FieldMsg(&m, 2, &sub);
 		FieldMsg(&p, 2, &m);
 		snprintf(name, sizeof(name), "limit-sample-types-%d.pb", 64 + extra);
-		WriteFile(name, p.data, p.len);
-		p.len = 0;
+		WriteBuf(name, &p);
 
 		/* string length, gzipped */
 		big = malloc(1024 * 1024 + 1);
 		memset(big, 'a', 1024 * 1024 + 1);
 		FieldString(&p, 6, "");
 		FieldBytes(&p, 6, big, 1024 * 1024 + extra);
-		gz = Gzip(p.data, p.len);
 		snprintf(name, sizeof(name), "limit-string-bytes-%d.pb.gz", 1024 * 1024 + extra);
-		WriteFile(name, gz.data, gz.len);
-		free(gz.data);
+		WriteGzip(name, p.data, p.len);
 		free(big);
 		p.len = 0;
 	}
