@@ -30,6 +30,20 @@ func runResult(t *testing.T, done <-chan error, d time.Duration) error {
 	}
 }
 
+// stopRun cancels Run, expects it to return context.Canceled within d and
+// CPU profiling to be free again; returns how long Run took to return.
+func stopRun(t *testing.T, cancel context.CancelFunc, done <-chan error, d time.Duration) time.Duration {
+	t.Helper()
+	cancel()
+	start := time.Now()
+	if err := runResult(t, done, d); !errors.Is(err, context.Canceled) {
+		t.Errorf("Run = %v, want context.Canceled", err)
+	}
+	took := time.Since(start)
+	checkProfilingFree(t)
+	return took
+}
+
 // checkProfilingFree fails if CPU profiling is still in use.
 func checkProfilingFree(t *testing.T) {
 	t.Helper()
@@ -53,15 +67,9 @@ func TestRunUploadsWindows(t *testing.T) {
 	if g.count() < 2 {
 		t.Fatalf("%d uploads after 5s of 200ms windows", g.count())
 	}
-	cancel()
-	start := time.Now()
-	if err := runResult(t, done, 2*time.Second); !errors.Is(err, context.Canceled) {
-		t.Errorf("Run = %v, want context.Canceled", err)
-	}
-	if d := time.Since(start); d > time.Second {
+	if d := stopRun(t, cancel, done, 2*time.Second); d > time.Second {
 		t.Errorf("Run took %s to stop", d)
 	}
-	checkProfilingFree(t)
 
 	for i, r := range g.requests() {
 		if r.Path != "/profile/svc" || r.Query["mode"][0] != "api" {
@@ -83,11 +91,7 @@ func TestRunWithPause(t *testing.T) {
 	defer cancel()
 	done := startRun(ctx, "svc", testOpts(g, WithWindow(100*time.Millisecond), WithPause(100*time.Millisecond))...)
 	waitFor(t, 5*time.Second, "2 uploads", func() bool { return g.count() >= 2 })
-	cancel()
-	if err := runResult(t, done, 2*time.Second); !errors.Is(err, context.Canceled) {
-		t.Errorf("Run = %v", err)
-	}
-	checkProfilingFree(t)
+	stopRun(t, cancel, done, 2*time.Second)
 }
 
 func TestRunPartialLastWindow(t *testing.T) {
@@ -102,15 +106,11 @@ func TestRunPartialLastWindow(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := startRun(ctx, "svc", testOpts(g, WithWindow(400*time.Millisecond))...)
 		time.Sleep(tc.after)
-		cancel()
-		if err := runResult(t, done, 2*time.Second); !errors.Is(err, context.Canceled) {
-			t.Errorf("Run = %v", err)
-		}
+		stopRun(t, cancel, done, 2*time.Second)
 		// Run waits for its uploads before returning.
 		if n := g.count(); n != tc.uploads {
 			t.Errorf("cancelled after %s of a 400ms window: %d uploads, want %d", tc.after, n, tc.uploads)
 		}
-		checkProfilingFree(t)
 	}
 }
 
@@ -143,11 +143,7 @@ func TestRunSkipsWindowsWhileProfilingBusy(t *testing.T) {
 	pprof.StopCPUProfile()
 	external = false
 	waitFor(t, 5*time.Second, "an upload after profiling became free", func() bool { return g.count() >= 1 })
-	cancel()
-	if err := runResult(t, done, 2*time.Second); !errors.Is(err, context.Canceled) {
-		t.Errorf("Run = %v", err)
-	}
-	checkProfilingFree(t)
+	stopRun(t, cancel, done, 2*time.Second)
 }
 
 func TestRunFailingGatewayIsBounded(t *testing.T) {
@@ -187,11 +183,7 @@ func TestRunFailingGatewayIsBounded(t *testing.T) {
 			if d := time.Since(start); d > 3*time.Second {
 				t.Errorf("6 windows of 50ms took %s: profiling blocked?", d)
 			}
-			cancel()
-			if err := runResult(t, done, 3*time.Second); !errors.Is(err, context.Canceled) {
-				t.Errorf("Run = %v", err)
-			}
-			checkProfilingFree(t)
+			stopRun(t, cancel, done, 3*time.Second)
 			if m := h.maxLive.Load(); m > DefaultMaxInFlight {
 				t.Errorf("%d uploads in flight at once, bound is %d", m, DefaultMaxInFlight)
 			}
