@@ -49,7 +49,10 @@ typedef enum DecodePhase
 	PHASE_FILL
 } DecodePhase;
 
-/* Top-level Profile fields, as bits for choosing what a FILL walk reads. */
+/*
+ * Top-level Profile fields, as bits for choosing what a walk reads: SCAN reads
+ * them all, each FILL walk the ones whose references it can resolve.
+ */
 #define F_SAMPLE_TYPE	(1 << 1)
 #define F_SAMPLE		(1 << 2)
 #define F_MAPPING		(1 << 3)
@@ -57,6 +60,19 @@ typedef enum DecodePhase
 #define F_FUNCTION		(1 << 5)
 #define F_STRING		(1 << 6)
 #define F_SCALARS		(1 << 7)	/* every non-repeated field, and comments */
+#define F_ALL			(F_SAMPLE_TYPE | F_SAMPLE | F_MAPPING | F_LOCATION | \
+						 F_FUNCTION | F_STRING | F_SCALARS)
+
+/*
+ * A field's tag as read: where it starts (for errors), number, wire type.
+ * Passed by value, so the walks keep it in registers.
+ */
+typedef struct Tag
+{
+	const uint8 *at;
+	uint32		field;
+	int			wt;
+} Tag;
 
 /* Sorted (id, index) pairs, or a flag saying ids are 1..n in order. */
 typedef struct IdMap
@@ -112,21 +128,22 @@ typedef struct Decoder
 
 static bool Fail(Decoder *d, int sqlerrcode, const char *fmt,...) pg_attribute_printf(3, 4);
 static bool ReadVarintSlow(Decoder *d, const uint8 **pp, const uint8 *end, uint64 *v);
-static bool ReadTagSlow(Decoder *d, const uint8 **pp, const uint8 *end,
-						uint32 *field, int *wt);
+static Tag ReadTagSlow(Decoder *d, const uint8 **pp, const uint8 *end);
 static bool ReadLen(Decoder *d, const uint8 **pp, const uint8 *end,
 					const uint8 **body, const uint8 **body_end);
-static bool SkipField(Decoder *d, const uint8 **pp, const uint8 *end, int wt,
-					  const char *msg, uint32 field);
-static bool ExpectWireType(Decoder *d, const uint8 *at, const char *msg,
-						   uint32 field, int wt, int expected);
+static bool SkipField(Decoder *d, const uint8 **pp, const uint8 *end,
+					  const char *msg, Tag tag);
+static bool ExpectWireType(Decoder *d, const char *msg, Tag tag, int expected);
 static bool ReadRepeatedVarint(Decoder *d, const uint8 **pp, const uint8 *end,
-							   int wt, const char *msg, uint32 field,
+							   const char *msg, Tag tag,
 							   uint64 *out, uint32 out_cap, uint32 *count);
 static bool CheckString(Decoder *d, uint64 v, uint32 *out, const char *what,...) pg_attribute_printf(4, 5);
+static bool CheckId(Decoder *d, const char *kind, uint32 index, uint64 id);
 static bool WalkProfile(Decoder *d, const uint8 *p, const uint8 *end);
 static bool WalkValueType(Decoder *d, const uint8 *p, const uint8 *end,
 						  PprofValueType *vt, const char *what);
+static bool WalkSampleType(Decoder *d, const uint8 *p, const uint8 *end);
+static bool WalkPeriodType(Decoder *d, const uint8 *p, const uint8 *end);
 static bool WalkSample(Decoder *d, const uint8 *p, const uint8 *end);
 static bool WalkLabel(Decoder *d, const uint8 *p, const uint8 *end,
 					  uint32 sample, PprofLabel *label);
@@ -142,6 +159,29 @@ static bool BuildIdMap(Decoder *d, IdMap *map, const char *kind, uint32 n,
 					   const void *elems, Size stride);
 static bool LookupId(const IdMap *map, uint64 id, uint32 *index);
 static int	CompareIdIndex(const void *a, const void *b);
+
+/*
+ * Profile's repeated message fields, by field number: COUNT counts each
+ * element against a cap; SCAN, and the FILL walk whose mask has its bit,
+ * walk it.
+ */
+typedef struct ProfileField
+{
+	int			mask;			/* F_* bit: which FILL walk reads it */
+	Size		count;			/* offset of its count in Pprof */
+	int			limit;			/* cap on that count */
+	const char *what;			/* the elements, for the cap's error */
+	bool		(*walk) (Decoder *d, const uint8 *p, const uint8 *end);
+} ProfileField;
+
+static const ProfileField profile_fields[] = {
+	[1] = {F_SAMPLE_TYPE, offsetof(Pprof, n_sample_types), PPROF_MAX_SAMPLE_TYPES, "sample types", WalkSampleType},
+	[2] = {F_SAMPLE, offsetof(Pprof, n_samples), PPROF_MAX_ELEMENTS, "samples", WalkSample},
+	[3] = {F_MAPPING, offsetof(Pprof, n_mappings), PPROF_MAX_ELEMENTS, "mappings", WalkMapping},
+	[4] = {F_LOCATION, offsetof(Pprof, n_locations), PPROF_MAX_ELEMENTS, "locations", WalkLocation},
+	[5] = {F_FUNCTION, offsetof(Pprof, n_functions), PPROF_MAX_ELEMENTS, "functions", WalkFunction},
+	[6] = {F_STRING, offsetof(Pprof, n_strings), PPROF_MAX_ELEMENTS, "strings", WalkString},
+};
 
 /* Record the first defect found; later ones are consequences of it. */
 static bool
@@ -211,35 +251,6 @@ ReadVarintSlow(Decoder *d, const uint8 **pp, const uint8 *end, uint64 *v)
 				"Varint at byte %zu is longer than 10 bytes.", OFFSET(d, *pp));
 }
 
-static bool
-ReadTagSlow(Decoder *d, const uint8 **pp, const uint8 *end, uint32 *field, int *wt)
-{
-	const uint8 *start = *pp;
-	uint64		tag;
-
-	if (!ReadVarintSlow(d, pp, end, &tag))
-		return false;
-	if (*pp - start > 5)
-		return Fail(d, ERRCODE_INVALID_BINARY_REPRESENTATION,
-					"Field tag at byte %zu is encoded in more than 5 bytes.",
-					OFFSET(d, start));
-	*wt = (int) (tag & 7);
-	if (tag >> 3 == 0 || tag >> 3 > 0x1fffffff)
-		return Fail(d, ERRCODE_INVALID_BINARY_REPRESENTATION,
-					"Field number %llu at byte %zu is not a valid protobuf field number.",
-					(unsigned long long) (tag >> 3), OFFSET(d, start));
-	*field = (uint32) (tag >> 3);
-	if (*wt == 6 || *wt == 7)
-		return Fail(d, ERRCODE_INVALID_BINARY_REPRESENTATION,
-					"Field %u at byte %zu has wire type %d, which does not exist in protobuf.",
-					*field, OFFSET(d, start), *wt);
-	if (*wt == WT_SGROUP || *wt == WT_EGROUP)
-		return Fail(d, ERRCODE_INVALID_BINARY_REPRESENTATION,
-					"Field %u at byte %zu uses the deprecated group wire type %d, which pprof never uses.",
-					*field, OFFSET(d, start), *wt);
-	return true;
-}
-
 /*
  * Almost every varint and tag in a profile is one byte; these fast paths are
  * inlined and leave everything else, errors included, to the slow ones.
@@ -258,20 +269,72 @@ ReadVarint(Decoder *d, const uint8 **pp, const uint8 *end, uint64 *v)
 	return ReadVarintSlow(d, pp, end, v);
 }
 
+/*
+ * A varint holding a tag or a length, which are 32-bit in protobuf: longer
+ * encodings are not canonical. what names it in the error.
+ */
 static inline bool
-ReadTag(Decoder *d, const uint8 **pp, const uint8 *end, uint32 *field, int *wt)
+ReadVarint32(Decoder *d, const uint8 **pp, const uint8 *end, uint64 *v,
+			 const char *what)
+{
+	const uint8 *start = *pp;
+
+	if (!ReadVarint(d, pp, end, v))
+		return false;
+	if (unlikely(*pp - start > 5))
+		return Fail(d, ERRCODE_INVALID_BINARY_REPRESENTATION,
+					"%s at byte %zu is encoded in more than 5 bytes.",
+					what, OFFSET(d, start));
+	return true;
+}
+
+/* The whole tag, with its checks; field 0 (no valid number) when it fails. */
+static Tag
+ReadTagSlow(Decoder *d, const uint8 **pp, const uint8 *end)
+{
+	Tag			tag = {*pp, 0, 0};
+	uint64		v;
+	int			wt;
+
+	if (!ReadVarint32(d, pp, end, &v, "Field tag"))
+		return tag;
+	wt = (int) (v & 7);
+	if (v >> 3 == 0 || v >> 3 > 0x1fffffff)
+		Fail(d, ERRCODE_INVALID_BINARY_REPRESENTATION,
+			 "Field number %llu at byte %zu is not a valid protobuf field number.",
+			 (unsigned long long) (v >> 3), OFFSET(d, tag.at));
+	else if (wt == 6 || wt == 7)
+		Fail(d, ERRCODE_INVALID_BINARY_REPRESENTATION,
+			 "Field %u at byte %zu has wire type %d, which does not exist in protobuf.",
+			 (uint32) (v >> 3), OFFSET(d, tag.at), wt);
+	else if (wt == WT_SGROUP || wt == WT_EGROUP)
+		Fail(d, ERRCODE_INVALID_BINARY_REPRESENTATION,
+			 "Field %u at byte %zu uses the deprecated group wire type %d, which pprof never uses.",
+			 (uint32) (v >> 3), OFFSET(d, tag.at), wt);
+	else
+	{
+		tag.field = (uint32) (v >> 3);
+		tag.wt = wt;
+	}
+	return tag;
+}
+
+static inline bool
+ReadTag(Decoder *d, const uint8 **pp, const uint8 *end, Tag *tag)
 {
 	const uint8 *p = *pp;
 
 	/* one byte, field number >= 1, wire type 0, 1, 2 or 5 */
 	if (likely(p < end && *p < 0x80 && *p >= 0x08 && ((1 << (*p & 7)) & 0x27)))
 	{
-		*field = *p >> 3;
-		*wt = *p & 7;
+		tag->at = p;
+		tag->field = *p >> 3;
+		tag->wt = *p & 7;
 		*pp = p + 1;
 		return true;
 	}
-	return ReadTagSlow(d, pp, end, field, wt);
+	*tag = ReadTagSlow(d, pp, end);
+	return tag->field != 0;
 }
 
 /* A length-delimited payload that must lie inside its enclosing message. */
@@ -282,13 +345,8 @@ ReadLen(Decoder *d, const uint8 **pp, const uint8 *end,
 	const uint8 *start = *pp;
 	uint64		len;
 
-	if (!ReadVarint(d, pp, end, &len))
+	if (!ReadVarint32(d, pp, end, &len, "Length"))
 		return false;
-	/* lengths are 32-bit in protobuf; longer encodings are not canonical */
-	if (*pp - start > 5)
-		return Fail(d, ERRCODE_INVALID_BINARY_REPRESENTATION,
-					"Length at byte %zu is encoded in more than 5 bytes.",
-					OFFSET(d, start));
 	if (len > (uint64) (end - *pp))
 		return Fail(d, ERRCODE_INVALID_BINARY_REPRESENTATION,
 					"Length %llu at byte %zu runs past the end of its message (%zu bytes left).",
@@ -301,45 +359,64 @@ ReadLen(Decoder *d, const uint8 **pp, const uint8 *end,
 
 /* Skip an unknown field; newer pprof fields are dropped, not rejected. */
 static bool
-SkipField(Decoder *d, const uint8 **pp, const uint8 *end, int wt,
-		  const char *msg, uint32 field)
+SkipField(Decoder *d, const uint8 **pp, const uint8 *end, const char *msg,
+		  Tag tag)
 {
 	uint64		v;
 	const uint8 *b,
 			   *e;
 
-	switch (wt)
+	switch (tag.wt)
 	{
 		case WT_VARINT:
 			return ReadVarint(d, pp, end, &v);
 		case WT_I64:
 		case WT_I32:
 			{
-				Size		n = wt == WT_I64 ? 8 : 4;
+				Size		n = tag.wt == WT_I64 ? 8 : 4;
 
 				if ((Size) (end - *pp) < n)
 					return Fail(d, ERRCODE_INVALID_BINARY_REPRESENTATION,
 								"Fixed-width field %u of %s at byte %zu is truncated.",
-								field, msg, OFFSET(d, *pp));
+								tag.field, msg, OFFSET(d, *pp));
 				*pp += n;
 				return true;
 			}
 		case WT_LEN:
 			return ReadLen(d, pp, end, &b, &e);
 	}
-	elog(ERROR, "unexpected wire type %d", wt);
+	elog(ERROR, "unexpected wire type %d", tag.wt);
 	return false;
 }
 
 static bool
-ExpectWireType(Decoder *d, const uint8 *at, const char *msg, uint32 field,
-			   int wt, int expected)
+ExpectWireType(Decoder *d, const char *msg, Tag tag, int expected)
 {
-	if (wt == expected)
+	if (tag.wt == expected)
 		return true;
 	return Fail(d, ERRCODE_INVALID_BINARY_REPRESENTATION,
 				"Field %u of %s at byte %zu has wire type %d; pprof defines it with wire type %d.",
-				field, msg, OFFSET(d, at), wt, expected);
+				tag.field, msg, OFFSET(d, tag.at), tag.wt, expected);
+}
+
+/*
+ * The value of a known singular field, after checking that it has the wire
+ * type pprof defines for it: a varint, or a message or string (its body).
+ */
+static inline bool
+ReadVarintField(Decoder *d, const uint8 **pp, const uint8 *end,
+				const char *msg, Tag tag, uint64 *v)
+{
+	return ExpectWireType(d, msg, tag, WT_VARINT) && ReadVarint(d, pp, end, v);
+}
+
+static inline bool
+ReadLenField(Decoder *d, const uint8 **pp, const uint8 *end,
+			 const char *msg, Tag tag,
+			 const uint8 **body, const uint8 **body_end)
+{
+	return ExpectWireType(d, msg, tag, WT_LEN) &&
+		ReadLen(d, pp, end, body, body_end);
 }
 
 /*
@@ -348,13 +425,13 @@ ExpectWireType(Decoder *d, const uint8 *at, const char *msg, uint32 field,
  * never beyond out_cap.
  */
 static bool
-ReadRepeatedVarint(Decoder *d, const uint8 **pp, const uint8 *end, int wt,
-				   const char *msg, uint32 field,
+ReadRepeatedVarint(Decoder *d, const uint8 **pp, const uint8 *end,
+				   const char *msg, Tag tag,
 				   uint64 *out, uint32 out_cap, uint32 *count)
 {
 	uint64		v;
 
-	if (wt == WT_VARINT)
+	if (tag.wt == WT_VARINT)
 	{
 		if (!ReadVarint(d, pp, end, &v))
 			return false;
@@ -367,7 +444,7 @@ ReadRepeatedVarint(Decoder *d, const uint8 **pp, const uint8 *end, int wt,
 		(*count)++;
 		return true;
 	}
-	if (wt == WT_LEN)
+	if (tag.wt == WT_LEN)
 	{
 		const uint8 *b,
 				   *e;
@@ -386,14 +463,14 @@ ReadRepeatedVarint(Decoder *d, const uint8 **pp, const uint8 *end, int wt,
 			}
 			if (*count == PG_UINT32_MAX)
 				return Fail(d, ERRCODE_PROGRAM_LIMIT_EXCEEDED,
-							"Field %u of %s has too many values.", field, msg);
+							"Field %u of %s has too many values.", tag.field, msg);
 			(*count)++;
 		}
 		return true;
 	}
 	return Fail(d, ERRCODE_INVALID_BINARY_REPRESENTATION,
 				"Field %u of %s at byte %zu has wire type %d; a repeated integer needs 0 or 2.",
-				field, msg, OFFSET(d, *pp), wt);
+				tag.field, msg, OFFSET(d, *pp), tag.wt);
 }
 
 /* Check a string index read from the wire and narrow it to uint32. */
@@ -419,17 +496,30 @@ CheckString(Decoder *d, uint64 v, uint32 *out, const char *what,...)
 	}
 }
 
-#define COUNT_ONE(d, fieldname, what) \
-	do { \
-		if ((d)->counts.fieldname >= PPROF_MAX_ELEMENTS) \
-			return Fail((d), ERRCODE_PROGRAM_LIMIT_EXCEEDED, \
-						"The profile has more than %d %s.", PPROF_MAX_ELEMENTS, (what)); \
-		(d)->counts.fieldname++; \
-	} while (0)
+/* A record's ID, which pprof requires to be non-zero. */
+static bool
+CheckId(Decoder *d, const char *kind, uint32 index, uint64 id)
+{
+	if (id != 0)
+		return true;
+	return Fail(d, ERRCODE_INVALID_BINARY_REPRESENTATION,
+				"%s %u has ID 0; IDs must be non-zero.", kind, index);
+}
+
+/* Add n elements to one of the profile's counts, failing beyond limit. */
+static inline bool
+CountElements(Decoder *d, uint32 *count, uint32 n, int limit, const char *what)
+{
+	if ((uint64) *count + n > (uint64) limit)
+		return Fail(d, ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+					"The profile has more than %d %s.", limit, what);
+	*count += n;
+	return true;
+}
 
 /*
  * One walk over the top-level Profile message. What it does with each field
- * depends on d->phase (and d->field_mask in FILL).
+ * depends on d->phase (and d->field_mask in SCAN and FILL).
  */
 static bool
 WalkProfile(Decoder *d, const uint8 *p, const uint8 *end)
@@ -438,29 +528,38 @@ WalkProfile(Decoder *d, const uint8 *p, const uint8 *end)
 
 	while (p < end)
 	{
-		const uint8 *at = p;
+		Tag			tag;
 		const uint8 *b,
 				   *e;
-		uint32		field;
-		int			wt;
 		uint64		v;
 
-		if (!ReadTag(d, &p, end, &field, &wt))
+		if (!ReadTag(d, &p, end, &tag))
 			return false;
 
-		if ((field >= 1 && field <= 6) || field == 11)
+		if (tag.field >= 1 && tag.field <= 6)
 		{
-			if (!ExpectWireType(d, at, msg, field, wt, WT_LEN) ||
-				!ReadLen(d, &p, end, &b, &e))
+			const ProfileField *pf = &profile_fields[tag.field];
+
+			if (!ReadLenField(d, &p, end, msg, tag, &b, &e))
+				return false;
+			if (d->phase == PHASE_COUNT)
+			{
+				if (!CountElements(d, (uint32 *) ((char *) &d->counts + pf->count),
+								   1, pf->limit, pf->what))
+					return false;
+			}
+			else if ((d->field_mask & pf->mask) && !pf->walk(d, b, e))
 				return false;
 		}
-		else if (field >= 7 && field <= 14 && field != 13)
+		else if (tag.field == 11)
 		{
-			if (!ExpectWireType(d, at, msg, field, wt, WT_VARINT) ||
-				!ReadVarint(d, &p, end, &v))
+			if (!ReadLenField(d, &p, end, msg, tag, &b, &e))
+				return false;
+			if (d->phase != PHASE_COUNT && (d->field_mask & F_SCALARS) &&
+				!WalkPeriodType(d, b, e))
 				return false;
 		}
-		else if (field == 13)
+		else if (tag.field == 13)
 		{
 			/* comments: repeated int64 string indexes */
 			uint32		n = 0;
@@ -471,7 +570,7 @@ WalkProfile(Decoder *d, const uint8 *p, const uint8 *end)
 				uint64	   *vals = palloc(sizeof(uint64) * Max(cap, 1));
 				uint32		k;
 
-				if (!ReadRepeatedVarint(d, &p, end, wt, msg, field, vals, cap, &n))
+				if (!ReadRepeatedVarint(d, &p, end, msg, tag, vals, cap, &n))
 					return false;
 				for (k = 0; k < n; k++)
 				{
@@ -484,138 +583,29 @@ WalkProfile(Decoder *d, const uint8 *p, const uint8 *end)
 			}
 			else
 			{
-				if (!ReadRepeatedVarint(d, &p, end, wt, msg, field, NULL, 0, &n))
+				if (!ReadRepeatedVarint(d, &p, end, msg, tag, NULL, 0, &n))
 					return false;
-				if (d->phase == PHASE_COUNT)
-				{
-					if ((uint64) d->counts.n_comments + n > PPROF_MAX_COMMENTS)
-						return Fail(d, ERRCODE_PROGRAM_LIMIT_EXCEEDED,
-									"The profile has more than %d comments.",
-									PPROF_MAX_COMMENTS);
-					d->counts.n_comments += n;
-				}
+				if (d->phase == PHASE_COUNT &&
+					!CountElements(d, &d->counts.n_comments, n,
+								   PPROF_MAX_COMMENTS, "comments"))
+					return false;
 			}
-			continue;
 		}
-		else
+		else if (tag.field >= 7 && tag.field <= 14)
 		{
-			if (!SkipField(d, &p, end, wt, msg, field))
+			bool		ok = true;
+
+			if (!ReadVarintField(d, &p, end, msg, tag, &v))
 				return false;
-			continue;
-		}
-
-		switch (d->phase)
-		{
-			case PHASE_COUNT:
-				switch (field)
+			if (d->phase == PHASE_FILL && (d->field_mask & F_SCALARS))
+			{
+				switch (tag.field)
 				{
-					case 1:
-						if (d->counts.n_sample_types >= PPROF_MAX_SAMPLE_TYPES)
-							return Fail(d, ERRCODE_PROGRAM_LIMIT_EXCEEDED,
-										"The profile has more than %d sample types.",
-										PPROF_MAX_SAMPLE_TYPES);
-						d->counts.n_sample_types++;
-						break;
-					case 2:
-						COUNT_ONE(d, n_samples, "samples");
-						break;
-					case 3:
-						COUNT_ONE(d, n_mappings, "mappings");
-						break;
-					case 4:
-						COUNT_ONE(d, n_locations, "locations");
-						break;
-					case 5:
-						COUNT_ONE(d, n_functions, "functions");
-						break;
-					case 6:
-						COUNT_ONE(d, n_strings, "strings");
-						break;
-				}
-				break;
-
-			case PHASE_SCAN:
-				switch (field)
-				{
-					case 1:
-					case 11:
-						if (!WalkValueType(d, b, e, NULL, NULL))
-							return false;
-						break;
-					case 2:
-						if (!WalkSample(d, b, e))
-							return false;
-						break;
-					case 3:
-						if (!WalkMapping(d, b, e))
-							return false;
-						break;
-					case 4:
-						if (!WalkLocation(d, b, e))
-							return false;
-						break;
-					case 5:
-						if (!WalkFunction(d, b, e))
-							return false;
-						break;
-					case 6:
-						if (!WalkString(d, b, e))
-							return false;
-						break;
-				}
-				break;
-
-			case PHASE_FILL:
-				switch (field)
-				{
-					case 1:
-						if (d->field_mask & F_SAMPLE_TYPE)
-						{
-							char		what[32];
-
-							snprintf(what, sizeof(what), "Sample type %u", d->i_sample_type);
-							if (!WalkValueType(d, b, e, &d->sample_types[d->i_sample_type++], what))
-								return false;
-						}
-						break;
-					case 2:
-						if ((d->field_mask & F_SAMPLE) && !WalkSample(d, b, e))
-							return false;
-						break;
-					case 3:
-						if ((d->field_mask & F_MAPPING) && !WalkMapping(d, b, e))
-							return false;
-						break;
-					case 4:
-						if ((d->field_mask & F_LOCATION) && !WalkLocation(d, b, e))
-							return false;
-						break;
-					case 5:
-						if ((d->field_mask & F_FUNCTION) && !WalkFunction(d, b, e))
-							return false;
-						break;
-					case 6:
-						if ((d->field_mask & F_STRING) && !WalkString(d, b, e))
-							return false;
-						break;
-					case 11:
-						/* a repeated period_type replaces, as pprof and protobuf-c do */
-						if (d->field_mask & F_SCALARS)
-						{
-							memset(&d->out->period_type, 0, sizeof(PprofValueType));
-							if (!WalkValueType(d, b, e, &d->out->period_type, "The period type"))
-								return false;
-						}
-						break;
 					case 7:
-						if ((d->field_mask & F_SCALARS) &&
-							!CheckString(d, v, &d->out->drop_frames, "drop_frames"))
-							return false;
+						ok = CheckString(d, v, &d->out->drop_frames, "drop_frames");
 						break;
 					case 8:
-						if ((d->field_mask & F_SCALARS) &&
-							!CheckString(d, v, &d->out->keep_frames, "keep_frames"))
-							return false;
+						ok = CheckString(d, v, &d->out->keep_frames, "keep_frames");
 						break;
 					case 9:
 						d->out->time_nanos = (int64) v;
@@ -627,14 +617,16 @@ WalkProfile(Decoder *d, const uint8 *p, const uint8 *end)
 						d->out->period = (int64) v;
 						break;
 					case 14:
-						if ((d->field_mask & F_SCALARS) &&
-							!CheckString(d, v, &d->out->default_sample_type,
-										 "default_sample_type"))
-							return false;
+						ok = CheckString(d, v, &d->out->default_sample_type,
+										 "default_sample_type");
 						break;
 				}
-				break;
+			}
+			if (!ok)
+				return false;
 		}
+		else if (!SkipField(d, &p, end, msg, tag))
+			return false;
 		CHECK_FOR_INTERRUPTS();
 	}
 	return true;
@@ -653,19 +645,16 @@ ReadVarintMessage(Decoder *d, const uint8 *p, const uint8 *end, const char *msg,
 	memset(vals, 0, sizeof(uint64) * (nfields + 1));
 	while (p < end)
 	{
-		const uint8 *at = p;
-		uint32		field;
-		int			wt;
+		Tag			tag;
 
-		if (!ReadTag(d, &p, end, &field, &wt))
+		if (!ReadTag(d, &p, end, &tag))
 			return false;
-		if (field >= 1 && field <= (uint32) nfields)
+		if (tag.field >= 1 && tag.field <= (uint32) nfields)
 		{
-			if (!ExpectWireType(d, at, msg, field, wt, WT_VARINT) ||
-				!ReadVarint(d, &p, end, &vals[field]))
+			if (!ReadVarintField(d, &p, end, msg, tag, &vals[tag.field]))
 				return false;
 		}
-		else if (!SkipField(d, &p, end, wt, msg, field))
+		else if (!SkipField(d, &p, end, msg, tag))
 			return false;
 	}
 	return true;
@@ -683,6 +672,28 @@ WalkValueType(Decoder *d, const uint8 *p, const uint8 *end,
 	return vt == NULL ||
 		(CheckString(d, f[1], &vt->type, "%s (type)", what) &&
 		 CheckString(d, f[2], &vt->unit, "%s (unit)", what));
+}
+
+/* Profile.sample_type: FILL stores the next one. */
+static bool
+WalkSampleType(Decoder *d, const uint8 *p, const uint8 *end)
+{
+	char		what[32];
+
+	if (d->phase != PHASE_FILL)
+		return WalkValueType(d, p, end, NULL, NULL);
+	snprintf(what, sizeof(what), "Sample type %u", d->i_sample_type);
+	return WalkValueType(d, p, end, &d->sample_types[d->i_sample_type++], what);
+}
+
+/* Profile.period_type: a repeated one replaces, as pprof and protobuf-c do. */
+static bool
+WalkPeriodType(Decoder *d, const uint8 *p, const uint8 *end)
+{
+	if (d->phase != PHASE_FILL)
+		return WalkValueType(d, p, end, NULL, NULL);
+	memset(&d->out->period_type, 0, sizeof(PprofValueType));
+	return WalkValueType(d, p, end, &d->out->period_type, "The period type");
 }
 
 /*
@@ -708,13 +719,11 @@ WalkSample(Decoder *d, const uint8 *p, const uint8 *end)
 
 	while (p < end)
 	{
-		const uint8 *at = p;
-		uint32		field;
-		int			wt;
+		Tag			tag;
 
-		if (!ReadTag(d, &p, end, &field, &wt))
+		if (!ReadTag(d, &p, end, &tag))
 			return false;
-		switch (field)
+		switch (tag.field)
 		{
 			case 1:
 				if (d->phase == PHASE_FILL)
@@ -723,7 +732,7 @@ WalkSample(Decoder *d, const uint8 *p, const uint8 *end)
 					uint32		before = n_loc;
 					uint32		k;
 
-					if (!ReadRepeatedVarint(d, &p, end, wt, "Sample", field,
+					if (!ReadRepeatedVarint(d, &p, end, "Sample", tag,
 											d->scratch, PPROF_MAX_STACK_DEPTH, &n_loc))
 						return false;
 					for (k = before; k < n_loc; k++)
@@ -737,7 +746,7 @@ WalkSample(Decoder *d, const uint8 *p, const uint8 *end)
 						d->stack[d->i_stack++] = li;
 					}
 				}
-				else if (!ReadRepeatedVarint(d, &p, end, wt, "Sample", field,
+				else if (!ReadRepeatedVarint(d, &p, end, "Sample", tag,
 											 NULL, 0, &n_loc))
 					return false;
 				if (n_loc > PPROF_MAX_STACK_DEPTH)
@@ -749,14 +758,14 @@ WalkSample(Decoder *d, const uint8 *p, const uint8 *end)
 				if (d->phase == PHASE_FILL)
 				{
 					/* int64 values are stored as their two's complement */
-					if (!ReadRepeatedVarint(d, &p, end, wt, "Sample", field,
+					if (!ReadRepeatedVarint(d, &p, end, "Sample", tag,
 											(uint64 *) &d->values[(Size) index * d->counts.n_sample_types],
 											d->counts.n_sample_types, &n_val))
 						return false;
 				}
 				else
 				{
-					if (!ReadRepeatedVarint(d, &p, end, wt, "Sample", field,
+					if (!ReadRepeatedVarint(d, &p, end, "Sample", tag,
 											NULL, 0, &n_val))
 						return false;
 					if (n_val > d->counts.n_sample_types)
@@ -770,8 +779,7 @@ WalkSample(Decoder *d, const uint8 *p, const uint8 *end)
 					const uint8 *b,
 							   *e;
 
-					if (!ExpectWireType(d, at, "Sample", field, wt, WT_LEN) ||
-						!ReadLen(d, &p, end, &b, &e))
+					if (!ReadLenField(d, &p, end, "Sample", tag, &b, &e))
 						return false;
 					if (n_lab >= PPROF_MAX_LABELS_PER_SAMPLE)
 						return Fail(d, ERRCODE_PROGRAM_LIMIT_EXCEEDED,
@@ -784,7 +792,7 @@ WalkSample(Decoder *d, const uint8 *p, const uint8 *end)
 				}
 				break;
 			default:
-				if (!SkipField(d, &p, end, wt, "Sample", field))
+				if (!SkipField(d, &p, end, "Sample", tag))
 					return false;
 		}
 	}
@@ -855,10 +863,8 @@ WalkMapping(Decoder *d, const uint8 *p, const uint8 *end)
 		(f[8] ? PPROF_MAPPING_HAS_FILENAMES : 0) |
 		(f[9] ? PPROF_MAPPING_HAS_LINE_NUMBERS : 0) |
 		(f[10] ? PPROF_MAPPING_HAS_INLINE_FRAMES : 0);
-	if (m->id == 0)
-		return Fail(d, ERRCODE_INVALID_BINARY_REPRESENTATION,
-					"Mapping %u has ID 0; IDs must be non-zero.", index);
-	return CheckString(d, f[5], &m->filename, "Mapping %u (filename)", index) &&
+	return CheckId(d, "Mapping", index, m->id) &&
+		CheckString(d, f[5], &m->filename, "Mapping %u (filename)", index) &&
 		CheckString(d, f[6], &m->build_id, "Mapping %u (build_id)", index);
 }
 
@@ -880,29 +886,26 @@ WalkLocation(Decoder *d, const uint8 *p, const uint8 *end)
 
 	while (p < end)
 	{
-		const uint8 *at = p;
-		uint32		field;
-		int			wt;
+		Tag			tag;
 		uint64		v;
 
-		if (!ReadTag(d, &p, end, &field, &wt))
+		if (!ReadTag(d, &p, end, &tag))
 			return false;
-		switch (field)
+		switch (tag.field)
 		{
 			case 1:
 			case 2:
 			case 3:
 			case 5:
-				if (!ExpectWireType(d, at, "Location", field, wt, WT_VARINT) ||
-					!ReadVarint(d, &p, end, &v))
+				if (!ReadVarintField(d, &p, end, "Location", tag, &v))
 					return false;
 				if (loc == NULL)
 					break;
-				if (field == 1)
+				if (tag.field == 1)
 					loc->id = v;
-				else if (field == 2)
+				else if (tag.field == 2)
 					mapping_id = v;
-				else if (field == 3)
+				else if (tag.field == 3)
 					loc->address = v;
 				else
 					loc->is_folded = v != 0;
@@ -912,8 +915,7 @@ WalkLocation(Decoder *d, const uint8 *p, const uint8 *end)
 					const uint8 *b,
 							   *e;
 
-					if (!ExpectWireType(d, at, "Location", field, wt, WT_LEN) ||
-						!ReadLen(d, &p, end, &b, &e))
+					if (!ReadLenField(d, &p, end, "Location", tag, &b, &e))
 						return false;
 					if (n_lines >= PPROF_MAX_LINES_PER_LOCATION)
 						return Fail(d, ERRCODE_PROGRAM_LIMIT_EXCEEDED,
@@ -925,26 +927,23 @@ WalkLocation(Decoder *d, const uint8 *p, const uint8 *end)
 				}
 				break;
 			default:
-				if (!SkipField(d, &p, end, wt, "Location", field))
+				if (!SkipField(d, &p, end, "Location", tag))
 					return false;
 		}
 	}
 
 	if (d->phase == PHASE_SCAN)
 	{
-		if ((uint64) d->counts.n_lines + n_lines > PPROF_MAX_ELEMENTS)
-			return Fail(d, ERRCODE_PROGRAM_LIMIT_EXCEEDED,
-						"The profile has more than %d lines in its locations.",
-						PPROF_MAX_ELEMENTS);
-		d->counts.n_lines += n_lines;
+		if (!CountElements(d, &d->counts.n_lines, n_lines, PPROF_MAX_ELEMENTS,
+						   "lines in its locations"))
+			return false;
 	}
 	else if (loc)
 	{
 		uint32		k;
 
-		if (loc->id == 0)
-			return Fail(d, ERRCODE_INVALID_BINARY_REPRESENTATION,
-						"Location %u has ID 0; IDs must be non-zero.", index);
+		if (!CheckId(d, "Location", index, loc->id))
+			return false;
 		loc->n_lines = n_lines;
 		loc->mapping = PPROF_NO_MAPPING;
 		if (mapping_id != 0)
@@ -1013,10 +1012,8 @@ WalkFunction(Decoder *d, const uint8 *p, const uint8 *end)
 	memset(f, 0, sizeof(PprofFunction));
 	f->id = v[1];
 	f->start_line = (int64) v[5];
-	if (f->id == 0)
-		return Fail(d, ERRCODE_INVALID_BINARY_REPRESENTATION,
-					"Function %u has ID 0; IDs must be non-zero.", index);
-	return CheckString(d, v[2], &f->name, "Function %u (name)", index) &&
+	return CheckId(d, "Function", index, f->id) &&
+		CheckString(d, v[2], &f->name, "Function %u (name)", index) &&
 		CheckString(d, v[3], &f->system_name, "Function %u (system_name)", index) &&
 		CheckString(d, v[4], &f->filename, "Function %u (filename)", index);
 }
@@ -1189,6 +1186,7 @@ PprofDecodeRaw(const char *data, Size len, PprofError *err)
 
 	/* SCAN recounts what COUNT counted, now with nested checks */
 	d.phase = PHASE_SCAN;
+	d.field_mask = F_ALL;
 	{
 		Pprof		top = d.counts;
 
