@@ -1161,10 +1161,10 @@ PprofDecodeRaw(const char *data, Size len, PprofError *err)
 	const uint8 *p = (const uint8 *) data;
 	const uint8 *end = p + len;
 	PprofSections s;
+	PprofView	view;
 	MemoryContext tmp,
 				old;
 	Pprof	   *result;
-	char	   *cur;
 
 	memset(&d, 0, sizeof(d));
 	d.base = p;
@@ -1215,30 +1215,20 @@ PprofDecodeRaw(const char *data, Size len, PprofError *err)
 	result->version = PPROF_LAYOUT_VERSION;
 	d.out = result;
 
-	cur = (char *) result + MAXALIGN(sizeof(Pprof));
-	d.values = (int64 *) cur;
-	cur += s.values;
-	d.mappings = (PprofMapping *) cur;
-	cur += s.mappings;
-	d.locations = (PprofLocation *) cur;
-	cur += s.locations;
-	d.lines = (PprofLine *) cur;
-	cur += s.lines;
-	d.functions = (PprofFunction *) cur;
-	cur += s.functions;
-	d.samples = (PprofSample *) cur;
-	cur += s.samples;
-	d.labels = (PprofLabel *) cur;
-	cur += s.labels;
-	d.stack = (uint32 *) cur;
-	cur += s.stack;
-	d.sample_types = (PprofValueType *) cur;
-	cur += s.sample_types;
-	d.comments = (uint32 *) cur;
-	cur += s.comments;
-	d.str_offsets = (uint32 *) cur;
-	cur += s.str_offsets;
-	d.str_data = cur;
+	/* where the sections go is PprofOpen's to say; FILL writes them */
+	PprofOpen(result, &view);
+	d.values = unconstify(int64 *, view.values);
+	d.mappings = unconstify(PprofMapping *, view.mappings);
+	d.locations = unconstify(PprofLocation *, view.locations);
+	d.lines = unconstify(PprofLine *, view.lines);
+	d.functions = unconstify(PprofFunction *, view.functions);
+	d.samples = unconstify(PprofSample *, view.samples);
+	d.labels = unconstify(PprofLabel *, view.labels);
+	d.stack = unconstify(uint32 *, view.stack);
+	d.sample_types = unconstify(PprofValueType *, view.sample_types);
+	d.comments = unconstify(uint32 *, view.comments);
+	d.str_offsets = unconstify(uint32 *, view.str_offsets);
+	d.str_data = unconstify(char *, view.str_data);
 
 	/* scratch (ID maps, buffers) lives in its own context */
 	tmp = AllocSetContextCreate(CurrentMemoryContext, "pprof decode",
