@@ -224,7 +224,8 @@ extern text *PprofStringText(const PprofView *view, uint32 index);
 extern int	PprofFindSampleType(const PprofView *view, const char *name);
 
 /* pprof_inspect.c */
-extern int	PprofSampleTypeArg(const PprofView *view, const text *name);
+extern bool PprofOpenWithSampleType(FunctionCallInfo fcinfo, int type_arg,
+									PprofView *view, int *k);
 extern char *PprofSampleTypeName(const PprofView *view, int index);
 extern char *PprofSampleTypeList(const PprofView *view);
 

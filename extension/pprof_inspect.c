@@ -73,33 +73,43 @@ PprofSampleTypeList(const PprofView *view)
 }
 
 /*
- * Resolve a sample_type argument: NULL means the default sample type (the
- * one go tool pprof shows), else a type ("cpu") or "type/unit". Errors out
- * when the profile has no such sample type, listing the ones it has.
+ * Start of the functions taking (pprof, ..., sample_type DEFAULT NULL),
+ * which are not strict: false when the profile (argument 0) is NULL, else
+ * open it into *view and resolve argument type_arg into *k. A NULL
+ * sample_type means the default sample type (the one go tool pprof shows),
+ * else a type ("cpu") or "type/unit". Errors out when the profile has no
+ * such sample type, listing the ones it has.
  */
-int
-PprofSampleTypeArg(const PprofView *view, const text *name)
+bool
+PprofOpenWithSampleType(FunctionCallInfo fcinfo, int type_arg, PprofView *view,
+						int *k)
 {
 	char	   *server;
-	int			index;
+
+	if (PG_ARGISNULL(0))
+		return false;
+	PprofOpen(PG_GETARG_PPROF_P(0), view);
 
 	if (view->hdr->n_sample_types == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("profile has no sample types")));
 
-	if (name == NULL)
-		return PprofFindSampleType(view, NULL);
+	if (PG_ARGISNULL(type_arg))
+	{
+		*k = PprofFindSampleType(view, NULL);
+		return true;
+	}
 
-	server = text_to_cstring(name);
-	index = PprofFindSampleType(view, server);
-	if (index < 0)
+	server = text_to_cstring(PG_GETARG_TEXT_PP(type_arg));
+	*k = PprofFindSampleType(view, server);
+	if (*k < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("profile has no sample type \"%s\"", server),
 				 errhint("The profile's sample types are %s.",
 						 PprofSampleTypeList(view))));
-	return index;
+	return true;
 }
 
 /* pprof_sample_types(pprof): (type, unit) of every sample type, in order. */
@@ -273,10 +283,8 @@ pprof_total(PG_FUNCTION_ARGS)
 	uint32		s;
 	int64		total = 0;
 
-	if (PG_ARGISNULL(0))
+	if (!PprofOpenWithSampleType(fcinfo, 1, &view, &k))
 		PG_RETURN_NULL();
-	PprofOpen(PG_GETARG_PPROF_P(0), &view);
-	k = PprofSampleTypeArg(&view, PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1));
 
 	n_types = view.hdr->n_sample_types;
 	for (s = 0; s < view.hdr->n_samples; s++)

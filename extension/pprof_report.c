@@ -322,18 +322,14 @@ LabelValue(const PprofView *view, const PprofLabel *label)
 
 /*
  * Common start of the reports taking (pprof, ..., sample_type DEFAULT NULL):
- * set up materialize mode; false when the profile argument is NULL (empty
- * result), else open it and resolve the sample type argument.
+ * set up materialize mode, then PprofOpenWithSampleType (false: a NULL
+ * profile, an empty result).
  */
 static bool
 OpenReportArgs(FunctionCallInfo fcinfo, int type_arg, PprofView *view, int *k)
 {
 	InitMaterializedSRF(fcinfo, 0);
-	if (PG_ARGISNULL(0))
-		return false;
-	PprofOpen(PG_GETARG_PPROF_P(0), view);
-	*k = PprofSampleTypeArg(view, PG_ARGISNULL(type_arg) ? NULL : PG_GETARG_TEXT_PP(type_arg));
-	return true;
+	return PprofOpenWithSampleType(fcinfo, type_arg, view, k);
 }
 
 /*
