@@ -50,10 +50,23 @@ typedef struct TopNode
 	const char *name;			/* bytes, followed by a NUL */
 	uint32		name_len;
 	int32		function;		/* lowest function index of that name, or -1 */
-	uint32		stamp;			/* last sample counted in cum, + 1 */
 	int64		flat;
 	int64		cum;
 } TopNode;
+
+/*
+ * Flat and cum values per node, for pprof_top (a node per function name)
+ * and pprof_functions (a node per Function record), and which node each
+ * frame counts for: node_of[FrameSlot()], -1 for a frame that counts for
+ * none.
+ */
+typedef struct Weights
+{
+	const int32 *node_of;
+	int64	   *flat;
+	int64	   *cum;
+	uint32	   *stamp;			/* per node: last sample counted in cum, + 1 */
+} Weights;
 
 /*
  * A "slot" is a frame that can carry a name: each line (slot = line index)
@@ -94,6 +107,9 @@ static const char *FrameName(const PprofView *view, const PprofLocation *loc,
 static text *FrameText(const PprofView *view, const PprofLocation *loc,
 					   const PprofLine *line);
 static inline uint32 FrameSlot(const PprofView *view, uint32 location, uint32 line);
+static void WeightsInit(Weights *wt, const int32 *node_of, uint32 n_nodes);
+static void WeighSample(const PprofView *view, int k, uint32 s, int64 w,
+						Weights *wt);
 static int	CompareSlotNames(const void *a, const void *b);
 static int	CompareTopNodes(const void *a, const void *b);
 static int	CompareLabelRefs(const void *a, const void *b);
@@ -213,6 +229,53 @@ FrameSlot(const PprofView *view, uint32 location, uint32 j)
 	if (loc->n_lines == 0)
 		return view->hdr->n_lines + location;
 	return loc->first_line + j;
+}
+
+/* Weights of n_nodes nodes, all zero, for frames mapped by node_of. */
+static void
+WeightsInit(Weights *wt, const int32 *node_of, uint32 n_nodes)
+{
+	wt->node_of = node_of;
+	wt->flat = palloc_extended(sizeof(int64) * Max(n_nodes, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	wt->cum = palloc_extended(sizeof(int64) * Max(n_nodes, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	wt->stamp = palloc_extended(sizeof(uint32) * Max(n_nodes, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+}
+
+/*
+ * Add sample s, of value w in sample type k, as pprof does: to the flat
+ * value of its leaf-most frame's node (inlined frames included), and to the
+ * cum value of every node among its frames, once even under recursion.
+ */
+static void
+WeighSample(const PprofView *view, int k, uint32 s, int64 w, Weights *wt)
+{
+	const PprofSample *sample = &view->samples[s];
+	uint32		d,
+				j;
+
+	for (d = 0; d < sample->depth; d++)
+	{
+		uint32		l = view->stack[sample->first_location + d];
+		uint32		n_frames = Max(view->locations[l].n_lines, 1);
+
+		for (j = 0; j < n_frames; j++)
+		{
+			int32		node = wt->node_of[FrameSlot(view, l, j)];
+
+			if (node >= 0 && wt->stamp[node] != s + 1)
+			{
+				wt->stamp[node] = s + 1;
+				AddChecked(&wt->cum[node], w, view, k);
+			}
+		}
+	}
+	if (sample->depth > 0)
+	{
+		int32		leaf = wt->node_of[FrameSlot(view, view->stack[sample->first_location], 0)];
+
+		if (leaf >= 0)
+			AddChecked(&wt->flat[leaf], w, view, k);
+	}
 }
 
 /* qsort: by name, then function index (the lowest names the node's file). */
@@ -349,6 +412,7 @@ pprof_top(PG_FUNCTION_ARGS)
 	SlotName   *names;
 	int32	   *slot_node;
 	TopNode    *nodes;
+	Weights		wt;
 	uint32		n_nodes = 0;
 	uint32		n_kept = 0;
 	int64		total_abs = 0;
@@ -409,43 +473,30 @@ pprof_top(PG_FUNCTION_ARGS)
 	}
 
 	/* weigh */
+	WeightsInit(&wt, slot_node, n_nodes);
 	for (s = 0; s < view.hdr->n_samples; s++)
 	{
-		const PprofSample *sample = &view.samples[s];
 		int64		w = view.values[(Size) s * n_types + k];
-		uint32		d;
 
 		if (w == 0)
 			continue;
 		if (w == PG_INT64_MIN)
 			OverflowError(&view, k);	/* |w| is not a bigint */
 		AddChecked(&total_abs, w < 0 ? -w : w, &view, k);
-
-		for (d = 0; d < sample->depth; d++)
-		{
-			uint32		l = view.stack[sample->first_location + d];
-			uint32		n_lines = Max(view.locations[l].n_lines, 1);
-
-			for (j = 0; j < n_lines; j++)
-			{
-				TopNode    *node = &nodes[slot_node[FrameSlot(&view, l, j)]];
-
-				if (node->stamp != s + 1)
-				{
-					node->stamp = s + 1;
-					AddChecked(&node->cum, w, &view, k);
-				}
-			}
-		}
-		if (sample->depth > 0)
-			AddChecked(&nodes[slot_node[FrameSlot(&view, view.stack[sample->first_location], 0)]].flat,
-					   w, &view, k);
+		WeighSample(&view, k, s, w, &wt);
 	}
 
 	/* keep the nodes that have weight, in pprof's order */
 	for (i = 0; i < n_nodes; i++)
-		if (nodes[i].flat != 0 || nodes[i].cum != 0)
-			nodes[n_kept++] = nodes[i];
+	{
+		if (wt.flat[i] != 0 || wt.cum[i] != 0)
+		{
+			nodes[n_kept] = nodes[i];
+			nodes[n_kept].flat = wt.flat[i];
+			nodes[n_kept].cum = wt.cum[i];
+			n_kept++;
+		}
+	}
 	qsort(nodes, n_kept, sizeof(TopNode), CompareTopNodes);
 
 	for (i = 0; i < n_kept && i < (uint32) limit; i++)
@@ -483,10 +534,10 @@ pprof_functions(PG_FUNCTION_ARGS)
 	int			k;
 	uint32		n_types;
 	uint32		n_functions;
-	int64	   *flat;
-	int64	   *cum;
-	uint32	   *stamp;
-	uint32		f,
+	int32	   *slot_function;
+	Weights		wt;
+	uint32		i,
+				f,
 				s;
 
 	if (!OpenReportArgs(fcinfo, 1, &view, &k))
@@ -494,36 +545,21 @@ pprof_functions(PG_FUNCTION_ARGS)
 	n_types = view.hdr->n_sample_types;
 	n_functions = view.hdr->n_functions;
 
-	flat = palloc_extended(sizeof(int64) * Max(n_functions, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	cum = palloc_extended(sizeof(int64) * Max(n_functions, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	stamp = palloc_extended(sizeof(uint32) * Max(n_functions, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	/* a line counts for its function; a location without lines for none */
+	slot_function = palloc_extended(sizeof(int32) * Max(view.hdr->n_lines + view.hdr->n_locations, 1),
+									MCXT_ALLOC_HUGE);
+	for (i = 0; i < view.hdr->n_lines; i++)
+		slot_function[i] = (int32) view.lines[i].function;
+	for (i = 0; i < view.hdr->n_locations; i++)
+		slot_function[view.hdr->n_lines + i] = -1;
 
+	WeightsInit(&wt, slot_function, n_functions);
 	for (s = 0; s < view.hdr->n_samples; s++)
 	{
-		const PprofSample *sample = &view.samples[s];
 		int64		w = view.values[(Size) s * n_types + k];
-		uint32		d,
-					j;
 
-		if (w == 0)
-			continue;
-		for (d = 0; d < sample->depth; d++)
-		{
-			const PprofLocation *loc = &view.locations[view.stack[sample->first_location + d]];
-
-			for (j = 0; j < loc->n_lines; j++)
-			{
-				uint32		fn = view.lines[loc->first_line + j].function;
-
-				if (stamp[fn] != s + 1)
-				{
-					stamp[fn] = s + 1;
-					AddChecked(&cum[fn], w, &view, k);
-				}
-			}
-			if (d == 0 && loc->n_lines > 0)
-				AddChecked(&flat[view.lines[loc->first_line].function], w, &view, k);
-		}
+		if (w != 0)
+			WeighSample(&view, k, s, w, &wt);
 	}
 
 	for (f = 0; f < n_functions; f++)
@@ -542,8 +578,8 @@ pprof_functions(PG_FUNCTION_ARGS)
 		else
 			values[2] = PointerGetDatum(PprofStringText(&view, fn->filename));
 		values[3] = Int64GetDatum(fn->start_line);
-		values[4] = Int64GetDatum(flat[f]);
-		values[5] = Int64GetDatum(cum[f]);
+		values[4] = Int64GetDatum(wt.flat[f]);
+		values[5] = Int64GetDatum(wt.cum[f]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
