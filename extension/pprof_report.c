@@ -106,6 +106,8 @@ static const char *FrameName(const PprofView *view, const PprofLocation *loc,
 							 const PprofLine *line, uint32 *len);
 static text *FrameText(const PprofView *view, const PprofLocation *loc,
 					   const PprofLine *line);
+static void TextOrNull(const PprofView *view, uint32 index, Datum *value,
+					   bool *isnull);
 static inline uint32 FrameSlot(const PprofView *view, uint32 location, uint32 line);
 static void WeightsInit(Weights *wt, const int32 *node_of, uint32 n_nodes);
 static void WeighSample(const PprofView *view, int k, uint32 s, int64 w,
@@ -218,6 +220,15 @@ FrameText(const PprofView *view, const PprofLocation *loc, const PprofLine *line
 	const char *name = FrameName(view, loc, line, &len);
 
 	return cstring_to_text(PprofBytesToServer(name, len));
+}
+
+/* A column holding the string at index as text, or NULL when it is empty. */
+static void
+TextOrNull(const PprofView *view, uint32 index, Datum *value, bool *isnull)
+{
+	*isnull = PprofStringLength(view, index) == 0;
+	if (!*isnull)
+		*value = PointerGetDatum(PprofStringText(view, index));
 }
 
 /* Slot of line j (0 = innermost) of a location; j is ignored without lines. */
@@ -506,11 +517,10 @@ pprof_top(PG_FUNCTION_ARGS)
 		bool		nulls[6] = {false, false, false, false, false, false};
 
 		values[0] = PointerGetDatum(cstring_to_text(PprofBytesToServer(node->name, node->name_len)));
-		if (node->function < 0 ||
-			PprofStringLength(&view, view.functions[node->function].filename) == 0)
+		if (node->function < 0)
 			nulls[1] = true;
 		else
-			values[1] = PointerGetDatum(PprofStringText(&view, view.functions[node->function].filename));
+			TextOrNull(&view, view.functions[node->function].filename, &values[1], &nulls[1]);
 		values[2] = Int64GetDatum(node->flat);
 		values[3] = Float8GetDatum(total_abs == 0 ? 0.0 :
 								   (double) Abs64(node->flat) / (double) total_abs * 100.0);
@@ -569,14 +579,8 @@ pprof_functions(PG_FUNCTION_ARGS)
 		bool		nulls[6] = {false, false, false, false, false, false};
 
 		values[0] = PointerGetDatum(PprofStringText(&view, fn->name));
-		if (PprofStringLength(&view, fn->system_name) == 0)
-			nulls[1] = true;
-		else
-			values[1] = PointerGetDatum(PprofStringText(&view, fn->system_name));
-		if (PprofStringLength(&view, fn->filename) == 0)
-			nulls[2] = true;
-		else
-			values[2] = PointerGetDatum(PprofStringText(&view, fn->filename));
+		TextOrNull(&view, fn->system_name, &values[1], &nulls[1]);
+		TextOrNull(&view, fn->filename, &values[2], &nulls[2]);
 		values[3] = Int64GetDatum(fn->start_line);
 		values[4] = Int64GetDatum(wt.flat[f]);
 		values[5] = Int64GetDatum(wt.cum[f]);
