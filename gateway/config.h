@@ -42,6 +42,7 @@
 #define DB_QUERY_GRACE_MS		5000	/* client-side deadline beyond statement_timeout */
 #define DB_RECONNECT_BACKOFF_MS	250		/* after a failed connect, fail fast this long */
 #define DB_QUEUE_PER_WORKER		16		/* waiting jobs per database connection */
+#define DB_MAX_PREPARED			64		/* prepared statements per connection */
 #define CHUNKED_INITIAL_BUFFER	(64u * 1024)
 
 /* runtime configuration */

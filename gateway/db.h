@@ -28,10 +28,13 @@ struct db_error
 	char		detail[768];
 };
 
+struct stmt_cache;
+
 /* what a job's run function gets */
 struct db_ctx
 {
 	PGconn	   *conn;
+	struct stmt_cache *stmts;	/* the connection's prepared statements */
 	unsigned	timeout_ms;		/* client-side deadline of each query */
 	struct db_error *err;
 	bool		broken;			/* discard the connection after the job */
@@ -73,8 +76,10 @@ extern void db_executor_stop(struct db_executor *ex);
 
 /*
  * One statement. nparams < 0: simple query protocol (sql may hold several
- * statements, no parameters). Returns a result with status COMMAND_OK or
- * TUPLES_OK, else NULL with ctx->err filled.
+ * statements, no parameters); else prepared once per connection and
+ * executed by name (the gateway's SQL is a small fixed set of texts).
+ * Returns a result with status COMMAND_OK or TUPLES_OK, else NULL with
+ * ctx->err filled.
  */
 extern PGresult *db_query(struct db_ctx *ctx, const char *sql, int nparams,
 						  const char *const *values, const int *lengths,
