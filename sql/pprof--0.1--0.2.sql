@@ -11,6 +11,16 @@
 -- runtime partition pruning whatever the parameters, so a generic plan is
 -- as good as a custom one.
 --
+-- The upper bound prunes the empty partitions pgo.maintain creates a week
+-- ahead: a cached plan starts an index scan on every partition it does not
+-- prune, and those seven were ~25% of a key check. It cannot hide a
+-- committed upload: a row this query sees committed before the query's
+-- snapshot, and its received_at (its transaction's start) is earlier still;
+-- the snapshot is taken when the statement starts (statement_timestamp()),
+-- or for a function's later statements within its run, far less than the
+-- day of slack, which also absorbs clock adjustments. Only rows inserted
+-- with a received_at set over a day ahead are not selected (until then).
+--
 CREATE OR REPLACE FUNCTION pgo.selection(tag text, "window" interval DEFAULT '7 days',
 										 max_profiles integer DEFAULT 100, mode text DEFAULT NULL,
 										 min_duration interval DEFAULT NULL, top_by_cpu integer DEFAULT NULL)
@@ -27,6 +37,7 @@ BEGIN ATOMIC
 				WHERE p.tag = selection.tag
 				  AND p.pgo_usable
 				  AND p.received_at >= COALESCE(now() - selection."window", '-infinity'::timestamptz)
+				  AND p.received_at < statement_timestamp() + interval '1 day'
 				  AND (selection.mode IS NULL
 					   OR p.labels ->> 'mode' = selection.mode
 					   OR (p.labels ->> 'mode' IS NULL AND selection.mode = ANY (p.sample_modes)))

@@ -175,6 +175,16 @@ UNION ALL SELECT 'top_by_cpu 2', picked('sel', top_by_cpu => 2)
 UNION ALL SELECT 'max 3, top_by_cpu 1', picked('sel', max_profiles => 3, top_by_cpu => 1)
 UNION ALL SELECT 'unknown tag', picked('nope');
 SELECT r, p.cpu_nanos, p.duration_seconds FROM sel JOIN pgo.profiles p USING (id) ORDER BY r;
+-- rows received ahead of the database clock: an hour ahead is selected, over
+-- a day ahead is not (the bound that prunes the empty partitions ahead)
+INSERT INTO pgo.profiles (tag, source, received_at, profile)
+SELECT 'ahead', 'sql', now() + v.ahead, fx.b
+FROM (VALUES (interval '1 hour'), (interval '2 days')) AS v(ahead), fx
+WHERE fx.name = 'cpu_a1.pb.gz';
+SELECT count(*) AS selected, bool_and(received_at > now()) AS ahead_of_now,
+	   bool_and(received_at < now() + interval '1 day') AS within_a_day
+FROM pgo.selection('ahead');
+DELETE FROM pgo.profiles WHERE tag = 'ahead';
 
 -- profile_for is pgo_merge over the selection, normalized by default
 SHOW pprof.pgo_normalize;

@@ -55,9 +55,19 @@ my $plan = $node->safe_psql('postgres',
 note $plan;
 like($plan, qr/Index Scan using profiles_\d{8}_tag_received_at_idx/,
 	'selection: index scan on (tag, received_at)');
-like($plan, qr/Index Cond: \(\(tag = 'big3'::text\) AND \(received_at >= COALESCE\(\(now\(\) - '7 days'::interval\), '-infinity'::timestamp with time zone\)\)\)/,
-	'selection: the tag and the window are the index condition');
-like($plan, qr/Subplans Removed: 1[0-9]/, 'selection: partitions older than the window pruned');
+like($plan, qr/Index Cond: \(\(tag = 'big3'::text\) AND \(received_at >= COALESCE\(\(now\(\) - '7 days'::interval\), '-infinity'::timestamp with time zone\)\) AND \(received_at < \(statement_timestamp\(\) \+ '1 day'::interval\)\)\)/,
+	'selection: the tag, the window and the bound ahead are the index condition');
+like($plan, qr/Subplans Removed: \d+/, 'selection: partitions pruned');
+# what is left: the days of the window up to tomorrow, and the default
+my $tomorrow = $node->safe_psql('postgres',
+	q{SELECT to_char((now() AT TIME ZONE 'UTC') + interval '1 day', 'YYYYMMDD')});
+my @scanned = $plan =~ /Index Scan using \w+ on profiles_(\d{8}|default) /g;
+is(scalar(grep { $_ ne 'default' && $_ > $tomorrow } @scanned), 0,
+	'selection: the empty partitions created ahead are pruned')
+  or diag("scanned: @scanned");
+ok(scalar(@scanned) >= 8 && scalar(@scanned) <= 10,
+	'selection: 7 days, today, tomorrow and the default partition scanned')
+  or diag("scanned: @scanned");
 like($plan, qr/Limit/, 'selection: LIMIT max_profiles');
 unlike($plan, qr/Seq Scan/, 'selection: no sequential scan');
 
