@@ -122,6 +122,19 @@ metrics_get_in_flight(void)
 }
 
 /* Render a histogram's samples; labels is "" or `route="x",`. */
+/* A counter with one label, a sample per label value. */
+static void
+RenderCounters(struct buf *out, const char *name, const char *help,
+			   const char *label, const char *const *values, uint64_t *counts, int n)
+{
+	int			i;
+
+	buf_printf(out, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+	for (i = 0; i < n; i++)
+		buf_printf(out, "%s{%s=\"%s\"} %llu\n", name, label, values[i],
+				   (unsigned long long) __atomic_load_n(&counts[i], __ATOMIC_RELAXED));
+}
+
 static void
 RenderHistogram(struct buf *out, const char *name, const char *labels,
 				const struct histogram *h)
@@ -205,19 +218,11 @@ metrics_render(struct buf *out)
 			   "pgo_gateway_upload_bytes_total %llu\n",
 			   (unsigned long long) __atomic_load_n(&upload_bytes, __ATOMIC_RELAXED));
 
-	buf_puts(out, "# HELP pgo_gateway_db_errors_total Database failures by kind.\n"
-			 "# TYPE pgo_gateway_db_errors_total counter\n");
-	for (r = 0; r < DBERR_COUNT; r++)
-		buf_printf(out, "pgo_gateway_db_errors_total{kind=\"%s\"} %llu\n",
-				   db_error_names[r],
-				   (unsigned long long) __atomic_load_n(&db_errors[r], __ATOMIC_RELAXED));
-
-	buf_puts(out, "# HELP pgo_gateway_cache_requests_total GET /profile answers by result: hit, miss (merged), shared (a coalesced request's answer).\n"
-			 "# TYPE pgo_gateway_cache_requests_total counter\n");
-	for (r = 0; r < CACHE_RESULT_COUNT; r++)
-		buf_printf(out, "pgo_gateway_cache_requests_total{result=\"%s\"} %llu\n",
-				   cache_result_names[r],
-				   (unsigned long long) __atomic_load_n(&cache_results[r], __ATOMIC_RELAXED));
+	RenderCounters(out, "pgo_gateway_db_errors_total", "Database failures by kind.",
+				   "kind", db_error_names, db_errors, DBERR_COUNT);
+	RenderCounters(out, "pgo_gateway_cache_requests_total",
+				   "GET /profile answers by result: hit, miss (merged), shared (a coalesced request's answer).",
+				   "result", cache_result_names, cache_results, CACHE_RESULT_COUNT);
 
 	cache_get_stats(&cs);
 	metrics_gauge(out, "pgo_gateway_cache_bytes", "Bytes held by the response cache.",
