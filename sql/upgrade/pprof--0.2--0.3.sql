@@ -1,0 +1,3 @@
+-- pprof 0.2 -> 0.3: changes to objects that exist in 0.2. Objects new in 0.3
+-- are not restated here: the build appends their source files (SQL_NEW_0_3
+-- in the Makefile) to make sql/pprof--0.2--0.3.sql.
