@@ -8,7 +8,8 @@
  * location mapping) is already resolved to an array index, so accessors and
  * merges walk plain arrays and never parse protobuf or inflate gzip again.
  * Original IDs and the original string table are kept, so the profile that
- * comes back out has the same content as the one that went in.
+ * comes back out has the same content as the one that went in
+ * (docs/DESIGN.md section 5).
  *
  * Layout, after the fixed header, each section MAXALIGN'ed:
  *		values		int64	[n_samples * n_sample_types]
@@ -214,6 +215,7 @@ extern int	pprof_max_profile_bytes;
 
 /* pprof_layout.c */
 extern void PprofComputeSections(const Pprof *hdr, PprofSections *sections);
+extern Pprof *PprofLayoutAlloc(const Pprof *hdr, PprofView *view, PprofError *err);
 extern void PprofOpen(const Pprof *pprof, PprofView *view);
 extern const char *PprofString(const PprofView *view, uint32 index);
 extern uint32 PprofStringLength(const PprofView *view, uint32 index);

@@ -22,7 +22,7 @@
  * No step throws on bad input: the first defect is recorded in a PprofError
  * and the walk unwinds, so pprof_validate() can report it as text. protobuf-c
  * stays the reference: the fuzz harness decodes every input with both and
- * compares (fuzz/pprof_fuzz.c).
+ * compares (fuzz/pprof_fuzz.c; docs/DESIGN.md section 5).
  *
  *-------------------------------------------------------------------------
  */
@@ -1160,7 +1160,6 @@ PprofDecodeRaw(const char *data, Size len, PprofError *err)
 	Decoder		d;
 	const uint8 *p = (const uint8 *) data;
 	const uint8 *end = p + len;
-	PprofSections s;
 	PprofView	view;
 	MemoryContext tmp,
 				old;
@@ -1198,25 +1197,11 @@ PprofDecodeRaw(const char *data, Size len, PprofError *err)
 			elog(ERROR, "pprof decoder: scan and count disagree");
 	}
 
-	PprofComputeSections(&d.counts, &s);
-	if (s.total > MaxAllocSize)
-	{
-		err->sqlerrcode = ERRCODE_PROGRAM_LIMIT_EXCEEDED;
-		err->message = "pprof profile exceeds a decoding limit";
-		err->detail = psprintf("Its stored form would take %zu bytes; the limit is %zu.",
-							   s.total, (Size) MaxAllocSize);
-		err->hint = NULL;
-		return NULL;
-	}
-
-	result = palloc0(s.total);
-	memcpy(result, &d.counts, sizeof(Pprof));
-	SET_VARSIZE(result, s.total);
-	result->version = PPROF_LAYOUT_VERSION;
-	d.out = result;
-
 	/* where the sections go is PprofOpen's to say; FILL writes them */
-	PprofOpen(result, &view);
+	result = PprofLayoutAlloc(&d.counts, &view, err);
+	if (result == NULL)
+		return NULL;
+	d.out = result;
 	d.values = unconstify(int64 *, view.values);
 	d.mappings = unconstify(PprofMapping *, view.mappings);
 	d.locations = unconstify(PprofLocation *, view.locations);

@@ -154,7 +154,7 @@ pprof_filter_label(PG_FUNCTION_ARGS)
 	TextMatcher value;
 	PprofView	view;
 	PprofView	out;
-	PprofSections sections;
+	PprofError	err;
 	Pprof		hdr;
 	Pprof	   *result;
 	bool	   *keep;
@@ -189,13 +189,9 @@ pprof_filter_label(PG_FUNCTION_ARGS)
 	if (hdr.n_samples == view.hdr->n_samples)
 		PG_RETURN_PPROF_P(in);
 
-	PprofComputeSections(&hdr, &sections);
-	if (sections.total > MaxAllocHugeSize)
-		elog(ERROR, "filtered pprof profile of %zu bytes is too large", sections.total);
-	result = palloc_extended(sections.total, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	memcpy(result, &hdr, sizeof(Pprof));
-	SET_VARSIZE(result, sections.total);
-	PprofOpen(result, &out);
+	result = PprofLayoutAlloc(&hdr, &out, &err);
+	if (result == NULL)
+		PprofThrow(&err);
 
 	memcpy(unconstify(PprofMapping *, out.mappings), view.mappings,
 		   sizeof(PprofMapping) * hdr.n_mappings);

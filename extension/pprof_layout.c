@@ -48,6 +48,37 @@ PprofComputeSections(const Pprof *hdr, PprofSections *s)
 }
 
 /*
+ * A new layout with the counts (and every other header field) of hdr, its
+ * sections zeroed, and *view opened on it for the caller to fill. The one
+ * place a layout is sized: the decoder, the merge output and the filters
+ * all come through here. NULL, with err filled, when it would not fit in a
+ * PostgreSQL value; the decoder returns that, the others throw it.
+ */
+Pprof *
+PprofLayoutAlloc(const Pprof *hdr, PprofView *view, PprofError *err)
+{
+	PprofSections s;
+	Pprof	   *result;
+
+	PprofComputeSections(hdr, &s);
+	if (s.total > MaxAllocSize)
+	{
+		err->sqlerrcode = ERRCODE_PROGRAM_LIMIT_EXCEEDED;
+		err->message = "pprof profile is too large";
+		err->detail = psprintf("Its stored form would take %zu bytes; a PostgreSQL value holds at most %zu.",
+							   s.total, (Size) MaxAllocSize);
+		err->hint = NULL;
+		return NULL;
+	}
+	result = palloc0(s.total);
+	memcpy(result, hdr, sizeof(Pprof));
+	SET_VARSIZE(result, s.total);
+	result->version = PPROF_LAYOUT_VERSION;
+	PprofOpen(result, view);
+	return result;
+}
+
+/*
  * Set up pointers to the sections of a detoasted layout.
  */
 void
