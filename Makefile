@@ -24,6 +24,9 @@ OBJS = \
 	extension/pprof_report.o \
 	extension/pprof_intern.o \
 	extension/pprof_merge_state.o \
+	extension/pprof_merge_lossless.o \
+	extension/pprof_merge_pgo.o \
+	extension/pprof_merge_output.o \
 	extension/pprof_merge.o \
 	extension/pprof_filter.o
 

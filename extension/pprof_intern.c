@@ -16,7 +16,7 @@
 #include "common/hashfn.h"
 #include "utils/memutils.h"
 
-#include "pprof_merge.h"
+#include "pprof_intern.h"
 
 static void InternerGrowBuckets(PprofInterner *it);
 
@@ -136,12 +136,4 @@ InternerKey(const PprofInterner *it, uint32 index, uint32 *len)
 		elog(ERROR, "interner index %u out of range", index);
 	*len = it->lengths[index];
 	return it->arena + it->offsets[index];
-}
-
-/* Bytes held, for reporting. */
-Size
-InternerMemory(const PprofInterner *it)
-{
-	return it->arena_size + (Size) it->cap * (sizeof(Size) + 2 * sizeof(uint32)) +
-		(Size) it->nbuckets * sizeof(uint32);
 }

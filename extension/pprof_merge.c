@@ -6,7 +6,7 @@
  * The state (pprof_merge_state.c) lives in the aggregate context. Both
  * aggregates are parallel safe: a partial state serializes to the stored
  * layout (a bytea), and combining adds one state's canonical form to the
- * other, so every plan gives the same bytes.
+ * other, so every plan gives the same bytes (docs/DESIGN.md section 6).
  *
  *-------------------------------------------------------------------------
  */

@@ -1,0 +1,39 @@
+/*-------------------------------------------------------------------------
+ *
+ * pprof_intern.h
+ *	  Interning of variable-length byte keys to dense indexes.
+ *
+ * The merge state (pprof_merge_state.c) interns everything it sees, so
+ * equal things get equal indexes and the state grows with the number of
+ * distinct things, not with the number of rows (docs/DESIGN.md section 6).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PPROF_INTERN_H
+#define PPROF_INTERN_H
+
+/*
+ * Maps variable-length byte keys to dense indexes 0, 1, 2... in order of
+ * first insertion. Keys live back to back in one arena, each starting on a
+ * 4-byte boundary so keys made of uint32 words can be read in place.
+ */
+typedef struct PprofInterner
+{
+	MemoryContext cxt;
+	char	   *arena;
+	Size		arena_used;
+	Size		arena_size;
+	Size	   *offsets;		/* per entry */
+	uint32	   *lengths;		/* per entry, bytes */
+	uint32	   *hashes;			/* per entry */
+	uint32		n;
+	uint32		cap;
+	uint32	   *buckets;		/* entry index + 1; 0 = empty */
+	uint32		nbuckets;		/* power of two */
+} PprofInterner;
+
+extern void InternerInit(PprofInterner *it, MemoryContext cxt, uint32 expected);
+extern uint32 InternerAdd(PprofInterner *it, const void *key, uint32 len, bool *found);
+extern const char *InternerKey(const PprofInterner *it, uint32 index, uint32 *len);
+
+#endif							/* PPROF_INTERN_H */

@@ -1,0 +1,252 @@
+/*-------------------------------------------------------------------------
+ *
+ * pprof_merge_pgo.c
+ *	  What pgo_merge adds of an input to a merge state (MERGE_PGO).
+ *
+ * pgo_merge keeps what cmd/compile reads (Go 1.23,
+ * cmd/internal/pgo/pprof.go and internal/profile/graph.go; docs/DESIGN.md
+ * section 2): the value of the first sample type that is samples/count or
+ * cpu/nanoseconds, and for each sample the lines (function name, start
+ * line, line) of its two leaf-most locations. A graph node there is
+ * (address, function, line, start line), so what matters of addresses is
+ * only which of a sample's leaf-most locations share one; each location
+ * gets a synthetic address, the depth at which its address first occurs in
+ * the stack, which preserves exactly that. The pprof.pgo_frames leaf-most
+ * locations are kept (2 needed, the rest margin). Labels, mappings, file
+ * names and columns are dropped. Weights and normalization scale values
+ * into fixed point (PGO_FIXED_ONE), so sums are exact integers and do not
+ * depend on the order rows arrive in.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "miscadmin.h"
+
+#include "pprof_merge_state.h"
+
+/* pprof.pgo_frames is at most this */
+#define MAX_PGO_FRAMES	64
+
+static void ReadDenylist(MergeState *s);
+static bool HasStartLine(const PprofView *v);
+static int64 PgoWeight(int64 raw, double scale);
+static uint32 PgoSampleKey(MergeState *s, InputMap *m, const PprofSample *smp);
+
+/*
+ * The pgo_merge part of a new state: the settings, read once so one merge
+ * never mixes two, and the strings of the output's sample types.
+ */
+void
+MergePgoInit(MergeState *s)
+{
+	s->n_value_slots = 1;
+	s->values = MemoryContextAllocHuge(s->cxt, sizeof(int64) * s->values_cap);
+	s->pgo_frames = pprof_pgo_frames;
+	s->pgo_normalize = pprof_pgo_normalize;
+	s->sid_samples = MergeInternString(s, "samples", 7);
+	s->sid_count = MergeInternString(s, "count", 5);
+	s->sid_cpu = MergeInternString(s, "cpu", 3);
+	s->sid_nanoseconds = MergeInternString(s, "nanoseconds", 11);
+	ReadDenylist(s);
+}
+
+/* pprof.pgo_denylist as state string ids; "a, b" lists a and b. */
+static void
+ReadDenylist(MergeState *s)
+{
+	char	   *list;
+	char	   *tok;
+	char	   *save = NULL;
+	int			cap = 8;
+
+	if (!pprof_pgo_denylist || pprof_pgo_denylist[0] == '\0')
+		return;
+	list = pstrdup(pprof_pgo_denylist);
+	s->deny = MemoryContextAlloc(s->cxt, sizeof(uint32) * cap);
+	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+	{
+		char	   *end;
+
+		while (*tok == ' ' || *tok == '\t')
+			tok++;
+		end = tok + strlen(tok);
+		while (end > tok && (end[-1] == ' ' || end[-1] == '\t'))
+			*--end = '\0';
+		if (*tok == '\0')
+			continue;
+		if (s->n_deny == cap)
+		{
+			cap *= 2;
+			s->deny = repalloc(s->deny, sizeof(uint32) * cap);
+		}
+		s->deny[s->n_deny++] = MergeInternString(s, tok, strlen(tok));
+	}
+	pfree(list);
+}
+
+/*
+ * The name pgo_merge gives a function named by state string name: itself,
+ * or when it is on pprof.pgo_denylist, a renamed one, so the compiler
+ * matches no function to it.
+ */
+uint32
+MergePgoFunctionName(MergeState *s, uint32 name)
+{
+	int			i;
+
+	for (i = 0; i < s->n_deny; i++)
+	{
+		if (s->deny[i] == name)
+		{
+			/* interned strings are unterminated: print len bytes */
+			uint32		len;
+			const char *str = InternerKey(&s->strings, name, &len);
+			char	   *renamed = psprintf("pgo-denylisted:%.*s", (int) len, str);
+			uint32		result = MergeInternString(s, renamed, strlen(renamed));
+
+			pfree(renamed);
+			return result;
+		}
+	}
+	return name;
+}
+
+/*
+ * pgo_merge: whether input v counts, and if so how its values become
+ * weights (*in). A partial state always counts. A profile counts when the
+ * compiler would read it (docs/DESIGN.md section 2) and its weight is not
+ * zero; its values are projected to samples/count, normalized to 60 s of
+ * one busy core when pprof.pgo_normalize is on, times the weight.
+ */
+bool
+MergePgoUsable(MergeState *s, const PprofView *v, double weight, PgoInput *in)
+{
+	const Pprof *h = v->hdr;
+	double		scale = 1.0;
+	uint32		i;
+
+	in->partial = (h->flags & PPROF_FLAG_PGO_PARTIAL) != 0;
+	in->value_index = 0;
+	in->scale = 1.0;
+	if (in->partial)
+		return true;
+
+	in->value_index = PprofPgoSampleIndex(v);
+	if (in->value_index < 0 || h->n_samples == 0 || !HasStartLine(v) || weight == 0)
+		return false;
+
+	/* project to samples/count */
+	if (strcmp(PprofString(v, v->sample_types[in->value_index].type), "cpu") == 0)
+		scale = 1.0 / (h->period > 0 ? (double) h->period : 1e7);
+	if (s->pgo_normalize)
+	{
+		double		seconds = h->duration_nanos / 1e9;
+
+		/* without a duration, assume the profile was one busy core */
+		if (seconds <= 0)
+		{
+			double		total = 0;
+
+			for (i = 0; i < h->n_samples; i++)
+				total += (double) v->values[(Size) i * h->n_sample_types + in->value_index] * scale;
+			seconds = total * (h->period > 0 ? h->period : 1e7) / 1e9;
+		}
+		if (seconds > 0)
+			scale *= 60.0 / seconds;
+	}
+	in->scale = scale * weight * PGO_FIXED_ONE;
+	return true;
+}
+
+/* cmd/compile rejects a profile in which no function has a start line. */
+static bool
+HasStartLine(const PprofView *v)
+{
+	uint32		i;
+
+	for (i = 0; i < v->hdr->n_functions; i++)
+		if (v->functions[i].start_line != 0)
+			return true;
+	return false;
+}
+
+/* pgo_merge: the samples of one input, as fixed-point weights. */
+void
+MergePgoAdd(MergeState *s, InputMap *m, const PgoInput *in)
+{
+	const PprofView *v = m->v;
+	const Pprof *h = v->hdr;
+	uint32		i;
+
+	MergeAddHeader(s, m);
+
+	for (i = 0; i < h->n_samples; i++)
+	{
+		int64		raw = v->values[(Size) i * h->n_sample_types + in->value_index];
+		int64		weight;
+
+		if ((i & 0x3ff) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (raw == 0)
+			continue;
+		weight = in->partial ? raw : PgoWeight(raw, in->scale);
+		MergeAddSample(s, m->key, PgoSampleKey(s, m, &v->samples[i]), &weight);
+	}
+}
+
+/* A sample value times scale, in fixed point; never 0 when raw is not. */
+static int64
+PgoWeight(int64 raw, double scale)
+{
+	double		x = (double) raw * scale;
+	int64		weight;
+
+	if (!(fabs(x) < 9.0e18))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("pgo_merge weight out of range"),
+				 errdetail("A sample value of %lld times the weight does not fit in 64 bits.",
+						   (long long) raw)));
+	weight = llround(x);
+	/* rounding must never drop a sample that carried weight */
+	if (weight == 0)
+		weight = x > 0 ? 1 : -1;
+	return weight;
+}
+
+/*
+ * Build the PGO key of a sample in m->key (its pgo_frames leaf-most
+ * locations, with synthetic addresses); returns its length in words.
+ */
+static uint32
+PgoSampleKey(MergeState *s, InputMap *m, const PprofSample *smp)
+{
+	uint32	   *key = m->key;
+	uint32		depth = Min(smp->depth, (uint32) s->pgo_frames);
+	uint64		addrs[MAX_PGO_FRAMES];
+	uint32		w = 0;
+	uint32		k;
+
+	key[w++] = depth;
+	for (k = 0; k < depth; k++)
+	{
+		uint32		li = m->v->stack[smp->first_location + k];
+		uint32		synth = k;
+		uint32		j;
+
+		addrs[k] = m->v->locations[li].address;
+		for (j = 0; j < k; j++)
+		{
+			if (addrs[j] == addrs[k])
+			{
+				synth = j;
+				break;
+			}
+		}
+		key[w++] = MergeMapLocation(s, m, li, synth);
+	}
+	return w;
+}

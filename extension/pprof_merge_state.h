@@ -1,0 +1,179 @@
+/*-------------------------------------------------------------------------
+ *
+ * pprof_merge_state.h
+ *	  How a merge state is kept: shared by pprof_merge_state.c, which adds
+ *	  profiles to it, and pprof_merge_output.c, which writes it out in
+ *	  canonical order. Nothing else includes this file.
+ *
+ * Everything a state holds is interned (pprof_intern.h): strings as their
+ * bytes, and functions, mappings, locations and samples as keys of uint32
+ * words that refer to other interned things by state index. Two equal
+ * things of the inputs thus become one entry, whatever the order of rows
+ * (docs/DESIGN.md section 6).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PPROF_MERGE_STATE_H
+#define PPROF_MERGE_STATE_H
+
+#include "pprof_intern.h"
+#include "pprof_merge.h"
+
+/* "not mapped yet" in the per-input maps; "none" for main_mapping */
+#define NO_INDEX		PG_UINT32_MAX
+
+/*
+ * A state mapping: what pprof identifies it by is its key (see MapMapping);
+ * this is the content the output writes, of the smallest matching mapping.
+ */
+typedef struct MappingData
+{
+	uint64		start;
+	uint64		limit;
+	uint64		offset;
+	uint32		filename;		/* state string ids */
+	uint32		build_id;
+	uint32		flags;
+} MappingData;
+
+/*
+ * Keys of the interners (words; a 64-bit value takes two, low word first):
+ *	functions	[name, system_name, filename, start_line (2)]
+ *				(PGO: system_name and filename are 0)
+ *	mappings	[size rounded up to 4 KiB (2), file offset (2), build ID or file name]
+ *	locations	LOSSLESS: [mapping + 1 or 0, address - mapping start (2),
+ *						   is_folded, n_lines, {function, line (2), column (2)}*]
+ *				PGO: [synthetic address, n_lines, {function, line (2)}*]
+ *	samples		LOSSLESS: [depth, location*, n_labels, {key, str, num (2), num_unit}*]
+ *				(labels sorted as words: their order does not identify a sample)
+ *				PGO: [depth, location*]
+ *	comments	[string]
+ */
+struct MergeState
+{
+	MergeMode	mode;
+	MemoryContext cxt;
+	uint32		n_inputs;		/* inputs that contributed */
+
+	/* header */
+	bool		have_types;
+	uint32		n_sample_types;
+	uint32		sample_types[2 * PPROF_MAX_SAMPLE_TYPES];	/* type, unit */
+	uint32		period_type[2];
+	int64		time_nanos;		/* earliest non-zero */
+	int64		duration_nanos; /* sum */
+	int64		period;			/* largest */
+	uint32		default_sample_type;	/* string ids; 0 = none */
+	uint32		drop_frames;
+	uint32		keep_frames;
+
+	PprofInterner strings;
+	PprofInterner comments;		/* set of string ids */
+	PprofInterner functions;
+	PprofInterner mappings;
+	PprofInterner locations;
+	PprofInterner samples;
+
+	MappingData *mapping_data;	/* per interned mapping */
+	uint32		mapping_cap;
+	uint32		main_mapping;	/* NO_INDEX: none */
+	bool		main_has_samples;	/* main_mapping came from an input with samples */
+
+	int64	   *values;			/* n_value_slots per sample */
+	uint32		values_cap;		/* samples */
+	uint32		n_value_slots;
+
+	/* MERGE_PGO */
+	int			pgo_frames;
+	bool		pgo_normalize;
+	uint32	   *deny;			/* string ids of denylisted names */
+	int			n_deny;
+	uint32		sid_samples,
+				sid_count,
+				sid_cpu,
+				sid_nanoseconds;
+};
+
+static inline uint64
+Word64(const uint32 *w)
+{
+	return (uint64) w[0] | ((uint64) w[1] << 32);
+}
+
+static inline void
+PutWord64(uint32 *w, uint64 v)
+{
+	w[0] = (uint32) v;
+	w[1] = (uint32) (v >> 32);
+}
+
+/*
+ * The key at index of an interner whose keys are uint32 words (all but the
+ * strings): read in place, the arena keeps keys 4-byte aligned.
+ */
+static inline const uint32 *
+KeyWords(const PprofInterner *it, uint32 index)
+{
+	uint32		len;
+
+	return (const uint32 *) InternerKey(it, index, &len);
+}
+
+/* The lines of a location key (layouts above), and the words per line. */
+static inline const uint32 *
+LocationKeyLines(const MergeState *s, const uint32 *key, uint32 *n_lines, uint32 *stride)
+{
+	if (s->mode == MERGE_PGO)
+	{
+		*n_lines = key[1];
+		*stride = 3;
+		return key + 2;
+	}
+	*n_lines = key[4];
+	*stride = 5;
+	return key + 5;
+}
+
+/* Per-input translation from the input's indexes to the state's. */
+typedef struct InputMap
+{
+	const PprofView *v;
+	uint32	   *strings;
+	uint32	   *functions;
+	uint32	   *mappings;
+	uint32	   *locations;		/* PGO: n_locations * pgo_frames */
+	uint32	   *key;			/* a sample key being built */
+} InputMap;
+
+/* How a pgo_merge input's values become fixed-point weights. */
+typedef struct PgoInput
+{
+	int			value_index;	/* the sample type the compiler reads */
+	bool		partial;		/* a partial state: values are weights already */
+	double		scale;			/* otherwise: value * scale = weight */
+} PgoInput;
+
+/* pprof_merge_state.c: interning and accumulating, for both modes */
+extern uint32 MergeInternString(MergeState *s, const char *str, uint32 len);
+extern uint32 MergeMapString(MergeState *s, InputMap *m, uint32 index);
+extern uint32 MergeMapMapping(MergeState *s, InputMap *m, uint32 index);
+extern uint32 MergeMapLocation(MergeState *s, InputMap *m, uint32 index, uint32 synth);
+extern void MergeAddHeader(MergeState *s, InputMap *m);
+extern void MergeAddSample(MergeState *s, const uint32 *key, uint32 nwords,
+						   const int64 *values);
+
+/* pprof_merge_lossless.c: what pprof_merge adds of an input */
+extern void MergeLosslessAdd(MergeState *s, InputMap *m);
+
+/* pprof_merge_pgo.c: what pgo_merge adds of an input */
+extern void MergePgoInit(MergeState *s);
+extern uint32 MergePgoFunctionName(MergeState *s, uint32 name);
+extern bool MergePgoUsable(MergeState *s, const PprofView *v, double weight, PgoInput *in);
+extern void MergePgoAdd(MergeState *s, InputMap *m, const PgoInput *in);
+
+/* pprof_merge_output.c: the canonical (content) order */
+extern int	MergeCompareStrings(const MergeState *s, uint32 a, uint32 b);
+extern int	MergeCompareMappingData(const MergeState *s, const MappingData *a,
+									const MappingData *b);
+
+#endif							/* PPROF_MERGE_STATE_H */
