@@ -19,7 +19,7 @@
  *	  function start_line != 0 ("profile missing Function.start_line data"),
  *	  so a profile whose samples all weigh zero fails as well;
  *	- ignores the profile when the edges weigh 0 in total.
- * DESIGN.md section 2 records the same behaviour for Go 1.21 and 1.22
+ * docs/DESIGN.md section 2 records the same behaviour for Go 1.21 and 1.22
  * (cmd/compile/internal/pgo there); only the 1.23 source was read for this.
  *
  *-------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 // Command gen writes the real pprof fixtures of regress/data/ using runtime/pprof
-// (DESIGN.md §9: real profiles come from real Go programs, never hand-built
+// (docs/DESIGN.md section 9: real profiles come from real Go programs, never hand-built
 // bytes). The fixture cpu_b1.pb.gz comes from the separate program ./otherprog
 // so that its binary, mappings and build ID differ.
 //
