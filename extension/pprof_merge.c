@@ -133,30 +133,27 @@ pgo_merge_combinefn(PG_FUNCTION_ARGS)
 	return Combine(fcinfo, MERGE_PGO);
 }
 
-/* A partial state as bytes: its canonical layout. */
+/* A partial state as bytes (MergeStateSerialize). */
 Datum
 pprof_merge_serialfn(PG_FUNCTION_ARGS)
 {
 	MergeState *state = (MergeState *) PG_GETARG_POINTER(0);
 
 	AggContext(fcinfo, "pprof_merge_serialfn");
-	PG_RETURN_BYTEA_P(MergeStateToPprof(state, true));
+	PG_RETURN_BYTEA_P(MergeStateSerialize(state));
 }
 
 static Datum
 Deserialize(FunctionCallInfo fcinfo, MergeMode mode)
 {
 	MemoryContext aggcontext = AggContext(fcinfo, "pprof merge deserialize");
-	/* a copy: the bytes may not be aligned as the layout needs */
-	Pprof	   *p = (Pprof *) PG_DETOAST_DATUM_COPY(PG_GETARG_DATUM(0));
+	bytea	   *bytes = PG_GETARG_BYTEA_PP(0);
 	MergeState *state;
 	MemoryContext old = MemoryContextSwitchTo(aggcontext);
 
 	state = MergeStateCreate(mode, aggcontext);
-	if (p->n_samples > 0 || p->n_mappings > 0 || p->n_sample_types > 0)
-		MergeStateAdd(state, p, 1.0);
+	MergeStateAddSerialized(state, VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes));
 	MemoryContextSwitchTo(old);
-	pfree(p);
 	PG_RETURN_POINTER(state);
 }
 

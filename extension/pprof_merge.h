@@ -26,13 +26,17 @@ typedef struct MergeState MergeState;
 extern MergeState *MergeStateCreate(MergeMode mode, MemoryContext cxt);
 extern void MergeStateAdd(MergeState *state, const Pprof *pprof, double weight);
 extern void MergeStateAddState(MergeState *state, const MergeState *other);
+extern bytea *MergeStateSerialize(const MergeState *state);
+extern void MergeStateAddSerialized(MergeState *state, const char *data, Size len);
 extern bool MergeStateIsEmpty(const MergeState *state);
 
 /* pprof_merge_output.c */
 extern Pprof *MergeStateToPprof(const MergeState *state, bool partial);
 
-/* Layout flag: a serialized partial pgo_merge state, not a user profile. */
+/* Layout flags: a serialized partial pgo_merge state, not a user profile, */
 #define PPROF_FLAG_PGO_PARTIAL	0x01
+/* ... of a merge whose output is in nanoseconds (pprof_merge_pgo.c) */
+#define PPROF_FLAG_PGO_NANOSECONDS 0x02
 
 /* Fixed-point scale of pgo_merge sample weights (exact sums, any order). */
 #define PGO_FIXED_ONE			65536

@@ -21,27 +21,48 @@
 
 #include "pprof_merge_state.h"
 
-static void CheckCompatible(MergeState *s, InputMap *m);
+/* the hint of the errors of profiles that do not merge */
+#define HINT_ONE_KIND "Merge profiles of one kind (CPU with CPU, heap with heap), or use pgo_merge, which keeps only the CPU profiles a build can use."
+
+/* How MergeLosslessOutputTypes orders the kept sample types. */
+typedef struct TypeOrder
+{
+	const MergeState *s;
+	bool		agree;			/* the inputs agree on an order: by rank */
+	uint32		rank[PPROF_MAX_SAMPLE_TYPES];	/* kept types listed before */
+} TypeOrder;
+
+static void CheckPeriodType(MergeState *s, InputMap *m);
+static void MapSampleTypes(MergeState *s, InputMap *m, const MergePartial *partial,
+						   uint32 *columns);
+static uint32 AddSampleType(MergeState *s, uint32 type, uint32 unit);
+static int	CompareSampleTypes(const void *a, const void *b, void *arg);
+static char *DescribeTypeCounts(const MergeState *s);
 static char *DescribeTypes(const MergeState *s, const uint32 *types, uint32 n);
 static void ChooseMainMapping(MergeState *s, InputMap *m);
 static uint32 LosslessSampleKey(MergeState *s, InputMap *m, const PprofSample *smp);
 static int	CompareLabels(const void *a, const void *b);
 
 /*
- * pprof_merge: one input, as pprof's Merge adds it. Samples whose values
- * are all zero are dropped, as pprof does.
+ * pprof_merge: one input (or a partial state), as pprof's Merge adds it.
+ * Samples whose values are all zero are dropped, as pprof does.
  */
 void
-MergeLosslessAdd(MergeState *s, InputMap *m)
+MergeLosslessAdd(MergeState *s, InputMap *m, const MergePartial *partial)
 {
 	const PprofView *v = m->v;
 	const Pprof *h = v->hdr;
+	uint32		columns[PPROF_MAX_SAMPLE_TYPES];
+	int64	   *values;
 	uint32		i;
 
-	CheckCompatible(s, m);
+	CheckPeriodType(s, m);
+	MapSampleTypes(s, m, partial, columns);
 	ChooseMainMapping(s, m);
 	MergeAddHeader(s, m);
 
+	/* the input's values in the state's slots, 0 in the others */
+	values = palloc0(sizeof(int64) * Max(s->n_value_slots, 1));
 	for (i = 0; i < h->n_samples; i++)
 	{
 		const int64 *vals = v->values + (Size) i * h->n_sample_types;
@@ -51,61 +72,209 @@ MergeLosslessAdd(MergeState *s, InputMap *m)
 		if ((i & 0x3ff) == 0)
 			CHECK_FOR_INTERRUPTS();
 		for (k = 0; k < h->n_sample_types; k++)
+		{
+			values[columns[k]] = vals[k];
 			nonzero |= vals[k] != 0;
+		}
 		if (!nonzero)
 			continue;
-		MergeAddSample(s, m->key, LosslessSampleKey(s, m, &v->samples[i]), vals);
+		MergeAddSample(s, m->key, LosslessSampleKey(s, m, &v->samples[i]), values);
 	}
 }
 
-/* pprof_merge requires equal sample types and period type, as pprof does. */
+/* pprof_merge requires one period type, as pprof does. */
 static void
-CheckCompatible(MergeState *s, InputMap *m)
+CheckPeriodType(MergeState *s, InputMap *m)
 {
 	const Pprof *h = m->v->hdr;
-	uint32		types[2 * PPROF_MAX_SAMPLE_TYPES];
 	uint32		period_type[2];
-	uint32		i;
 
-	for (i = 0; i < h->n_sample_types; i++)
-	{
-		types[2 * i] = MergeMapString(s, m, m->v->sample_types[i].type);
-		types[2 * i + 1] = MergeMapString(s, m, m->v->sample_types[i].unit);
-	}
 	period_type[0] = MergeMapString(s, m, h->period_type.type);
 	period_type[1] = MergeMapString(s, m, h->period_type.unit);
-
-	if (!s->have_types)
+	if (!s->have_period_type)
 	{
-		s->have_types = true;
-		s->n_sample_types = h->n_sample_types;
-		memcpy(s->sample_types, types, sizeof(uint32) * 2 * h->n_sample_types);
+		s->have_period_type = true;
 		s->period_type[0] = period_type[0];
 		s->period_type[1] = period_type[1];
-		s->n_value_slots = h->n_sample_types;
-		s->values = MemoryContextAllocHuge(s->cxt, sizeof(int64) * s->values_cap *
-										   Max(s->n_value_slots, 1));
-		return;
 	}
-
-	if (h->n_sample_types != s->n_sample_types ||
-		memcmp(types, s->sample_types, sizeof(uint32) * 2 * h->n_sample_types) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("cannot merge pprof profiles with different sample types"),
-				 errdetail("One profile has sample types [%s], another has [%s].",
-						   DescribeTypes(s, s->sample_types, s->n_sample_types),
-						   DescribeTypes(s, types, h->n_sample_types)),
-				 errhint("Merge profiles of one kind (CPU with CPU, heap with heap), or use pgo_merge, which keeps only the CPU profiles a build can use.")));
-
-	if (memcmp(period_type, s->period_type, sizeof(period_type)) != 0)
+	else if (memcmp(period_type, s->period_type, sizeof(period_type)) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("cannot merge pprof profiles with different period types"),
 				 errdetail("One profile has period type %s, another has %s.",
 						   DescribeTypes(s, s->period_type, 1),
-						   DescribeTypes(s, period_type, 1))));
+						   DescribeTypes(s, period_type, 1)),
+				 errhint(HINT_ONE_KIND)));
 }
+
+/*
+ * The state slot (columns[k]) of each of the input's sample types, new
+ * slots for types no input had; and what the input says of them: that it
+ * has them, and in which order (a partial state: what its inputs said).
+ * Types are (type, unit) pairs; a pair an input lists twice takes two slots.
+ */
+static void
+MapSampleTypes(MergeState *s, InputMap *m, const MergePartial *partial, uint32 *columns)
+{
+	const PprofView *v = m->v;
+	uint64		taken = 0;		/* the slots of this input */
+	uint32		i,
+				k;
+
+	for (i = 0; i < v->hdr->n_sample_types; i++)
+	{
+		uint32		type = MergeMapString(s, m, v->sample_types[i].type);
+		uint32		unit = MergeMapString(s, m, v->sample_types[i].unit);
+
+		for (k = 0; k < s->n_sample_types; k++)
+			if (s->sample_types[2 * k] == type && s->sample_types[2 * k + 1] == unit &&
+				!(taken & (UINT64CONST(1) << k)))
+				break;
+		if (k == s->n_sample_types)
+			k = AddSampleType(s, type, unit);
+		taken |= UINT64CONST(1) << k;
+		columns[i] = k;
+	}
+
+	for (i = 0; i < v->hdr->n_sample_types; i++)
+	{
+		s->type_inputs[columns[i]] += partial ? partial->type_inputs[i] : 1;
+		for (k = 0; k < v->hdr->n_sample_types; k++)
+		{
+			bool		before = partial ?
+				(partial->type_before[i] & (UINT64CONST(1) << k)) != 0 : i < k;
+
+			if (before)
+				s->type_before[columns[i]] |= UINT64CONST(1) << columns[k];
+		}
+	}
+}
+
+/*
+ * A new sample type, no input's so far: one more value slot for every
+ * sample.
+ */
+static uint32
+AddSampleType(MergeState *s, uint32 type, uint32 unit)
+{
+	uint32		n = s->n_sample_types;
+	int64	   *values;
+	uint32		i;
+
+	if (n == PPROF_MAX_SAMPLE_TYPES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many sample types in a pprof merge"),
+				 errdetail("The profiles have more than %d distinct sample types.",
+						   PPROF_MAX_SAMPLE_TYPES)));
+	values = MemoryContextAllocHuge(s->cxt, sizeof(int64) * s->values_cap * (n + 1));
+	for (i = 0; i < s->samples.n; i++)
+	{
+		memcpy(&values[(Size) i * (n + 1)], &s->values[(Size) i * n], sizeof(int64) * n);
+		values[(Size) i * (n + 1) + n] = 0;
+	}
+	pfree(s->values);
+	s->values = values;
+	s->n_value_slots = n + 1;
+	s->sample_types[2 * n] = type;
+	s->sample_types[2 * n + 1] = unit;
+	s->type_inputs[n] = 0;
+	s->type_before[n] = 0;
+	s->n_sample_types = n + 1;
+	return n;
+}
+
+/*
+ * The sample types of the merge, as go tool pprof keeps them
+ * (CompatibilizeSampleTypes): those every input has, in the order the
+ * inputs list them; when inputs disagree on the order, by content, so the
+ * order never depends on the order of rows. Their slots go to columns;
+ * returns how many. *default_sample_type: the default sample type, which
+ * pprof sets to the first kept type when an input lost the one it named.
+ */
+uint32
+MergeLosslessOutputTypes(const MergeState *s, uint32 *columns, uint32 *default_sample_type)
+{
+	uint32		n = 0;
+	bool		agree = true;
+	TypeOrder	order;
+	uint32		i,
+				k;
+
+	for (i = 0; i < s->n_sample_types; i++)
+		if (s->type_inputs[i] == s->n_inputs)
+			columns[n++] = i;
+	if (n == 0 && s->n_sample_types > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("cannot merge pprof profiles with no sample type in common"),
+				 errdetail("No sample type is in all %u profiles: %s.",
+						   s->n_inputs, DescribeTypeCounts(s)),
+				 errhint(HINT_ONE_KIND)));
+
+	/* do the inputs agree on the order of the kept types? */
+	for (i = 0; i < n; i++)
+		for (k = i + 1; k < n; k++)
+			if ((s->type_before[columns[i]] & (UINT64CONST(1) << columns[k])) &&
+				(s->type_before[columns[k]] & (UINT64CONST(1) << columns[i])))
+				agree = false;
+	order.s = s;
+	order.agree = agree;
+	for (i = 0; i < n; i++)
+	{
+		/* agreeing: each input has every kept type, so each pair is ordered */
+		order.rank[columns[i]] = 0;
+		for (k = 0; k < n; k++)
+			if (s->type_before[columns[k]] & (UINT64CONST(1) << columns[i]))
+				order.rank[columns[i]]++;
+	}
+	qsort_arg(columns, n, sizeof(uint32), CompareSampleTypes, &order);
+
+	*default_sample_type = s->default_sample_type;
+	if (n > 0 && (n < s->n_sample_types || !agree))
+	{
+		bool		kept_default = false;
+
+		for (i = 0; i < n; i++)
+			kept_default |= s->sample_types[2 * columns[i]] == s->default_sample_type;
+		if (!kept_default)
+			*default_sample_type = s->sample_types[2 * columns[0]];
+	}
+	return n;
+}
+
+/* Order of state sample types: as the inputs list them, else by content. */
+static int
+CompareSampleTypes(const void *a, const void *b, void *arg)
+{
+	const TypeOrder *order = arg;
+	const MergeState *s = order->s;
+	uint32		x = *(const uint32 *) a;
+	uint32		y = *(const uint32 *) b;
+	int			c;
+
+	if (order->agree)
+		return order->rank[x] < order->rank[y] ? -1 : order->rank[x] > order->rank[y];
+	if ((c = MergeCompareStrings(s, s->sample_types[2 * x], s->sample_types[2 * y])) != 0 ||
+		(c = MergeCompareStrings(s, s->sample_types[2 * x + 1], s->sample_types[2 * y + 1])) != 0)
+		return c;
+	return x < y ? -1 : x > y;
+}
+
+/* The state's sample types and how many inputs had each, for a message. */
+static char *
+DescribeTypeCounts(const MergeState *s)
+{
+	StringInfoData buf;
+	uint32		i;
+
+	initStringInfo(&buf);
+	for (i = 0; i < s->n_sample_types; i++)
+		appendStringInfo(&buf, "%s%s in %u", i > 0 ? ", " : "",
+						 DescribeTypes(s, &s->sample_types[2 * i], 1), s->type_inputs[i]);
+	return buf.data;
+}
+
 
 /* n type/unit pairs of state strings as "type/unit, type/unit" for a message. */
 static char *

@@ -45,7 +45,9 @@ typedef struct Output
 
 	uint32		n_types;
 	uint32		types[2 * PPROF_MAX_SAMPLE_TYPES];	/* type, unit */
+	uint32		columns[PPROF_MAX_SAMPLE_TYPES];	/* pprof_merge: their slots */
 	uint32		period_type[2];
+	uint32		default_sample_type;	/* pprof_merge */
 
 	/* used entries of each kind, by state index */
 	bool	   *str_used;
@@ -67,6 +69,7 @@ typedef struct Output
 } Output;
 
 static void OutputTypes(Output *o);
+static bool SampleSurvives(const Output *o, uint32 i);
 static void MarkSamples(Output *o);
 static void MarkReferences(Output *o);
 static void SortUsed(Output *o);
@@ -134,29 +137,72 @@ MergeStateToPprof(const MergeState *s, bool partial)
 
 /*
  * The sample types of the output. pgo_merge writes samples/count and
- * cpu/nanoseconds, as the profiles the compiler reads have them; a partial
- * state only the weights.
+ * cpu/nanoseconds, as the profiles the compiler reads have them, or only
+ * cpu/nanoseconds when the compiler reads nanoseconds of some input (then
+ * counts cannot be known); a partial state both weights.
  */
 static void
 OutputTypes(Output *o)
 {
 	const MergeState *s = o->s;
 
+	uint32		i;
+
 	if (!o->pgo)
 	{
-		o->n_types = s->n_sample_types;
-		memcpy(o->types, s->sample_types, sizeof(uint32) * 2 * o->n_types);
+		/* a partial state keeps every slot, in state order */
+		o->default_sample_type = s->default_sample_type;
+		if (o->partial)
+		{
+			o->n_types = s->n_sample_types;
+			for (i = 0; i < o->n_types; i++)
+				o->columns[i] = i;
+		}
+		else
+			o->n_types = MergeLosslessOutputTypes(s, o->columns, &o->default_sample_type);
+		for (i = 0; i < o->n_types; i++)
+		{
+			o->types[2 * i] = s->sample_types[2 * o->columns[i]];
+			o->types[2 * i + 1] = s->sample_types[2 * o->columns[i] + 1];
+		}
 		o->period_type[0] = s->period_type[0];
 		o->period_type[1] = s->period_type[1];
 		return;
 	}
-	o->n_types = o->partial ? 1 : 2;
+	o->n_types = 2;
 	o->types[0] = s->sid_samples;
 	o->types[1] = s->sid_count;
 	o->types[2] = s->sid_cpu;
 	o->types[3] = s->sid_nanoseconds;
+	if (!o->partial && s->pgo_nanoseconds)
+	{
+		o->n_types = 1;
+		o->types[0] = s->sid_cpu;
+		o->types[1] = s->sid_nanoseconds;
+	}
 	o->period_type[0] = s->sid_cpu;
 	o->period_type[1] = s->sid_nanoseconds;
+}
+
+/*
+ * Whether state sample i has a value in the output: a non-zero value of an
+ * output sample type; for a pgo_merge result, the weight in its unit.
+ */
+static bool
+SampleSurvives(const Output *o, uint32 i)
+{
+	const MergeState *s = o->s;
+	const int64 *sv = &s->values[(Size) i * s->n_value_slots];
+	bool		nonzero = false;
+	uint32		k;
+
+	if (o->pgo && !o->partial)
+		return sv[s->pgo_nanoseconds ? 1 : 0] != 0;
+	if (o->pgo)
+		return sv[0] != 0 || sv[1] != 0;
+	for (k = 0; k < o->n_types; k++)
+		nonzero |= sv[o->columns[k]] != 0;
+	return nonzero;
 }
 
 /*
@@ -181,11 +227,8 @@ MarkSamples(Output *o)
 	for (i = 0; i < s->samples.n; i++)
 	{
 		const uint32 *key;
-		bool		nonzero = false;
 
-		for (k = 0; k < s->n_value_slots; k++)
-			nonzero |= s->values[(Size) i * s->n_value_slots + k] != 0;
-		if (!nonzero)
+		if (!SampleSurvives(o, i))
 			continue;
 		o->smp_order[o->hdr.n_samples++] = i;
 		key = KeyWords(&s->samples, i);
@@ -264,7 +307,7 @@ MarkReferences(Output *o)
 	{
 		for (i = 0; i < s->comments.n; i++)
 			str_used[*KeyWords(&s->comments, i)] = true;
-		str_used[s->default_sample_type] = true;
+		str_used[o->default_sample_type] = true;
 		str_used[s->drop_frames] = true;
 		str_used[s->keep_frames] = true;
 	}
@@ -506,7 +549,9 @@ AllocResult(Output *o)
 	result = PprofLayoutAlloc(&o->hdr, &o->out, &err);
 	if (result == NULL)
 		PprofThrow(&err);
-	result->flags = (o->pgo && o->partial) ? PPROF_FLAG_PGO_PARTIAL : 0;
+	if (o->pgo && o->partial)
+		result->flags = PPROF_FLAG_PGO_PARTIAL |
+			(s->pgo_nanoseconds ? PPROF_FLAG_PGO_NANOSECONDS : 0);
 	result->time_nanos = s->time_nanos;
 	result->duration_nanos = s->duration_nanos;
 	result->period = s->period;
@@ -514,7 +559,7 @@ AllocResult(Output *o)
 	result->period_type.unit = rank[o->period_type[1]];
 	if (!o->pgo)
 	{
-		result->default_sample_type = rank[s->default_sample_type];
+		result->default_sample_type = rank[o->default_sample_type];
 		result->drop_frames = rank[s->drop_frames];
 		result->keep_frames = rank[s->keep_frames];
 	}
@@ -721,12 +766,18 @@ WriteValues(Output *o, uint32 i, const int64 *sv)
 	if (!o->pgo)
 	{
 		for (k = 0; k < o->n_types; k++)
-			vals[(Size) i * o->n_types + k] = sv[k];
+			vals[(Size) i * o->n_types + k] = sv[o->columns[k]];
 		return;
 	}
 	if (o->partial)
 	{
-		vals[i] = sv[0];
+		vals[(Size) i * 2] = sv[0];
+		vals[(Size) i * 2 + 1] = sv[1];
+		return;
+	}
+	if (o->s->pgo_nanoseconds)
+	{
+		vals[i] = sv[1];
 		return;
 	}
 	/* back from fixed point; a sample that carried weight stays */

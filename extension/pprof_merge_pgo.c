@@ -32,6 +32,8 @@
 
 static void ReadDenylist(MergeState *s);
 static bool HasStartLine(const PprofView *v);
+static double PgoNormalization(const PprofView *v, int value_index,
+								double count_scale, double period);
 static int64 PgoWeight(int64 raw, double scale);
 static uint32 PgoSampleKey(MergeState *s, InputMap *m, const PprofSample *smp);
 
@@ -42,8 +44,7 @@ static uint32 PgoSampleKey(MergeState *s, InputMap *m, const PprofSample *smp);
 void
 MergePgoInit(MergeState *s)
 {
-	s->n_value_slots = 1;
-	s->values = MemoryContextAllocHuge(s->cxt, sizeof(int64) * s->values_cap);
+	s->n_value_slots = 2;
 	s->pgo_frames = pprof_pgo_frames;
 	s->pgo_normalize = pprof_pgo_normalize;
 	s->sid_samples = MergeInternString(s, "samples", 7);
@@ -118,47 +119,79 @@ MergePgoFunctionName(MergeState *s, uint32 name)
  * pgo_merge: whether input v counts, and if so how its values become
  * weights (*in). A partial state always counts. A profile counts when the
  * compiler would read it (docs/DESIGN.md section 2) and its weight is not
- * zero; its values are projected to samples/count, normalized to 60 s of
- * one busy core when pprof.pgo_normalize is on, times the weight.
+ * zero. The compiler reads the first sample type that is samples/count or
+ * cpu/nanoseconds; each sample is weighed both ways (PgoInput), so the
+ * output can be in the unit the compiler would read of the inputs, whatever
+ * their order. Normalized to 60 s when pprof.pgo_normalize is on, times
+ * the weight.
  */
 bool
 MergePgoUsable(MergeState *s, const PprofView *v, double weight, PgoInput *in)
 {
 	const Pprof *h = v->hdr;
-	double		scale = 1.0;
-	uint32		i;
+	double		period = h->period > 0 ? (double) h->period : 1e7;
+	double		count_scale = 1.0;
+	double		ns_scale = 1.0;
+	double		factor = 1.0;
 
+	memset(in, 0, sizeof(*in));
 	in->partial = (h->flags & PPROF_FLAG_PGO_PARTIAL) != 0;
-	in->value_index = 0;
-	in->scale = 1.0;
 	if (in->partial)
+	{
+		in->ns_index = 1;
+		in->reads_ns = (h->flags & PPROF_FLAG_PGO_NANOSECONDS) != 0;
 		return true;
+	}
 
 	in->value_index = PprofPgoSampleIndex(v);
 	if (in->value_index < 0 || h->n_samples == 0 || !HasStartLine(v) || weight == 0)
 		return false;
 
-	/* project to samples/count */
-	if (strcmp(PprofString(v, v->sample_types[in->value_index].type), "cpu") == 0)
-		scale = 1.0 / (h->period > 0 ? (double) h->period : 1e7);
-	if (s->pgo_normalize)
+	/*
+	 * In counts: nanoseconds over the period (assumed 10 ms, runtime/pprof's,
+	 * when the profile has none). In nanoseconds: the cpu/nanoseconds values
+	 * where there are any, else counts times the period.
+	 */
+	in->reads_ns = PprofStringEquals(v, v->sample_types[in->value_index].type, "cpu");
+	in->ns_index = PprofFindSampleType(v, "cpu/nanoseconds");
+	if (in->reads_ns)
+		count_scale = 1.0 / period;
+	else if (in->ns_index < 0)
 	{
-		double		seconds = h->duration_nanos / 1e9;
-
-		/* without a duration, assume the profile was one busy core */
-		if (seconds <= 0)
-		{
-			double		total = 0;
-
-			for (i = 0; i < h->n_samples; i++)
-				total += (double) v->values[(Size) i * h->n_sample_types + in->value_index] * scale;
-			seconds = total * (h->period > 0 ? h->period : 1e7) / 1e9;
-		}
-		if (seconds > 0)
-			scale *= 60.0 / seconds;
+		in->ns_index = in->value_index;
+		ns_scale = period;
 	}
-	in->scale = scale * weight * PGO_FIXED_ONE;
+
+	if (s->pgo_normalize)
+		factor = PgoNormalization(v, in->value_index, count_scale, period);
+	in->count_scale = count_scale * factor * weight * PGO_FIXED_ONE;
+	in->ns_scale = ns_scale * factor * weight;
 	return true;
+}
+
+/*
+ * The factor that makes input v count as 60 s of profile: 60 s over its
+ * duration. Without a duration (converters leave it 0), or with one shorter
+ * than a 1024th of the CPU time its samples account for (no machine has
+ * that many cores busy: an odd header, which must neither fail a merge nor
+ * outweigh every other input), assume it was one busy core: the sampled
+ * time: the read sample type's values in counts (count_scale) times the
+ * period.
+ */
+static double
+PgoNormalization(const PprofView *v, int value_index, double count_scale, double period)
+{
+	const Pprof *h = v->hdr;
+	double		seconds = h->duration_nanos / 1e9;
+	double		sampled = 0;
+	uint32		i;
+
+	for (i = 0; i < h->n_samples; i++)
+		sampled += (double) v->values[(Size) i * h->n_sample_types + value_index] * count_scale;
+	sampled = sampled * period / 1e9;
+	if (seconds <= 0 || seconds < sampled / 1024)
+		seconds = sampled;
+	return seconds > 0 ? 60.0 / seconds : 1.0;
 }
 
 /* cmd/compile rejects a profile in which no function has a start line. */
@@ -173,7 +206,10 @@ HasStartLine(const PprofView *v)
 	return false;
 }
 
-/* pgo_merge: the samples of one input, as fixed-point weights. */
+/*
+ * pgo_merge: the samples of one input, weighed in fixed-point counts and in
+ * nanoseconds (the state's two value slots).
+ */
 void
 MergePgoAdd(MergeState *s, InputMap *m, const PgoInput *in)
 {
@@ -182,28 +218,44 @@ MergePgoAdd(MergeState *s, InputMap *m, const PgoInput *in)
 	uint32		i;
 
 	MergeAddHeader(s, m);
+	if (in->reads_ns)
+		s->pgo_nanoseconds = true;
 
 	for (i = 0; i < h->n_samples; i++)
 	{
-		int64		raw = v->values[(Size) i * h->n_sample_types + in->value_index];
-		int64		weight;
+		const int64 *vals = v->values + (Size) i * h->n_sample_types;
+		int64		weights[2];
 
 		if ((i & 0x3ff) == 0)
 			CHECK_FOR_INTERRUPTS();
-		if (raw == 0)
-			continue;
-		weight = in->partial ? raw : PgoWeight(raw, in->scale);
-		MergeAddSample(s, m->key, PgoSampleKey(s, m, &v->samples[i]), &weight);
+		if (in->partial)
+		{
+			weights[0] = vals[0];
+			weights[1] = vals[1];
+			if (weights[0] == 0 && weights[1] == 0)
+				continue;
+		}
+		else
+		{
+			/* what the compiler would skip */
+			if (vals[in->value_index] == 0)
+				continue;
+			weights[0] = PgoWeight(vals[in->value_index], in->count_scale);
+			weights[1] = PgoWeight(vals[in->ns_index], in->ns_scale);
+		}
+		MergeAddSample(s, m->key, PgoSampleKey(s, m, &v->samples[i]), weights);
 	}
 }
 
-/* A sample value times scale, in fixed point; never 0 when raw is not. */
+/* A sample value times scale, rounded; never 0 when raw is not. */
 static int64
 PgoWeight(int64 raw, double scale)
 {
 	double		x = (double) raw * scale;
 	int64		weight;
 
+	if (raw == 0)
+		return 0;
 	if (!(fabs(x) < 9.0e18))
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),

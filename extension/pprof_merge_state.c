@@ -27,6 +27,8 @@
 /* pprof rounds mapping sizes up to 4 KiB before comparing them */
 #define MAPSIZE_ROUNDING 0x1000
 
+static void AddInput(MergeState *s, const Pprof *pprof, double weight,
+					 const MergePartial *partial);
 static void InputMapInit(MergeState *s, InputMap *m, const PprofView *v);
 static uint32 MapFunction(MergeState *s, InputMap *m, uint32 index);
 static uint32 MinString(const MergeState *s, uint32 a, uint32 b);
@@ -57,9 +59,11 @@ MergeStateCreate(MergeMode mode, MemoryContext cxt)
 	/* string id 0 is always "", as in pprof */
 	MergeInternString(s, "", 0);
 
-	/* LOSSLESS allocates its values when it learns the sample types */
+	/* LOSSLESS adds a value slot per sample type as it meets them */
 	if (mode == MERGE_PGO)
 		MergePgoInit(s);
+	s->values = MemoryContextAllocHuge(cxt, sizeof(int64) * s->values_cap *
+									   Max(s->n_value_slots, 1));
 	return s;
 }
 
@@ -70,12 +74,22 @@ MergeStateIsEmpty(const MergeState *s)
 	return s->n_inputs == 0;
 }
 
-/*
- * Add one profile, scaled by weight (pgo_merge only; 1 otherwise). A
- * serialized partial state (PPROF_FLAG_PGO_PARTIAL) is added as is.
- */
+/* Add one profile, scaled by weight (pgo_merge only; 1 otherwise). */
 void
 MergeStateAdd(MergeState *s, const Pprof *pprof, double weight)
+{
+	/* flags are set only on partial layouts, which never leave a merge */
+	if (pprof->flags != 0)
+		elog(ERROR, "pprof layout flags %u in a merge input", pprof->flags);
+	AddInput(s, pprof, weight, NULL);
+}
+
+/*
+ * Add a profile, or a partial state's layout (partial: what else it
+ * carries). The input's maps live only while it is added.
+ */
+static void
+AddInput(MergeState *s, const Pprof *pprof, double weight, const MergePartial *partial)
 {
 	PprofView	v;
 	PgoInput	pgo = {0};
@@ -84,16 +98,10 @@ MergeStateAdd(MergeState *s, const Pprof *pprof, double weight)
 				old;
 
 	PprofOpen(pprof, &v);
-	if (s->mode == MERGE_PGO)
-	{
-		/* skip what the compiler cannot use instead of failing the build */
-		if (!MergePgoUsable(s, &v, weight, &pgo))
-			return;
-	}
-	else if (v.hdr->flags & PPROF_FLAG_PGO_PARTIAL)
-		elog(ERROR, "partial pgo_merge state given to pprof_merge");
+	/* skip what the compiler cannot use instead of failing the build */
+	if (s->mode == MERGE_PGO && !MergePgoUsable(s, &v, weight, &pgo))
+		return;
 
-	/* the input's maps live only while it is added */
 	tmp = AllocSetContextCreate(CurrentMemoryContext, "pprof merge input",
 								ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(tmp);
@@ -101,25 +109,83 @@ MergeStateAdd(MergeState *s, const Pprof *pprof, double weight)
 	if (s->mode == MERGE_PGO)
 		MergePgoAdd(s, &m, &pgo);
 	else
-		MergeLosslessAdd(s, &m);
-	s->n_inputs++;
+		MergeLosslessAdd(s, &m, partial);
+	s->n_inputs += partial ? partial->n_inputs : 1;
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(tmp);
 }
 
-/* Combine: add other's canonical form; one code path for rows and states. */
+/* Combine: add other as if serialized; one code path for rows and states. */
 void
 MergeStateAddState(MergeState *s, const MergeState *other)
 {
-	Pprof	   *p;
+	bytea	   *b;
 
 	if (other->n_inputs == 0)
 		return;
-	p = MergeStateToPprof(other, true);
-	MergeStateAdd(s, p, 1.0);
-	/* a state counts as one input, but it may stand for many */
-	s->n_inputs += other->n_inputs - 1;
-	pfree(p);
+	b = MergeStateSerialize(other);
+	MergeStateAddSerialized(s, VARDATA(b), VARSIZE(b) - VARHDRSZ);
+	pfree(b);
+}
+
+/*
+ * A partial state as bytes: a MergePartial, then the state's layout
+ * written in partial form (pprof_merge_output.c); no bytes at all for a
+ * state no input contributed to (a worker that saw only rows pgo_merge
+ * skips), so that it stays empty, and the result NULL, under every plan.
+ */
+bytea *
+MergeStateSerialize(const MergeState *s)
+{
+	MergePartial partial;
+	Pprof	   *layout;
+	bytea	   *result;
+
+	if (s->n_inputs == 0)
+	{
+		result = palloc(VARHDRSZ);
+		SET_VARSIZE(result, VARHDRSZ);
+		return result;
+	}
+	memset(&partial, 0, sizeof(partial));
+	partial.n_inputs = s->n_inputs;
+	if (s->mode == MERGE_LOSSLESS)
+	{
+		/* the partial layout lists the state's sample types in state order */
+		partial.n_types = s->n_sample_types;
+		memcpy(partial.type_inputs, s->type_inputs, sizeof(uint32) * s->n_sample_types);
+		memcpy(partial.type_before, s->type_before, sizeof(uint64) * s->n_sample_types);
+	}
+	layout = MergeStateToPprof(s, true);
+	result = palloc(VARHDRSZ + sizeof(partial) + VARSIZE(layout));
+	SET_VARSIZE(result, VARHDRSZ + sizeof(partial) + VARSIZE(layout));
+	memcpy(VARDATA(result), &partial, sizeof(partial));
+	memcpy(VARDATA(result) + sizeof(partial), layout, VARSIZE(layout));
+	pfree(layout);
+	return result;
+}
+
+/* Add the partial state serialized in data (len bytes, any alignment). */
+void
+MergeStateAddSerialized(MergeState *s, const char *data, Size len)
+{
+	MergePartial partial;
+	Pprof	   *layout;
+
+	if (len == 0)
+		return;
+	if (len < sizeof(partial) + sizeof(Pprof))
+		elog(ERROR, "serialized pprof merge state of %zu bytes is too short", len);
+	memcpy(&partial, data, sizeof(partial));
+	/* a copy: the layout is read in place and must be aligned */
+	layout = palloc(len - sizeof(partial));
+	memcpy(layout, data + sizeof(partial), len - sizeof(partial));
+	if (VARSIZE(layout) != len - sizeof(partial) ||
+		(s->mode == MERGE_LOSSLESS && partial.n_types != layout->n_sample_types) ||
+		(s->mode == MERGE_PGO) != ((layout->flags & PPROF_FLAG_PGO_PARTIAL) != 0))
+		elog(ERROR, "serialized pprof merge state does not match its aggregate");
+	AddInput(s, layout, 1.0, &partial);
+	pfree(layout);
 }
 
 /* State string id of str (len bytes). */
@@ -331,10 +397,12 @@ MergeAddHeader(MergeState *s, InputMap *m)
 
 	if (h->time_nanos != 0 && (s->time_nanos == 0 || h->time_nanos < s->time_nanos))
 		s->time_nanos = h->time_nanos;
-	if (pg_add_s64_overflow(s->duration_nanos, h->duration_nanos, &s->duration_nanos))
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("sum of profile durations is out of range")));
+	/*
+	 * Summed as pprof sums them (Go int64 arithmetic, which wraps): converters
+	 * write odd durations, and one odd header must not fail a fleet merge.
+	 * Wrapping sums are the same in any order, so every plan agrees.
+	 */
+	s->duration_nanos = (int64) ((uint64) s->duration_nanos + (uint64) h->duration_nanos);
 	if (h->period > s->period)
 		s->period = h->period;
 

@@ -55,10 +55,19 @@ struct MergeState
 	MemoryContext cxt;
 	uint32		n_inputs;		/* inputs that contributed */
 
-	/* header */
-	bool		have_types;
+	/*
+	 * LOSSLESS sample types: every (type, unit) any input had, in order of
+	 * first appearance, each a value slot. type_inputs[i] counts the inputs
+	 * that had type i (the output keeps the types all inputs had, as go tool
+	 * pprof does); bit j of type_before[i]: some input lists i before j.
+	 */
 	uint32		n_sample_types;
 	uint32		sample_types[2 * PPROF_MAX_SAMPLE_TYPES];	/* type, unit */
+	uint32		type_inputs[PPROF_MAX_SAMPLE_TYPES];
+	uint64		type_before[PPROF_MAX_SAMPLE_TYPES];
+
+	/* header */
+	bool		have_period_type;
 	uint32		period_type[2];
 	int64		time_nanos;		/* earliest non-zero */
 	int64		duration_nanos; /* sum */
@@ -83,7 +92,12 @@ struct MergeState
 	uint32		values_cap;		/* samples */
 	uint32		n_value_slots;
 
-	/* MERGE_PGO */
+	/*
+	 * MERGE_PGO: value slots are [fixed-point counts, nanoseconds]; the output
+	 * is in nanoseconds when the compiler reads nanoseconds of some input
+	 * (pgo_nanoseconds), else in counts
+	 */
+	bool		pgo_nanoseconds;
 	int			pgo_frames;
 	bool		pgo_normalize;
 	uint32	   *deny;			/* string ids of denylisted names */
@@ -145,12 +159,18 @@ typedef struct InputMap
 	uint32	   *key;			/* a sample key being built */
 } InputMap;
 
-/* How a pgo_merge input's values become fixed-point weights. */
+/*
+ * How a pgo_merge input's values become the state's two weights: counts in
+ * fixed point (value * count_scale), nanoseconds (value * ns_scale).
+ */
 typedef struct PgoInput
 {
 	int			value_index;	/* the sample type the compiler reads */
+	bool		reads_ns;		/* ... is cpu/nanoseconds */
+	int			ns_index;		/* the sample type weighed as nanoseconds */
 	bool		partial;		/* a partial state: values are weights already */
-	double		scale;			/* otherwise: value * scale = weight */
+	double		count_scale;
+	double		ns_scale;
 } PgoInput;
 
 /* pprof_merge_state.c: interning and accumulating, for both modes */
@@ -162,8 +182,23 @@ extern void MergeAddHeader(MergeState *s, InputMap *m);
 extern void MergeAddSample(MergeState *s, const uint32 *key, uint32 nwords,
 						   const int64 *values);
 
+/*
+ * What a partial state carries besides its layout (pprof_merge_state.c
+ * serializes them together): how many inputs it stands for, and for
+ * pprof_merge the sample type facts above, in the layout's type order.
+ */
+typedef struct MergePartial
+{
+	uint32		n_inputs;
+	uint32		n_types;
+	uint32		type_inputs[PPROF_MAX_SAMPLE_TYPES];
+	uint64		type_before[PPROF_MAX_SAMPLE_TYPES];
+} MergePartial;
+
 /* pprof_merge_lossless.c: what pprof_merge adds of an input */
-extern void MergeLosslessAdd(MergeState *s, InputMap *m);
+extern void MergeLosslessAdd(MergeState *s, InputMap *m, const MergePartial *partial);
+extern uint32 MergeLosslessOutputTypes(const MergeState *s, uint32 *columns,
+									   uint32 *default_sample_type);
 
 /* pprof_merge_pgo.c: what pgo_merge adds of an input */
 extern void MergePgoInit(MergeState *s);

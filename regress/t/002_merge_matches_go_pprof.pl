@@ -119,40 +119,6 @@ sub parse_raw
 	return \%r;
 }
 
-# Split `go tool pprof -traces` into header lines (minus File:/Build ID:,
-# which name the "main" mapping, i.e. depend on mapping order) and the
-# sorted per-sample blocks.
-sub parse_traces
-{
-	my ($text) = @_;
-	my $sep = '-----------+-------------------------------------------------------';
-	my @parts = split /^\Q$sep\E\n/m, $text;
-	my $header = shift @parts;
-	my @h = grep { !/^File:|^Build ID:/ } split /\n/, $header;
-	return ([@h], [ sort @parts ]);
-}
-
-# Compare two sorted lists as multisets; on difference, show a few
-# elements present on one side only.
-sub multiset_is
-{
-	my ($ours, $ref, $what) = @_;
-	my (%count);
-	$count{$_}++ for @$ours;
-	$count{$_}-- for @$ref;
-	my @only_ours = grep { $count{$_} > 0 } sort keys %count;
-	my @only_ref = grep { $count{$_} < 0 } sort keys %count;
-	my $ok = ok(!@only_ours && !@only_ref, $what);
-	if (!$ok)
-	{
-		diag(scalar(@$ours) . " in ours, " . scalar(@$ref) . " in the reference");
-		diag("only in ours (x$count{$_}):\n$_") for @only_ours[ 0 .. ($#only_ours < 2 ? $#only_ours : 2) ];
-		diag("only in the reference (x" . -$count{$_} . "):\n$_")
-		  for @only_ref[ 0 .. ($#only_ref < 2 ? $#only_ref : 2) ];
-	}
-	return $ok;
-}
-
 my $node = new_node('merge');
 fixture_table($node, 'fx',
 	qw(cpu cpu_labels heap goroutine cpu_empty cpu_a1 cpu_a2 cpu_a3 cpu_a_long cpu_b1

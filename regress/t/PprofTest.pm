@@ -16,9 +16,10 @@ use IO::Uncompress::Gunzip qw(gunzip $GunzipError);
 use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
+use Test::More;
 
 our @EXPORT = qw(tmpdir write_file new_node fixture_dir fixture fixture_table
-  pb_fields go_binary run_with_go run_go go_ok);
+  pb_fields go_binary run_with_go run_go go_ok parse_traces multiset_is);
 
 my $repo = File::Spec->rel2abs(dirname(__FILE__) . '/../..');
 my $tmp_dir;    # created on first use: tempdir() needs Utils' INIT (TESTDIR)
@@ -189,6 +190,40 @@ sub go_ok
 	my ($rc, $out, $err) = run_go(undef, {}, @_);
 	die "go @_ failed ($rc): $err" if $rc != 0;
 	return $out;
+}
+
+# Split `go tool pprof -traces` into header lines (minus File:/Build ID:,
+# which name the "main" mapping, i.e. depend on mapping order) and the
+# sorted per-sample blocks.
+sub parse_traces
+{
+	my ($text) = @_;
+	my $sep = '-----------+-------------------------------------------------------';
+	my @parts = split /^\Q$sep\E\n/m, $text;
+	my $header = shift @parts;
+	my @h = grep { !/^File:|^Build ID:/ } split /\n/, $header;
+	return ([@h], [ sort @parts ]);
+}
+
+# Compare two sorted lists as multisets; on difference, show a few
+# elements present on one side only.
+sub multiset_is
+{
+	my ($ours, $ref, $what) = @_;
+	my (%count);
+	$count{$_}++ for @$ours;
+	$count{$_}-- for @$ref;
+	my @only_ours = grep { $count{$_} > 0 } sort keys %count;
+	my @only_ref = grep { $count{$_} < 0 } sort keys %count;
+	my $ok = ok(!@only_ours && !@only_ref, $what);
+	if (!$ok)
+	{
+		diag(scalar(@$ours) . " in ours, " . scalar(@$ref) . " in the reference");
+		diag("only in ours (x$count{$_}):\n$_") for @only_ours[ 0 .. ($#only_ours < 2 ? $#only_ours : 2) ];
+		diag("only in the reference (x" . -$count{$_} . "):\n$_")
+		  for @only_ref[ 0 .. ($#only_ref < 2 ? $#only_ref : 2) ];
+	}
+	return $ok;
 }
 
 1;
