@@ -9,6 +9,7 @@
  * every thread and taken by the main thread with sigtimedwait, which also
  * paces the lag gauges of /metrics.
  */
+#include <arpa/inet.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +59,9 @@ static const char usage[] =
 "  --max-profile-size SIZE   PGO_MAX_PROFILE_SIZE  largest scraped body (default 64M)\n"
 "  --max-instances N         PGO_MAX_INSTANCES     addresses of one target host scraped\n"
 "                                                  per slot (default 64)\n"
+"  --resolve HOST=ADDR,...   PGO_RESOLVE           fixed addresses of a host name instead of\n"
+"                                                  DNS, as curl --resolve (repeatable; in the\n"
+"                                                  variable, entries separated by spaces)\n"
 "  --ca-file FILE            PGO_CA_FILE           CA certificates for https targets\n"
 "                                                  (default: the system's)\n"
 "  --connect-timeout DUR     PGO_CONNECT_TIMEOUT   connecting to the database (default 3s)\n"
@@ -72,7 +76,7 @@ enum
 {
 	OPT_DATABASE_URL = 1000, OPT_CONCURRENCY, OPT_METRICS_LISTEN, OPT_POLL,
 	OPT_DRAIN_TIMEOUT, OPT_WORKER_ID, OPT_MAX_PROFILE, OPT_MAX_INSTANCES,
-	OPT_CA_FILE, OPT_CONNECT_TIMEOUT, OPT_STATEMENT_TIMEOUT
+	OPT_CA_FILE, OPT_CONNECT_TIMEOUT, OPT_STATEMENT_TIMEOUT, OPT_RESOLVE
 };
 
 /* flag -> environment variable */
@@ -89,8 +93,45 @@ static const struct cli_setting settings[] =
 	{OPT_CA_FILE, "ca-file", "PGO_CA_FILE"},
 	{OPT_CONNECT_TIMEOUT, "connect-timeout", "PGO_CONNECT_TIMEOUT"},
 	{OPT_STATEMENT_TIMEOUT, "statement-timeout", "PGO_STATEMENT_TIMEOUT"},
+	{OPT_RESOLVE, "resolve", "PGO_RESOLVE"},
 };
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
+
+/*
+ * Add --resolve entries: "HOST=ADDR[,ADDR...]", several separated by
+ * spaces; every address numeric.
+ */
+static void
+AddResolve(const char *name, const char *v)
+{
+	char	   *copy = strdup(v);
+	char	   *save = NULL;
+
+	if (copy == NULL)
+		cli_die("%s", "out of memory");
+	for (char *e = strtok_r(copy, " \t", &save); e != NULL; e = strtok_r(NULL, " \t", &save))
+	{
+		char	   *eq = strchr(e, '=');
+		char	   *addrs;
+		char	   *save2 = NULL;
+
+		if (eq == NULL || eq == e || eq[1] == '\0' || wcfg.n_resolve == MAX_RESOLVE_ENTRIES)
+			cli_die("%s: expected HOST=ADDR[,ADDR...] (at most 64 hosts)", name);
+		*eq = '\0';
+		addrs = strdup(eq + 1);
+		wcfg.resolve[wcfg.n_resolve].host = e;
+		wcfg.resolve[wcfg.n_resolve].addrs = eq + 1;
+		for (char *a = strtok_r(addrs, ",", &save2); a != NULL; a = strtok_r(NULL, ",", &save2))
+		{
+			unsigned char buf[16];
+
+			if (inet_pton(AF_INET, a, buf) != 1 && inet_pton(AF_INET6, a, buf) != 1)
+				cli_die("%s: not a numeric IPv4 or IPv6 address in --resolve", a);
+		}
+		free(addrs);
+		wcfg.n_resolve++;
+	}
+}
 
 /* Apply one setting. */
 static void
@@ -125,6 +166,9 @@ Apply(int opt, const char *name, const char *v)
 			break;
 		case OPT_MAX_INSTANCES:
 			wcfg.max_instances = cli_count(name, v, 1, 1024);
+			break;
+		case OPT_RESOLVE:
+			AddResolve(name, v);
 			break;
 		case OPT_CA_FILE:
 			wcfg.ca_file = v[0] ? v : NULL;

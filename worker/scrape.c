@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include "db.h"
@@ -102,29 +103,22 @@ SplitUrl(struct job *j, const char *url, char **host, char **port)
 	return true;
 }
 
-/*
- * Resolve the target's host: every distinct address, at most
- * --max-instances. Returns the count (0 with the error set on failure).
- */
-static int
-Resolve(struct job *j, const char *host, const char *port, struct instance **out)
+/* The --resolve addresses of host, or NULL. */
+static const char *
+FixedAddresses(const char *host)
 {
-	struct addrinfo hints = {0};
-	struct addrinfo *res;
-	struct instance *in;
-	int			n = 0;
-	int			rc;
+	for (int i = 0; i < wcfg.n_resolve; i++)
+		if (strcasecmp(wcfg.resolve[i].host, host) == 0)
+			return wcfg.resolve[i].addrs;
+	return NULL;
+}
 
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	rc = getaddrinfo(host, port, &hints, &res);
-	if (rc != 0)
-	{
-		job_error(j, "cannot resolve %s: %s", host, gai_strerror(rc));
-		return 0;
-	}
-	in = calloc(wcfg.max_instances, sizeof(*in));
-	for (struct addrinfo *ai = res; in != NULL && ai != NULL && n < (int) wcfg.max_instances;
+/* Add the distinct addresses of list to in[]; the new count. */
+static int
+AddAddresses(const struct addrinfo *list, const char *host, const char *port,
+			 struct instance *in, int n)
+{
+	for (const struct addrinfo *ai = list; ai != NULL && n < (int) wcfg.max_instances;
 		 ai = ai->ai_next)
 	{
 		char		ip[INET6_ADDRSTRLEN];
@@ -144,11 +138,58 @@ Resolve(struct job *j, const char *host, const char *port, struct instance **out
 				 host, port, in[n].name);
 		n++;
 	}
-	freeaddrinfo(res);
-	if (n == 0)
+	return n;
+}
+
+/*
+ * Resolve the target's host (--resolve first, else DNS): every distinct
+ * address, at most --max-instances. Returns the count (0 with the error
+ * set on failure).
+ */
+static int
+Resolve(struct job *j, const char *host, const char *port, struct instance **out)
+{
+	struct addrinfo hints = {0};
+	struct addrinfo *res;
+	struct instance *in = calloc(wcfg.max_instances, sizeof(*in));
+	const char *fixed = FixedAddresses(host);
+	int			n = 0;
+	int			rc = 0;
+
+	if (in == NULL)
+	{
+		job_error(j, "out of memory");
+		return 0;
+	}
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV | (fixed ? AI_NUMERICHOST : 0);
+	if (fixed != NULL)
+	{
+		char		addr[INET6_ADDRSTRLEN + 1];
+
+		for (const char *p = fixed; *p != '\0' && rc == 0;)
+		{
+			size_t		len = strcspn(p, ",");
+
+			snprintf(addr, sizeof(addr), "%.*s", (int) len, p);
+			rc = getaddrinfo(addr, port, &hints, &res);
+			if (rc == 0)
+			{
+				n = AddAddresses(res, host, port, in, n);
+				freeaddrinfo(res);
+			}
+			p += len + (p[len] == ',');
+		}
+	}
+	else if ((rc = getaddrinfo(host, port, &hints, &res)) == 0)
+	{
+		n = AddAddresses(res, host, port, in, n);
+		freeaddrinfo(res);
+	}
+	if (rc != 0 || n == 0)
 	{
 		free(in);
-		job_error(j, "cannot resolve %s: no address", host);
+		job_error(j, "cannot resolve %s: %s", host, rc ? gai_strerror(rc) : "no address");
 		return 0;
 	}
 	*out = in;

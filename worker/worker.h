@@ -28,6 +28,14 @@
 #define DB_RECONNECT_MAX_MS			5000	/* longest wait between connection attempts */
 #define LAG_REFRESH_MS				5000	/* /metrics lag gauges */
 
+/* --resolve: fixed addresses of a host name */
+struct resolve_entry
+{
+	char	   *host;
+	char	   *addrs;			/* numeric addresses, comma-separated */
+};
+#define MAX_RESOLVE_ENTRIES 64
+
 struct worker_config
 {
 	const char *database_url;	/* libpq conninfo */
@@ -41,6 +49,8 @@ struct worker_config
 	unsigned	statement_timeout_ms;
 	size_t		max_profile_bytes;
 	unsigned	max_instances;	/* addresses scraped per target and slot */
+	struct resolve_entry resolve[MAX_RESOLVE_ENTRIES];
+	int			n_resolve;
 };
 
 extern struct worker_config wcfg;
