@@ -73,7 +73,7 @@ COMMENT ON FUNCTION pprof_pgo_problems(pprof) IS 'why go build -pgo would reject
 CREATE FUNCTION pprof_top(pprof, n integer, sample_type text DEFAULT NULL)
 	RETURNS TABLE(function text, file text, flat bigint, flat_pct float8, cum bigint, cum_pct float8)
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION pprof_top(pprof, integer, text) IS 'the n functions go tool pprof -top lists first, in its order';
+COMMENT ON FUNCTION pprof_top(pprof, integer, text) IS 'the n functions go tool pprof -top -nodefraction=0 lists first, in its order (plain -top also leaves out those under 0.5% of the total)';
 
 CREATE FUNCTION pprof_functions(pprof, sample_type text DEFAULT NULL)
 	RETURNS TABLE(function text, system_name text, file text, start_line bigint, flat bigint, cum bigint)

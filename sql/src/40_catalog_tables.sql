@@ -1,7 +1,7 @@
 --
 -- Fleet catalog
 --
--- Schema pgo (DESIGN.md section 7): one row per upload in pgo.profiles,
+-- Schema pgo (docs/DESIGN.md section 7): one row per upload in pgo.profiles,
 -- daily range partitions on received_at (UTC days, named profiles_YYYYMMDD,
 -- created ahead by pgo.maintain(); pgo.profiles_default catches the rest),
 -- selection (pgo.selection, pgo.profile_for, pgo.selection_key), releases
