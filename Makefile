@@ -17,6 +17,7 @@ OBJS = \
 	extension/pprof_layout.o \
 	extension/pprof_gzip.o \
 	extension/pprof_decode.o \
+	extension/pprof_sniff.o \
 	extension/pprof_encode.o \
 	extension/pprof_io.o \
 	extension/pprof_inspect.o \

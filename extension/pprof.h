@@ -252,6 +252,9 @@ extern Pprof *PprofDecodeRaw(const char *data, Size len, PprofError *err);
 extern void PprofThrow(const PprofError *err) pg_attribute_noreturn();
 extern char *PprofErrorText(const PprofError *err);
 
+/* pprof_sniff.c */
+extern void PprofNameFormat(const char *data, Size len, PprofError *err);
+
 /* pprof_encode.c */
 extern char *PprofEncodeRaw(const Pprof *pprof, Size *out_len);
 extern bytea *PprofEncode(const Pprof *pprof);

@@ -1281,13 +1281,18 @@ PprofDecode(const char *data, Size len, PprofError *err)
 			err->hint = "Raise pprof.max_profile_bytes if profiles this large are expected.";
 			return NULL;
 		}
-		return PprofDecodeRaw(data, len, err);
+		result = PprofDecodeRaw(data, len, err);
+		if (result == NULL)
+			PprofNameFormat(data, len, err);
+		return result;
 	}
 
 	raw = PprofGunzip(data, len, pprof_max_profile_bytes, &raw_len, err);
 	if (raw == NULL)
 		return NULL;
 	result = PprofDecodeRaw(raw, raw_len, err);
+	if (result == NULL)
+		PprofNameFormat(raw, raw_len, err);
 	pfree(raw);
 	return result;
 }

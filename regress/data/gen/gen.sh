@@ -35,4 +35,22 @@ cd "$here"
 "$tmp/gen" -out "$out"                      # all fixtures but cpu_b1
 "$tmp/otherprog" -out "$out"                # cpu_b1.pb.gz
 gunzip -c "$out/cpu.pb.gz" > "$out/cpu.pb"  # raw protobuf twin of cpu.pb.gz
+# wrong/: the inputs not written by Go (the Go ones come from wrong.go):
+# a legacy binary CPU profile (gperftools' libprofiler, Debian package
+# libgoogle-perftools4, profiling legacy/spin.c), another protobuf message
+# (protoc's FileDescriptorSet of profile.proto), go tool preprofile's
+# output, and a text dump gzipped as people gzip what they upload
+profiler=$(ls /usr/lib/*/libprofiler.so.0 2>/dev/null | head -1)
+if [ -z "$profiler" ]; then
+	echo "gen.sh: libprofiler.so.0 not found (apt-get install libgoogle-perftools4)" >&2
+	exit 1
+fi
+cc -O1 -o "$tmp/spin" legacy/spin.c
+LD_PRELOAD=$profiler CPUPROFILE="$out/wrong/legacy_cpu.prof" CPUPROFILE_FREQUENCY=1000 \
+	"$tmp/spin" >/dev/null
+protoc-c --proto_path=../../../extension/proto --include_imports \
+	--descriptor_set_out="$out/wrong/descriptor_set.pb" profile.proto
+"$GO" tool preprofile -i "$out/cpu.pb.gz" -o "$out/wrong/preprofile.txt"
+gzip -n -c "$out/wrong/goroutine_debug2.txt" > "$out/wrong/goroutine_debug2.txt.gz"
+
 "$tmp/gen" -out "$out" -check               # summary + sanity checks

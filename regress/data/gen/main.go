@@ -37,6 +37,7 @@ var groups = []struct {
 	{"cpu_empty", "cpu_empty.pb.gz", genEmpty},
 	{"merge", "cpu_a1.pb.gz cpu_a2.pb.gz cpu_a3.pb.gz cpu_a_long.pb.gz", genMerge},
 	{"cpu_badutf8", "cpu_badutf8.pb.gz", genBadUTF8},
+	{"wrong", "wrong/*: text dumps, a trace, error pages (see wrong.go)", genWrong},
 }
 
 func main() {
