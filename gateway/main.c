@@ -25,7 +25,8 @@
 
 #include "config.h"
 #include "log.h"
-#include "server.h"
+#include "http.h"
+#include "metrics.h"
 
 #define GATEWAY_VERSION "0.1"
 
@@ -532,7 +533,7 @@ main(int argc, char **argv)
 		log_event("fatal", "cannot start the database threads", "out of memory");
 		return 1;
 	}
-	daemon = server_start(fd);
+	daemon = http_start(fd);
 	if (daemon == NULL)
 	{
 		log_event("fatal", "cannot start the HTTP server", cfg.listen);

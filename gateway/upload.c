@@ -14,14 +14,15 @@
  * and is the only place that judges a profile. The answer 201 is sent only
  * after the commit, on a session with synchronous_commit = on.
  */
-#include "server.h"
-
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "handlers.h"
 #include "json.h"
+#include "metrics.h"
+#include "multipart.h"
 
 struct upload
 {
@@ -34,7 +35,7 @@ struct upload
 	size_t		discarded;
 	bool		multipart;
 	char		boundary[80];
-	char		idempotency_key[MAX_IDEMPOTENCY_KEY_LEN + 1];
+	char	   *idempotency_key;	/* NULL: none */
 	/* set by upload_complete */
 	const char *profile;
 	size_t		profile_len;
@@ -60,17 +61,15 @@ Reserve(struct upload *up, size_t n)
 
 /* Free the upload state of a request. */
 void
-upload_free(struct request *r)
+upload_free(void *state)
 {
-	struct upload *up = r->up;
+	struct upload *up = state;
 
-	if (up == NULL)
-		return;
 	__atomic_sub_fetch(&upload_memory_used, up->reserved, __ATOMIC_RELAXED);
 	free(up->data);
 	free(up->labels);
+	free(up->idempotency_key);
 	free(up);
-	r->up = NULL;
 }
 
 /* The media type of a Content-Type, lower case, without parameters. */
@@ -93,40 +92,27 @@ IsChunked(const char *v)
 	return v != NULL && strcasestr(v, "chunked") != NULL;
 }
 
-/* Headers are in: check type, encoding, length, token-free parameters. */
-enum action
-upload_begin(struct request *r)
+/*
+ * What the body is, from Content-Encoding and Content-Type; false with
+ * r->reply set (415, 400) when the gateway cannot take it.
+ */
+static bool
+BodyKind(struct request *r, struct upload *up)
 {
-	const char *cl = request_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
-	const char *te = request_header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING);
 	const char *ct = request_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
 	const char *ce = request_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING);
-	const char *ik = request_header(r, "Idempotency-Key");
-	struct upload *up;
 	char		media[64];
 	bool		gzip = false;
-	unsigned long long length = 0;
-	size_t		initial;
-	int			i;
 
-	up = calloc(1, sizeof(*up));
-	if (up == NULL)
-	{
-		reply_error(r, 503, "gateway busy", "Out of memory.");
-		return ACT_REPLY;
-	}
-	r->up = up;
-
-	/* what the body is */
 	if (ce != NULL && ce[0] != '\0' && strcasecmp(ce, "identity") != 0)
 	{
 		if (strcasecmp(ce, "gzip") == 0 || strcasecmp(ce, "x-gzip") == 0)
 			gzip = true;
 		else
 		{
-			reply_errorf(r, 415, "unsupported Content-Encoding",
-						 "Send the profile as is, or with Content-Encoding: gzip.");
-			return ACT_REPLY;
+			reply_error(r, 415, "unsupported Content-Encoding",
+						"Send the profile as is, or with Content-Encoding: gzip.");
+			return false;
 		}
 	}
 	MediaType(ct ? ct : "", media, sizeof(media));
@@ -138,12 +124,12 @@ upload_begin(struct request *r)
 		{
 			reply_error(r, 415, "unsupported Content-Encoding",
 						"A multipart body cannot be gzip-encoded; gzip the profile inside the part instead.");
-			return ACT_REPLY;
+			return false;
 		}
 		if (why != NULL)
 		{
 			reply_error(r, 400, "invalid multipart body", why);
-			return ACT_REPLY;
+			return false;
 		}
 		up->multipart = true;
 	}
@@ -159,95 +145,90 @@ upload_begin(struct request *r)
 					 "Send the profile as application/octet-stream (curl --data-binary @cpu.pprof "
 					 "-H 'Content-Type: application/octet-stream') or as multipart/form-data with a "
 					 "part cpu_profile (curl -F cpu_profile=@cpu.pprof); got %.40s.", media);
-		return ACT_REPLY;
+		return false;
 	}
+	return true;
+}
 
-	/* how big it is: decided now, before a byte of the body is read */
-	up->chunked = IsChunked(te);
-	if (!up->chunked)
+/*
+ * How big the body is, decided before a byte of it is read: *length from
+ * Content-Length, or chunked. False with r->reply set (411, 400, 413).
+ */
+static bool
+BodyLength(struct request *r, struct upload *up, size_t *length)
+{
+	const char *cl = request_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	unsigned long long n = 0;
+	const char *p = cl;
+
+	*length = 0;
+	up->chunked = IsChunked(request_header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING));
+	if (up->chunked)
+		return true;
+	if (cl == NULL)
 	{
-		const char *p = cl;
-
-		if (cl == NULL)
-		{
-			reply_error(r, 411, "length required",
-						"Send a Content-Length header (or a chunked body).");
-			return ACT_REPLY;
-		}
-		if (*p == '\0' || strlen(p) > 19)
+		reply_error(r, 411, "length required",
+					"Send a Content-Length header (or a chunked body).");
+		return false;
+	}
+	if (*p == '\0' || strlen(p) > 19)
+	{
+		reply_error(r, 400, "invalid Content-Length", NULL);
+		return false;
+	}
+	for (; *p; p++)
+	{
+		if (!isdigit((unsigned char) *p))
 		{
 			reply_error(r, 400, "invalid Content-Length", NULL);
-			return ACT_REPLY;
+			return false;
 		}
-		for (; *p; p++)
-		{
-			if (!isdigit((unsigned char) *p))
-			{
-				reply_error(r, 400, "invalid Content-Length", NULL);
-				return ACT_REPLY;
-			}
-			length = length * 10 + (unsigned long long) (*p - '0');
-		}
-		if (length > cfg.max_body)
-		{
-			reply_errorf(r, 413, "request body too large",
-						 "The body is %llu bytes; this gateway accepts at most %zu bytes (--max-body).",
-						 length, cfg.max_body);
-			return ACT_REPLY;
-		}
-		if (length == 0)
-		{
-			reply_error(r, 400, "empty request body", "The body must be a pprof profile.");
-			return ACT_REPLY;
-		}
+		n = n * 10 + (unsigned long long) (*p - '0');
 	}
-
-	/* labels and key: reject bad ones before reading the body */
-	for (i = 0; i < r->nparams; i++)
+	if (n > cfg.max_body)
 	{
-		const char *why = NULL;
-
-		if (!label_key_valid(r->params[i].key))
-		{
-			reply_errorf(r, 400, "invalid label",
-						 "Label names (query parameter names) are 1 to 64 characters from [A-Za-z0-9_.-].");
-			return ACT_REPLY;
-		}
-		if (!label_value_valid(r->params[i].value, &why))
-		{
-			reply_error(r, 400, "invalid label", why);
-			return ACT_REPLY;
-		}
+		reply_errorf(r, 413, "request body too large",
+					 "The body is %llu bytes; this gateway accepts at most %zu bytes (--max-body).",
+					 n, cfg.max_body);
+		return false;
 	}
-	if (r->nparams > MAX_LABELS)
+	if (n == 0)
 	{
-		reply_error(r, 400, "invalid label", "At most 64 labels.");
+		reply_error(r, 400, "empty request body", "The body must be a pprof profile.");
+		return false;
+	}
+	*length = (size_t) n;
+	return true;
+}
+
+/*
+ * Headers are in: what the body is and how big, then its buffer. Labels
+ * and the Idempotency-Key are the catalog's to judge (pgo.ingest).
+ */
+enum action
+upload_begin(struct request *r)
+{
+	const char *ik = request_header(r, "Idempotency-Key");
+	struct upload *up;
+	size_t		length;
+	size_t		initial;
+
+	up = calloc(1, sizeof(*up));
+	if (up == NULL)
+	{
+		reply_out_of_memory(r);
 		return ACT_REPLY;
 	}
-	if (ik != NULL)
+	r->state = up;
+	if (!BodyKind(r, up) || !BodyLength(r, up, &length))
+		return ACT_REPLY;
+	if (ik != NULL && (up->idempotency_key = strdup(ik)) == NULL)
 	{
-		size_t		n = strlen(ik);
-		size_t		j;
-
-		if (n == 0 || n > MAX_IDEMPOTENCY_KEY_LEN)
-		{
-			reply_error(r, 400, "invalid Idempotency-Key", "An Idempotency-Key is 1 to 128 characters from [A-Za-z0-9_.:-].");
-			return ACT_REPLY;
-		}
-		for (j = 0; j < n; j++)
-		{
-			char		c = ik[j];
-
-			if (!(isalnum((unsigned char) c) || c == '_' || c == '.' || c == ':' || c == '-'))
-			{
-				reply_error(r, 400, "invalid Idempotency-Key", "An Idempotency-Key is 1 to 128 characters from [A-Za-z0-9_.:-].");
-				return ACT_REPLY;
-			}
-		}
-		memcpy(up->idempotency_key, ik, n + 1);
+		reply_out_of_memory(r);
+		return ACT_REPLY;
 	}
 
-	initial = up->chunked ? CHUNKED_INITIAL_BUFFER : (size_t) length;
+	initial = up->chunked ? CHUNKED_INITIAL_BUFFER : length;
 	if (initial > cfg.max_body)
 		initial = cfg.max_body;
 	if (!Reserve(up, initial))
@@ -258,7 +239,7 @@ upload_begin(struct request *r)
 	up->data = malloc(initial);
 	if (up->data == NULL)
 	{
-		reply_error(r, 503, "gateway busy", "Out of memory.");
+		reply_out_of_memory(r);
 		return ACT_REPLY;
 	}
 	up->cap = initial;
@@ -288,7 +269,7 @@ StartDiscarding(struct upload *up)
 bool
 upload_body(struct request *r, const char *data, size_t n)
 {
-	struct upload *up = r->up;
+	struct upload *up = r->state;
 
 	if (!up->discarding && n > cfg.max_body - up->len)
 	{
@@ -335,18 +316,18 @@ static bool
 UploadRun(struct db_ctx *ctx, void *arg)
 {
 	struct request *r = arg;
-	struct upload *up = r->up;
+	struct upload *up = r->state;
 	const char *values[4];
 	int			lengths[4] = {0, 0, 0, 0};
 	int			formats[4] = {0, 1, 0, 0};
 	PGresult   *res;
 	struct buf	b;
 
-	values[0] = r->tag;
+	values[0] = request_capture(r, "tag");
 	values[1] = up->profile;
 	lengths[1] = (int) up->profile_len;
 	values[2] = up->labels;
-	values[3] = up->idempotency_key[0] ? up->idempotency_key : NULL;
+	values[3] = up->idempotency_key;
 	res = db_query(ctx,
 				   "SELECT s.id, json_build_object('id', s.id, 'tag', $1::text, "
 				   "'samples', s.samples, 'duration_seconds', s.duration_seconds, "
@@ -385,7 +366,7 @@ UploadRun(struct db_ctx *ctx, void *arg)
 enum action
 upload_complete(struct request *r)
 {
-	struct upload *up = r->up;
+	struct upload *up = r->state;
 	struct buf	labels;
 	int			i;
 
@@ -437,7 +418,7 @@ upload_complete(struct request *r)
 	up->labels = buf_steal(&labels, NULL);
 	if (up->labels == NULL)
 	{
-		reply_error(r, 503, "gateway busy", "Out of memory.");
+		reply_out_of_memory(r);
 		return ACT_REPLY;
 	}
 
