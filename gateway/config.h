@@ -45,6 +45,10 @@
 #define DB_QUEUE_PER_WORKER		16		/* waiting jobs per database connection */
 #define DB_MAX_PREPARED			64		/* prepared statements per connection */
 #define CHUNKED_INITIAL_BUFFER	(64u * 1024)
+#define LINGER_MAX_SOCKETS		256		/* lingering at once (linger.c) */
+#define LINGER_MAX_MS			10000	/* a lingering socket is closed after */
+#define LINGER_IDLE_MS			2000	/* ... or this long without a byte */
+#define LINGER_MAX_BYTES		(256u * 1024 * 1024)	/* ... or discarding this much */
 
 #define PGW_STR_(x) #x
 #define PGW_STR(x) PGW_STR_(x)		/* a limit's number in a message */

@@ -34,6 +34,7 @@
 #include <strings.h>
 
 #include "json.h"
+#include "linger.h"
 #include "log.h"
 #include "metrics.h"
 #include "routes.h"
@@ -194,22 +195,81 @@ FreeEntry(void *cls)
 	cache_unref(cls);
 }
 
-/* Turn r->reply into a queued MHD response. */
-static enum MHD_Result
-Respond(struct request *r)
+/* where reply headers go: an MHD response, or the bytes of an answer */
+typedef void (*add_header_fn) (void *sink, const char *name, const char *value);
+
+/* Every header of r->reply but Content-Length, to add(sink, ...). */
+static void
+ReplyHeaders(struct request *r, add_header_fn add, void *sink)
+{
+	struct reply *rep = &r->reply;
+	char		retry[16];
+
+	if (rep->status >= 400)
+	{
+		add(sink, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+		if (r->get_style)
+		{
+			char		h[MAX_ERROR_HEADER_LEN];
+
+			HeaderSafe(h, sizeof(h), rep->error, rep->detail);
+			add(sink, "X-PGO-Error", h);
+			if (rep->sqlstate[0])
+				add(sink, "X-PGO-SQLSTATE", rep->sqlstate);
+		}
+		else
+			add(sink, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+		if (rep->status == MHD_HTTP_SERVICE_UNAVAILABLE)
+		{
+			snprintf(retry, sizeof(retry), "%u", cfg.retry_after_s);
+			add(sink, MHD_HTTP_HEADER_RETRY_AFTER, retry);
+		}
+		if (rep->status == MHD_HTTP_UNAUTHORIZED)
+			add(sink, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"pprof-gateway\"");
+	}
+	else
+	{
+		if (rep->content_type && rep->status != MHD_HTTP_NOT_MODIFIED)
+			add(sink, MHD_HTTP_HEADER_CONTENT_TYPE, rep->content_type);
+		if (rep->etag[0])
+			add(sink, MHD_HTTP_HEADER_ETAG, rep->etag);
+		if (rep->attachment && rep->status != MHD_HTTP_NOT_MODIFIED)
+			add(sink, MHD_HTTP_HEADER_CONTENT_DISPOSITION, "attachment; filename=default.pgo");
+		add(sink, MHD_HTTP_HEADER_CACHE_CONTROL,
+			rep->cache_control ? rep->cache_control : "no-store");
+	}
+	if (rep->allow[0])
+		add(sink, MHD_HTTP_HEADER_ALLOW, rep->allow);
+	if (rep->x_cache)
+		add(sink, "X-PGO-Cache", rep->x_cache);
+	add(sink, "X-Content-Type-Options", "nosniff");
+	/* an answer before the end of the body ends the connection */
+	if (server_draining || r->linger)
+		add(sink, MHD_HTTP_HEADER_CONNECTION, "close");
+}
+
+/* add_header_fn of an MHD response */
+static void
+AddToResponse(void *sink, const char *name, const char *value)
+{
+	MHD_add_response_header(sink, name, value);
+}
+
+/* add_header_fn of an answer written by the gateway itself */
+static void
+AddToBytes(void *sink, const char *name, const char *value)
+{
+	buf_printf(sink, "%s: %s\r\n", name, value);
+}
+
+/* The MHD response of r->reply (without headers); NULL when out of memory. */
+static struct MHD_Response *
+ReplyResponse(struct request *r)
 {
 	struct reply *rep = &r->reply;
 	struct MHD_Response *resp;
-	enum MHD_Result ret;
-	bool		is_error = rep->status >= 400;
-	char		retry[16];
 
-	if (rep->status == 0)
-		reply_error(r, 500, "internal error", "No reply was produced.");
-
-	if (is_error && r->get_style)
-		resp = MHD_create_response_from_buffer(0, (void *) "", MHD_RESPMEM_PERSISTENT);
-	else if (is_error)
+	if (rep->status >= 400 && !r->get_style)
 	{
 		size_t		len = 0;
 		char	   *body = ErrorJson(rep, &len);
@@ -217,11 +277,9 @@ Respond(struct request *r)
 		resp = body ? MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE) : NULL;
 		if (resp == NULL)
 			free(body);
-		else
-			MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
 		r->bytes_out = len;
 	}
-	else if (rep->status == MHD_HTTP_NOT_MODIFIED)
+	else if (rep->status >= 400 || rep->status == MHD_HTTP_NOT_MODIFIED)
 		resp = MHD_create_response_from_buffer(0, (void *) "", MHD_RESPMEM_PERSISTENT);
 	else if (rep->entry != NULL)
 	{
@@ -243,6 +301,19 @@ Respond(struct request *r)
 			rep->body = NULL;
 		}
 	}
+	return resp;
+}
+
+/* Turn r->reply into a queued MHD response. */
+static enum MHD_Result
+Respond(struct request *r)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	if (r->reply.status == 0)
+		reply_error(r, 500, "internal error", "No reply was produced.");
+	resp = ReplyResponse(r);
 	if (resp == NULL)
 	{
 		log_event("error", "cannot create a response", "out of memory");
@@ -250,52 +321,47 @@ Respond(struct request *r)
 	}
 	if (strcmp(r->method, "HEAD") == 0)
 		r->bytes_out = 0;
-
-	if (is_error)
-	{
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-		if (r->get_style)
-		{
-			char		h[MAX_ERROR_HEADER_LEN];
-
-			HeaderSafe(h, sizeof(h), rep->error, rep->detail);
-			MHD_add_response_header(resp, "X-PGO-Error", h);
-			if (rep->sqlstate[0])
-				MHD_add_response_header(resp, "X-PGO-SQLSTATE", rep->sqlstate);
-		}
-		if (rep->status == MHD_HTTP_SERVICE_UNAVAILABLE)
-		{
-			snprintf(retry, sizeof(retry), "%u", cfg.retry_after_s);
-			MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, retry);
-		}
-		if (rep->status == MHD_HTTP_UNAUTHORIZED)
-			MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-									"Bearer realm=\"pprof-gateway\"");
-	}
-	else
-	{
-		if (rep->content_type && rep->status != MHD_HTTP_NOT_MODIFIED)
-			MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, rep->content_type);
-		if (rep->etag[0])
-			MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, rep->etag);
-		if (rep->attachment && rep->status != MHD_HTTP_NOT_MODIFIED)
-			MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION,
-									"attachment; filename=default.pgo");
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
-								rep->cache_control ? rep->cache_control : "no-store");
-	}
-	if (rep->allow[0])
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, rep->allow);
-	if (rep->x_cache)
-		MHD_add_response_header(resp, "X-PGO-Cache", rep->x_cache);
-	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	if (server_draining)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
-
-	ret = MHD_queue_response(r->conn, (unsigned int) rep->status, resp);
+	ReplyHeaders(r, AddToResponse, resp);
+	ret = MHD_queue_response(r->conn, (unsigned int) r->reply.status, resp);
 	MHD_destroy_response(resp);
 	r->responded = true;
 	return ret;
+}
+
+/*
+ * The route refused the rest of the body (a chunked body over --max-body):
+ * libmicrohttpd cannot queue a response before the body ended, so the
+ * gateway writes r->reply (an error) on the socket itself, and the socket
+ * lingers (linger.c) while MHD drops the connection.
+ */
+static enum MHD_Result
+AnswerMidBody(struct request *r)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	size_t		len = 0;
+	char	   *body;
+	struct buf	b;
+
+	if (r->reply.status < 400 || ci == NULL)
+		return MHD_NO;
+	r->linger = true;
+	body = ErrorJson(&r->reply, &len);
+	buf_init(&b);
+	buf_printf(&b, "HTTP/1.1 %d %s\r\n", r->reply.status,
+			   MHD_get_reason_phrase_for((unsigned int) r->reply.status));
+	ReplyHeaders(r, AddToBytes, &b);
+	buf_printf(&b, "Content-Length: %zu\r\n\r\n", len);
+	buf_put(&b, body ? body : "", body ? len : 0);
+	if (body != NULL && !b.oom && linger_socket(ci->connect_fd, b.data, b.len))
+	{
+		r->responded = true;
+		r->bytes_out = len;
+	}
+	r->linger = false;			/* done: nothing more at the end */
+	free(body);
+	buf_free(&b);
+	return MHD_NO;				/* MHD closes its side of the connection */
 }
 
 /* Does a body follow the headers? */
@@ -474,6 +540,7 @@ RequestStep(void *cls, struct MHD_Connection *c, const char *url, const char *me
 			r->reply_pending = true;
 			return MHD_YES;
 		}
+		r->linger = a == ACT_REPLY;
 		return Act(r, a);
 	}
 
@@ -485,7 +552,7 @@ RequestStep(void *cls, struct MHD_Connection *c, const char *url, const char *me
 		r->bytes_in += n;
 		if (r->route != NULL && r->route->body != NULL &&
 			!r->route->body(r, upload_data, n))
-			return MHD_NO;		/* close the connection */
+			return AnswerMidBody(r);
 		return MHD_YES;			/* other routes ignore a body */
 	}
 
@@ -531,7 +598,6 @@ RequestEnd(void *cls, struct MHD_Connection *c, void **con_cls,
 	};
 
 	(void) cls;
-	(void) c;
 	if (r == NULL)
 		return;
 	*con_cls = NULL;
@@ -563,6 +629,16 @@ RequestEnd(void *cls, struct MHD_Connection *c, void **con_cls,
 	e.termination = ((unsigned) toe < sizeof(term) / sizeof(term[0])) ? term[toe] : "other";
 	log_access(&e);
 	metrics_request(r->route_number, e.status, seconds);
+
+	/* answered before the end of the body: keep reading, then close */
+	if (r->linger && r->responded && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+	{
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+		if (ci != NULL)
+			(void) linger_socket(ci->connect_fd, NULL, 0);
+	}
 
 	if (r->state != NULL && r->route != NULL && r->route->free != NULL)
 		r->route->free(r->state);
@@ -600,6 +676,8 @@ http_start(int listen_fd)
 		MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_ITC;
 
 	routes_init();
+	if (!linger_start())
+		return NULL;
 	/* the logger must come first, or MHD logs the options' errors itself */
 	return MHD_start_daemon(flags, 0, NULL, NULL, RequestStep, NULL,
 							MHD_OPTION_EXTERNAL_LOGGER, MhdLog, NULL,
@@ -613,4 +691,12 @@ http_start(int listen_fd)
 							MHD_OPTION_URI_LOG_CALLBACK, RequestStart, NULL,
 							MHD_OPTION_NOTIFY_COMPLETED, RequestEnd, NULL,
 							MHD_OPTION_END);
+}
+
+/* Stop the daemon (no request in flight), then the lingering sockets. */
+void
+http_stop(struct MHD_Daemon *daemon)
+{
+	MHD_stop_daemon(daemon);
+	linger_stop();
 }

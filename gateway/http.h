@@ -107,6 +107,7 @@ struct request
 	bool		responded;
 	bool		reply_pending;	/* r->reply is ready, send it at the end */
 	bool		get_style;		/* GET/HEAD: errors have an empty body */
+	bool		linger;			/* answered before the end of the body */
 
 	/* set by routes_dispatch */
 	const struct route *route;	/* NULL: no route (the reply says why) */
@@ -144,6 +145,7 @@ extern struct db_executor *db_reader;	/* db_primary when no replica */
 extern volatile int server_draining;
 
 extern struct MHD_Daemon *http_start(int listen_fd);
+extern void http_stop(struct MHD_Daemon *daemon);
 
 /* replies */
 extern void reply_error(struct request *r, int status, const char *error,

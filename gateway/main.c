@@ -564,7 +564,7 @@ main(int argc, char **argv)
 		log_eventf("error", "drain timeout", "%ld requests still in flight; exiting", left);
 		_exit(1);
 	}
-	MHD_stop_daemon(daemon);
+	http_stop(daemon);
 	db_executor_stop(db_reader != db_primary ? db_reader : NULL);
 	db_executor_stop(db_primary);
 	cache_shutdown();

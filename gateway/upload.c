@@ -3,9 +3,9 @@
  *	  POST /profile/<tag>: receive a profile and store it with pgo.ingest.
  *
  * Size is decided before the body is read: a Content-Length above
- * --max-body is answered 413 at once (MHD then closes the connection
- * without reading the body, and sends no "100 Continue"); a chunked body is
- * cut off with 413 as soon as it passes the limit. All buffered uploads
+ * --max-body is answered 413 at once (no "100 Continue" is sent, and the
+ * connection lingers so that the answer arrives, see linger.c); a chunked
+ * body is answered 413 as soon as it passes the limit. All buffered uploads
  * together are bounded by --upload-memory (503 beyond), so many concurrent
  * large uploads cannot exhaust memory.
  *
@@ -31,8 +31,6 @@ struct upload
 	size_t		cap;
 	size_t		reserved;		/* bytes counted against --upload-memory */
 	bool		chunked;
-	bool		discarding;		/* chunked body over a limit: reply is set */
-	size_t		discarded;
 	bool		multipart;
 	char		boundary[80];
 	char	   *idempotency_key;	/* NULL: none */
@@ -85,6 +83,37 @@ MediaType(const char *ct, char *out, size_t cap)
 	out[o] = '\0';
 }
 
+/*
+ * Is a media type clearly something other than a profile: text, JSON,
+ * XML, HTML, an image...? Anything else is taken as the profile's bytes,
+ * which the pprof type judges: application/octet-stream, none, and
+ * application/x-www-form-urlencoded, the type curl gives --data-binary.
+ */
+static bool
+NotAProfile(const char *media)
+{
+	static const char *const other_tops[] = {
+		"text/", "image/", "audio/", "video/", "font/", "model/", "message/", "multipart/"
+	};
+	static const char *const other_apps[] = {
+		"application/json", "application/xml", "application/xhtml+xml",
+		"application/javascript", "application/ecmascript", "application/yaml",
+		"application/x-yaml", "application/x-ndjson", "application/pdf"
+	};
+	size_t		n = strlen(media);
+	size_t		i;
+
+	for (i = 0; i < sizeof(other_tops) / sizeof(other_tops[0]); i++)
+		if (strncmp(media, other_tops[i], strlen(other_tops[i])) == 0)
+			return true;
+	for (i = 0; i < sizeof(other_apps) / sizeof(other_apps[0]); i++)
+		if (strcmp(media, other_apps[i]) == 0)
+			return true;
+	/* structured syntax suffixes (RFC 6839): +json, +xml */
+	return (n > 5 && strcmp(media + n - 5, "+json") == 0) ||
+		(n > 4 && strcmp(media + n - 4, "+xml") == 0);
+}
+
 /* Is v a token list containing "chunked"? */
 static bool
 IsChunked(const char *v)
@@ -133,18 +162,13 @@ BodyKind(struct request *r, struct upload *up)
 		}
 		up->multipart = true;
 	}
-	else if (media[0] != '\0' &&
-			 strcmp(media, "application/octet-stream") != 0 &&
-			 strcmp(media, "application/x-protobuf") != 0 &&
-			 strcmp(media, "application/protobuf") != 0 &&
-			 strcmp(media, "application/vnd.google.protobuf") != 0 &&
-			 strcmp(media, "application/gzip") != 0 &&
-			 strcmp(media, "application/x-gzip") != 0)
+	else if (NotAProfile(media))
 	{
 		reply_errorf(r, 415, "unsupported Content-Type",
-					 "Send the profile as application/octet-stream (curl --data-binary @cpu.pprof "
-					 "-H 'Content-Type: application/octet-stream') or as multipart/form-data with a "
-					 "part cpu_profile (curl -F cpu_profile=@cpu.pprof); got %.40s.", media);
+					 "A body of type %.40s is not a pprof profile. Send the profile file as it is "
+					 "(curl --data-binary @cpu.pprof, any type but text, JSON, XML or HTML, e.g. "
+					 "application/octet-stream) or as multipart/form-data with a part cpu_profile "
+					 "(curl -F cpu_profile=@cpu.pprof).", media);
 		return false;
 	}
 	return true;
@@ -246,38 +270,26 @@ upload_begin(struct request *r)
 	return ACT_CONTINUE;
 }
 
-/* Stop buffering: free the buffer, keep the reply, discard what follows. */
-static void
-StartDiscarding(struct upload *up)
-{
-	up->discarding = true;
-	free(up->data);
-	up->data = NULL;
-	up->cap = 0;
-	up->len = 0;
-}
-
 /*
- * A piece of the body; false when the connection must be closed.
+ * A piece of the body; false, with r->reply set, when the rest is refused.
  *
- * A chunked body that passes --max-body (or --upload-memory) is not
- * buffered further: its buffer is freed at once, the rest is discarded,
- * and the 413 (503) is sent when the body ends (libmicrohttpd cannot queue
- * a response in the middle of a body). A client that keeps sending beyond
- * another --max-body of discarded bytes is cut off.
+ * A chunked body that passes --max-body (or --upload-memory) is answered
+ * at once, 413 (503), in the middle of the body (http.c writes the answer
+ * itself and the connection lingers): the client learns it now, not after
+ * sending the rest, and the buffer is freed with the request.
  */
 bool
 upload_body(struct request *r, const char *data, size_t n)
 {
 	struct upload *up = r->state;
 
-	if (!up->discarding && n > cfg.max_body - up->len)
+	if (n > cfg.max_body - up->len)
 	{
 		reply_errorf(r, 413, "request body too large",
 					 "The body is larger than %zu bytes (--max-body).", cfg.max_body);
-		StartDiscarding(up);
+		return false;
 	}
-	if (!up->discarding && up->len + n > up->cap)
+	if (up->len + n > up->cap)
 	{
 		size_t		cap = up->cap;
 		char	   *p = NULL;
@@ -287,18 +299,10 @@ upload_body(struct request *r, const char *data, size_t n)
 		if (!Reserve(up, cap - up->cap) || (p = realloc(up->data, cap)) == NULL)
 		{
 			reply_error(r, 503, "gateway busy", "Too many uploads are being received; retry later.");
-			StartDiscarding(up);
+			return false;
 		}
-		else
-		{
-			up->data = p;
-			up->cap = cap;
-		}
-	}
-	if (up->discarding)
-	{
-		up->discarded += n;
-		return up->discarded <= cfg.max_body;
+		up->data = p;
+		up->cap = cap;
 	}
 	memcpy(up->data + up->len, data, n);
 	up->len += n;
@@ -371,8 +375,6 @@ upload_complete(struct request *r)
 	int			i;
 
 	metrics_upload_bytes(up->len);
-	if (up->discarding)
-		return ACT_REPLY;		/* the 413 or 503 set while streaming */
 	if (up->len == 0)
 	{
 		reply_error(r, 400, "empty request body", "The body must be a pprof profile.");

@@ -170,7 +170,8 @@ post_error(
 foreach my $case (
 	[ 'Content-Type: text/plain', 'unsupported Content-Type' ],
 	[ 'Content-Type: application/json', 'unsupported Content-Type' ],
-	[ 'Content-Type: application/x-www-form-urlencoded', 'unsupported Content-Type' ],
+	[ 'Content-Type: text/html; charset=utf-8', 'unsupported Content-Type' ],
+	[ 'Content-Type: application/problem+json', 'unsupported Content-Type' ],
 	[ 'Content-Encoding: br', 'unsupported Content-Encoding' ],
 	[ 'Content-Encoding: deflate', 'unsupported Content-Encoding' ])
 {
