@@ -75,11 +75,18 @@ func (c *config) upload(ctx context.Context, tag string, profile []byte) (*Resul
 		defer cancel()
 	}
 
+	var last *Error // the gateway's last answer, if any
 	for attempt := 0; ; attempt++ {
 		res, retry, err := c.try(ctx, endpoint, key, tag, profile)
 		if err == nil {
 			return res, nil
 		}
+		if ctx.Err() != nil && last != nil && !errors.As(err, new(*Error)) {
+			// The time ran out during a retry: the gateway's last answer
+			// says more than the interrupted request.
+			return nil, fmt.Errorf("%w (gave up: %w)", last, ctx.Err())
+		}
+		errors.As(err, &last)
 		if !retry || attempt >= c.retries {
 			return nil, err
 		}
