@@ -2,14 +2,14 @@
  * http.c
  *	  libmicrohttpd daemon of pprof-gateway: the request lifecycle, replies
  *	  turned into HTTP responses, and the hand-off to the database threads.
- *	  It names no handler: routes.c says which route serves a request, the
- *	  route's callbacks do the rest.
+ *	  It names no handler: a router (routes.c, handed over by main.c) says
+ *	  which route serves a request, the route's callbacks do the rest.
  *
  * Lifecycle of a request (all callbacks of one connection run on the same
  * MHD thread):
  *   RequestStart    request line parsed: state allocated, raw URI kept
  *   RequestStep     called several times:
- *     (headers)     routes_dispatch picks the route (method, token,
+ *     (headers)     the router picks the route (method, token,
  *                   parameters); its begin callback may answer at once,
  *                   BEFORE the body is read (413, 415, ...)
  *     (data)        body pieces to the route's body callback (bounded)
@@ -37,8 +37,9 @@
 #include "linger.h"
 #include "log.h"
 #include "metrics.h"
-#include "routes.h"
 #include "url.h"
+
+static const struct router *router;
 
 struct db_executor *db_primary;
 struct db_executor *db_reader;
@@ -378,7 +379,7 @@ HasBody(struct request *r)
 static enum action
 Begin(struct request *r)
 {
-	enum action a = routes_dispatch(r);
+	enum action a = router->dispatch(r);
 
 	if (a != ACT_CONTINUE || r->route->begin == NULL)
 		return a;
@@ -616,7 +617,7 @@ RequestEnd(void *cls, struct MHD_Connection *c, void **con_cls,
 	memset(&e, 0, sizeof(e));
 	e.method = r->method;
 	e.path = path;
-	e.route = routes_name(r->route_number);
+	e.route = router->name(r->route_number);
 	e.status = r->responded ? r->reply.status : 0;
 	e.bytes_in = r->bytes_in;
 	e.bytes_out = r->responded ? r->bytes_out : 0;
@@ -670,12 +671,12 @@ MhdLog(void *cls, const char *fmt, va_list ap)
 
 /* Start the daemon on an already listening socket. */
 struct MHD_Daemon *
-http_start(int listen_fd)
+http_start(int listen_fd, const struct router *r)
 {
 	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 		MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_ITC;
 
-	routes_init();
+	router = r;
 	if (!linger_start())
 		return NULL;
 	/* the logger must come first, or MHD logs the options' errors itself */

@@ -109,7 +109,7 @@ struct request
 	bool		get_style;		/* GET/HEAD: errors have an empty body */
 	bool		linger;			/* answered before the end of the body */
 
-	/* set by routes_dispatch */
+	/* set by the router (routes.c) */
 	const struct route *route;	/* NULL: no route (the reply says why) */
 	int			route_number;	/* for the metrics */
 	struct param captures[MAX_CAPTURES];
@@ -144,7 +144,18 @@ extern struct db_executor *db_primary;
 extern struct db_executor *db_reader;	/* db_primary when no replica */
 extern volatile int server_draining;
 
-extern struct MHD_Daemon *http_start(int listen_fd);
+/*
+ * What serves the requests (routes.c): dispatch finds a request's route
+ * once its headers are in (ACT_CONTINUE with r->route set, or ACT_REPLY);
+ * name gives the `route` label of r->route_number.
+ */
+struct router
+{
+	enum action (*dispatch) (struct request *r);
+	const char *(*name) (int route_number);
+};
+
+extern struct MHD_Daemon *http_start(int listen_fd, const struct router *router);
 extern void http_stop(struct MHD_Daemon *daemon);
 
 /* replies */

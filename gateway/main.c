@@ -21,6 +21,7 @@
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "routes.h"
 
 #define GATEWAY_VERSION "0.1"
 
@@ -321,7 +322,7 @@ main(int argc, char **argv)
 		log_event("fatal", "cannot start the database threads", "out of memory");
 		return 1;
 	}
-	daemon = http_start(fd);
+	daemon = http_start(fd, routes_init());
 	if (daemon == NULL)
 	{
 		log_event("fatal", "cannot start the HTTP server", cfg.listen);

@@ -104,8 +104,13 @@ ResourceMethods(int i)
 	return mask;
 }
 
+static enum action Dispatch(struct request *r);
+static const char *Name(int n);
+
+static const struct router router = {Dispatch, Name};
+
 /* Name the routes for the metrics; build the 404's list of routes. */
-void
+const struct router *
 routes_init(void)
 {
 	size_t		o;
@@ -133,11 +138,12 @@ routes_init(void)
 	}
 	o = strlen(not_found_detail);
 	snprintf(not_found_detail + o, sizeof(not_found_detail) - o, ".");
+	return &router;
 }
 
 /* The `route` label of route number n; "other" when none. */
-const char *
-routes_name(int n)
+static const char *
+Name(int n)
 {
 	return (n >= 0 && n < NROUTES) ? routes[n].metrics_name : "other";
 }
@@ -285,8 +291,8 @@ KeepCaptures(struct request *r, const struct span *caps, int ncaps)
 }
 
 /* Find the route of a request whose headers are in; see routes.h. */
-enum action
-routes_dispatch(struct request *r)
+static enum action
+Dispatch(struct request *r)
 {
 	const char *raw = r->raw_uri;
 	const char *q;

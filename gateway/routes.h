@@ -8,17 +8,12 @@
 
 #include "http.h"
 
-/* name the routes for the metrics; once, before the daemon starts */
-extern void routes_init(void);
-
 /*
- * Headers are known: decode the path, find the route, check the method and
- * the token, parse the query string. ACT_CONTINUE with r->route set, or
- * ACT_REPLY with the error (404, 405, 401, 400).
+ * The router of the table (for http_start), its routes named for the
+ * metrics. Its dispatch decodes the path, finds the route, checks the
+ * method and the token and parses the query string: ACT_CONTINUE with
+ * r->route set, or ACT_REPLY with the error (404, 405, 401, 400).
  */
-extern enum action routes_dispatch(struct request *r);
-
-/* the `route` label of route number n (r->route_number) */
-extern const char *routes_name(int n);
+extern const struct router *routes_init(void);
 
 #endif							/* PGW_ROUTES_H */
