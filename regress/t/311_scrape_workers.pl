@@ -39,7 +39,7 @@ my $addr = wait_for_log($server, "$tmp/profserver.log", qr/^listening (\S+)/m, 2
 my $node = new_node('workers', conf => "max_connections = 100\n");
 $node->safe_psql('postgres', qq{
 	INSERT INTO pgo.scrape_targets (tag, url, schedule, labels, timeout, enabled)
-	SELECT 'fleet', 'http://$addr/t/' || i || '?seconds=1', '2 seconds',
+	SELECT 'fleet', 'http://$addr/t/' || i || '?seconds=1', '5 seconds',
 		   jsonb_build_object('t', i::text), '2 seconds', false
 	FROM generate_series(1, $targets) i});
 
