@@ -25,7 +25,9 @@ OBJS = \
 	extension/pprof_intern.o \
 	extension/pprof_merge_state.o \
 	extension/pprof_merge.o \
-	extension/pprof_filter.o
+	extension/pprof_filter.o \
+	extension/pprof_pgo_edges.o \
+	extension/pprof_compiler.o
 
 # The install script of the current version is generated from sql/src/,
 # one file per concern, concatenated in name order; upgrade scripts of past
@@ -35,7 +37,7 @@ OBJS = \
 # object is defined once.
 EXTVERSION = 0.3
 SQL_SOURCES = $(sort $(wildcard sql/src/*.sql))
-SQL_NEW_0_3 =
+SQL_NEW_0_3 = sql/src/60_compiler.sql
 DATA = sql/pprof--0.1.sql sql/pprof--0.1--0.2.sql
 DATA_built = sql/pprof--$(EXTVERSION).sql sql/pprof--0.2--0.3.sql
 
