@@ -11,11 +11,11 @@ import (
 type verdict int
 
 const (
-	matched   verdict = iota // a call of the callee at caller start + offset
-	moved                    // the caller exists, the call is not at that line
-	gone                     // the caller is not in the source any more
-	outside                  // the caller is not in the module: not judged
-	implicit                 // a call the compiler inserts into the runtime: not judged
+	matched  verdict = iota // a call of the callee at caller start + offset
+	moved                   // the caller exists, the call is not at that line
+	gone                    // the caller is not in the source any more
+	outside                 // the caller is not in the module: not judged
+	implicit                // a call the compiler inserts into the runtime: not judged
 )
 
 // finding is one hot edge and what the source says of it.
