@@ -39,6 +39,8 @@ static void OpenEdges(Pprof *pprof, PprofView *view, PgoEdges *edges);
 static double CheckCdf(double cdf);
 static double WeightInPercentage(int64 value, int64 total);
 static uint32 HotEdges(const PgoEdges *edges, double cdf, double *threshold);
+static uint32 OpenHotEdges(FunctionCallInfo fcinfo, PprofView *view,
+						   PgoEdges *edges, double *threshold);
 static text *NameText(const char *bytes, uint32 len);
 static int32 OffsetInt4(int64 offset);
 static void EmitEdges(FunctionCallInfo fcinfo, const PgoEdges *edges,
@@ -229,17 +231,30 @@ pgo_preprofile(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P(result);
 }
 
+/*
+ * The edges of argument 0 and how many are hot at the CDF threshold of
+ * argument 1, with the threshold the compiler prints.
+ */
+static uint32
+OpenHotEdges(FunctionCallInfo fcinfo, PprofView *view, PgoEdges *edges,
+			 double *threshold)
+{
+	double		cdf = CheckCdf(PG_GETARG_FLOAT8(1));
+
+	OpenEdges(PG_GETARG_PPROF_P(0), view, edges);
+	return HotEdges(edges, cdf, threshold);
+}
+
 /* pgo_hot_edges(pprof, cdf): the call sites the compiler treats as hot. */
 Datum
 pgo_hot_edges(PG_FUNCTION_ARGS)
 {
 	PprofView	view;
 	PgoEdges	edges;
-	double		cdf = CheckCdf(PG_GETARG_FLOAT8(1));
 	double		threshold;
+	uint32		n_hot = OpenHotEdges(fcinfo, &view, &edges, &threshold);
 
-	OpenEdges(PG_GETARG_PPROF_P(0), &view, &edges);
-	EmitEdges(fcinfo, &edges, HotEdges(&edges, cdf, &threshold), true);
+	EmitEdges(fcinfo, &edges, n_hot, true);
 	return (Datum) 0;
 }
 
@@ -252,13 +267,11 @@ pgo_hot_threshold(PG_FUNCTION_ARGS)
 {
 	PprofView	view;
 	PgoEdges	edges;
-	double		cdf = CheckCdf(PG_GETARG_FLOAT8(1));
 	double		threshold;
 
-	OpenEdges(PG_GETARG_PPROF_P(0), &view, &edges);
+	OpenHotEdges(fcinfo, &view, &edges, &threshold);
 	if (edges.n_edges == 0)
 		PG_RETURN_NULL();
-	HotEdges(&edges, cdf, &threshold);
 	PG_RETURN_FLOAT8(threshold);
 }
 
