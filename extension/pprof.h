@@ -273,6 +273,7 @@ typedef struct PgoEdges
 } PgoEdges;
 
 extern void PgoEdgesBuild(const PprofView *view, PgoEdges *out);
+extern PgoEdgesStatus PgoEdgesVerdict(const PprofView *view);
 
 /* pprof_gzip.c */
 extern bool PprofIsGzip(const char *data, Size len);

@@ -70,20 +70,19 @@ PprofPgoProblems(const PprofView *view)
 						   pstrdup("The profile has no samples; go build -pgo accepts it but PGO has no effect."));
 	else if (k >= 0)
 	{
-		PgoEdges	edges;
+		PgoEdgesStatus status = PgoEdgesVerdict(view);
 
-		PgoEdgesBuild(view, &edges);
-		if (edges.status == PGO_EDGES_ALL_ZERO)
+		if (status == PGO_EDGES_ALL_ZERO)
 			problems = lappend(problems,
 							   psprintf("Every sample has a zero %s value; go build -pgo ignores such a profile (Go 1.23 and older reject it).",
 										PprofSampleTypeName(view, k)));
-		else if (edges.status == PGO_EDGES_NO_START_LINE)
+		else if (status == PGO_EDGES_NO_START_LINE)
 			problems = lappend(problems,
 							   pstrdup("No sampled function has a start line (Function.start_line); go build -pgo rejects the profile. Go 1.20 and later write start lines."));
-		else if (edges.status == PGO_EDGES_NO_WEIGHT)
+		else if (status == PGO_EDGES_NO_WEIGHT)
 			problems = lappend(problems,
 							   pstrdup("No sample has a caller frame, so the profile has no call edges and PGO has no effect."));
-		else if (edges.status == PGO_EDGES_OVERFLOW)
+		else if (status == PGO_EDGES_OVERFLOW)
 			problems = lappend(problems,
 							   pstrdup("The call edge weights add up to more than a 64-bit integer holds; go build -pgo would wrap them around."));
 	}

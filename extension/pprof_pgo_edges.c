@@ -78,8 +78,10 @@ typedef struct Graph
 	PprofInterner edges;
 	int64	   *edge_weight;	/* per node edge */
 	uint32	   *edge_seen;
-	uint32	   *loc_first;		/* per location: its first node in loc_nodes */
+	uint32	   *loc_first;		/* per location: its first node in loc_nodes,
+								 * PG_UINT32_MAX until first walked */
 	uint32	   *loc_nodes;
+	uint32		loc_next;		/* first free entry of loc_nodes */
 	bool		overflow;		/* some sum left the int64 range */
 } Graph;
 
@@ -87,8 +89,15 @@ static void *GrowArray(void *array, Size elem, uint32 old_n, uint32 new_n);
 static uint32 AddName(Graph *g, const char *bytes, uint32 len);
 static uint32 AddNode(Graph *g, const NodeKey *key);
 static uint32 AddNodeEdge(Graph *g, uint32 src, uint32 dst);
-static void MapLocations(Graph *g, const PprofView *view);
-static void WalkSample(Graph *g, const PprofView *view, uint32 s, int64 w);
+/* Up to this many nodes in a sample's walk: two locations' lines. */
+#define MAX_WALK	(2 * PPROF_MAX_LINES_PER_LOCATION)
+
+static int	SampleWalk(const PprofView *view, uint32 s, uint32 *locs, int32 *lines);
+static void WalkNodeKey(const PprofView *view, uint32 loc, int32 line,
+						const char **name, uint32 *name_len, NodeKey *key);
+static uint32 LocationNode(Graph *g, const PprofView *view, uint32 loc, int32 line);
+static void WalkSample(Graph *g, const PprofView *view, uint32 s, int64 w,
+					   uint32 *locs, int32 *lines);
 static void AddWeight(int64 *acc, int64 w, bool *overflow);
 static int	CompareEdges(const void *a, const void *b);
 static int	CompareNames(const char *a, uint32 alen, const char *b, uint32 blen);
@@ -165,49 +174,90 @@ AddNodeEdge(Graph *g, uint32 src, uint32 dst)
 }
 
 /*
- * The nodes of every location, one per line, innermost first (a location
- * without lines is one node of its address alone), as CreateNodes() does.
+ * The nodes NewGraph() walks for sample s, in its order: the two leaf-most
+ * locations, caller first, each one's lines from the outermost inlined frame
+ * in (line index -1: a location without lines, one node of its address).
+ * Returns how many, at most MAX_WALK.
  */
-static void
-MapLocations(Graph *g, const PprofView *view)
+static int
+SampleWalk(const PprofView *view, uint32 s, uint32 *locs, int32 *lines)
 {
-	uint32		n_loc = view->hdr->n_locations;
-	uint32		l,
-				next = 0;
+	const PprofSample *sample = &view->samples[s];
+	int			n = 0;
+	int			i;
 
-	g->loc_first = palloc_extended(sizeof(uint32) * ((Size) n_loc + 1), MCXT_ALLOC_HUGE);
-	g->loc_nodes = palloc_extended(sizeof(uint32) * Max((Size) view->hdr->n_lines + n_loc, 1),
-								   MCXT_ALLOC_HUGE);
-	for (l = 0; l < n_loc; l++)
+	for (i = Min(1, (int) sample->depth - 1); i >= 0; i--)
 	{
-		const PprofLocation *loc = &view->locations[l];
-		uint32		ln;
+		uint32		loc = view->stack[sample->first_location + i];
+		int32		ln = (int32) view->locations[loc].n_lines - 1;
 
-		g->loc_first[l] = next;
-		if (loc->n_lines == 0)
+		if (ln < 0)
 		{
-			NodeKey		key = {0};
-
-			key.name = AddName(g, "", 0);
-			key.address = loc->address;
-			g->loc_nodes[next++] = AddNode(g, &key);
+			locs[n] = loc;
+			lines[n++] = -1;
 			continue;
 		}
-		for (ln = 0; ln < loc->n_lines; ln++)
+		for (; ln >= 0; ln--)
 		{
-			const PprofLine *line = &view->lines[loc->first_line + ln];
-			const PprofFunction *f = &view->functions[line->function];
-			NodeKey		key = {0};
-
-			key.name = AddName(g, PprofString(view, f->name),
-							   PprofStringLength(view, f->name));
-			key.address = loc->address;
-			key.start_line = f->start_line;
-			key.line = line->line;
-			g->loc_nodes[next++] = AddNode(g, &key);
+			locs[n] = loc;
+			lines[n++] = ln;
 		}
 	}
-	g->loc_first[n_loc] = next;
+	return n;
+}
+
+/*
+ * The identity of a walked node (internal/profile NodeInfo): its name's
+ * bytes, and the rest as a NodeKey without the name id.
+ */
+static void
+WalkNodeKey(const PprofView *view, uint32 loc, int32 line,
+			const char **name, uint32 *name_len, NodeKey *key)
+{
+	const PprofLocation *l = &view->locations[loc];
+
+	memset(key, 0, sizeof(*key));
+	key->address = l->address;
+	*name = "";
+	*name_len = 0;
+	if (line >= 0)
+	{
+		const PprofLine *ln = &view->lines[l->first_line + line];
+		const PprofFunction *f = &view->functions[ln->function];
+
+		*name = PprofString(view, f->name);
+		*name_len = PprofStringLength(view, f->name);
+		key->start_line = f->start_line;
+		key->line = ln->line;
+	}
+}
+
+/*
+ * The node of a line of a location (line -1: the location alone); a
+ * location's nodes are made the first time a sample walks it, as
+ * CreateNodes() makes them for every location.
+ */
+static uint32
+LocationNode(Graph *g, const PprofView *view, uint32 loc, int32 line)
+{
+	if (g->loc_first[loc] == PG_UINT32_MAX)
+	{
+		int32		n_lines = (int32) view->locations[loc].n_lines;
+		int32		ln;
+
+		g->loc_first[loc] = g->loc_next;
+		for (ln = (n_lines == 0 ? -1 : 0); ln < n_lines; ln++)
+		{
+			const char *name;
+			uint32		name_len;
+			NodeKey		key;
+
+			WalkNodeKey(view, loc, ln, &name, &name_len, &key);
+			key.name = AddName(g, name, name_len);
+			g->loc_nodes[g->loc_next++] = AddNode(g, &key);
+		}
+	}
+	return g->loc_nodes[g->loc_first[loc] + Max(line, 0)];
 }
 
 /* acc += w; an overflow wraps around, as in Go, and is noted. */
@@ -223,41 +273,35 @@ AddWeight(int64 *acc, int64 w, bool *overflow)
 
 /* Sample s, weighing w, into the graph (the loop body of NewGraph()). */
 static void
-WalkSample(Graph *g, const PprofView *view, uint32 s, int64 w)
+WalkSample(Graph *g, const PprofView *view, uint32 s, int64 w,
+		   uint32 *locs, int32 *lines)
 {
-	const PprofSample *sample = &view->samples[s];
 	uint32		stamp = s + 1;
 	int64		parent = -1;
+	int			n_walk = SampleWalk(view, s, locs, lines);
 	int			i;
 
-	for (i = Min(1, (int) sample->depth - 1); i >= 0; i--)
+	for (i = 0; i < n_walk; i++)
 	{
-		uint32		loc = view->stack[sample->first_location + i];
-		uint32		first = g->loc_first[loc];
-		int64		ni;
+		uint32		n = LocationNode(g, view, locs[i], lines[i]);
+		bool		saw = g->node_seen[n] == stamp;
 
-		for (ni = (int64) g->loc_first[loc + 1] - 1; ni >= first; ni--)
+		if (!saw)
 		{
-			uint32		n = g->loc_nodes[ni];
-			bool		saw = g->node_seen[n] == stamp;
-
-			if (!saw)
-			{
-				g->node_seen[n] = stamp;
-				AddWeight(&g->cum[n], w, &g->overflow);
-			}
-			if (parent >= 0 && n != (uint32) parent)
-			{
-				uint32		e = AddNodeEdge(g, (uint32) parent, n);
-
-				if (!saw || g->edge_seen[e] != stamp)
-				{
-					g->edge_seen[e] = stamp;
-					AddWeight(&g->edge_weight[e], w, &g->overflow);
-				}
-			}
-			parent = n;
+			g->node_seen[n] = stamp;
+			AddWeight(&g->cum[n], w, &g->overflow);
 		}
+		if (parent >= 0 && n != (uint32) parent)
+		{
+			uint32		e = AddNodeEdge(g, (uint32) parent, n);
+
+			if (!saw || g->edge_seen[e] != stamp)
+			{
+				g->edge_seen[e] = stamp;
+				AddWeight(&g->edge_weight[e], w, &g->overflow);
+			}
+		}
+		parent = n;
 	}
 	if (parent >= 0)
 		AddWeight(&g->flat[parent], w, &g->overflow);
@@ -311,6 +355,8 @@ PgoEdgesBuild(const PprofView *view, PgoEdges *out)
 				included = 0;
 	bool		start_line = false;
 	int64		total = 0;
+	uint32	   *locs;
+	int32	   *lines;
 
 	memset(out, 0, sizeof(*out));
 	out->sample_index = PprofPgoSampleIndex(view);
@@ -329,17 +375,23 @@ PgoEdgesBuild(const PprofView *view, PgoEdges *out)
 									ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(scratch);
 	memset(&g, 0, sizeof(g));
-	InternerInit(&g.names, scratch, Min(view->hdr->n_functions + 1, 1 << 20));
-	InternerInit(&g.nodes, scratch, Min(view->hdr->n_lines + 1, 1 << 20));
+	InternerInit(&g.names, scratch, Min(view->hdr->n_functions + 1, 1 << 16));
+	InternerInit(&g.nodes, scratch, Min(view->hdr->n_lines + 1, 1 << 16));
 	InternerInit(&g.edges, scratch, 256);
-	MapLocations(&g, view);
+	g.loc_first = palloc_extended(sizeof(uint32) * Max((Size) view->hdr->n_locations, 1),
+								  MCXT_ALLOC_HUGE);
+	memset(g.loc_first, 0xFF, sizeof(uint32) * view->hdr->n_locations);
+	g.loc_nodes = palloc_extended(sizeof(uint32) * Max((Size) view->hdr->n_lines + view->hdr->n_locations, 1),
+								  MCXT_ALLOC_HUGE);
+	locs = palloc(sizeof(uint32) * MAX_WALK);
+	lines = palloc(sizeof(int32) * MAX_WALK);
 
 	for (s = 0; s < view->hdr->n_samples; s++)
 	{
 		int64		w = view->values[(Size) s * n_types + out->sample_index];
 
 		if (w != 0)
-			WalkSample(&g, view, s, w);
+			WalkSample(&g, view, s, w, locs, lines);
 	}
 
 	/* createNamedEdgeMap(): the out edges of the nodes in the graph */
@@ -406,4 +458,84 @@ PgoEdgesBuild(const PprofView *view, PgoEdges *out)
 		qsort(out->edges, out->n_edges, sizeof(PgoEdge), CompareEdges);
 	}
 	MemoryContextDelete(scratch);
+}
+
+/*
+ * PgoEdgesBuild()'s status without building the edges, for checking every
+ * stored profile: with no negative sample value and no sum near the int64
+ * range, a walked node is in the graph, an edge between two distinct nodes
+ * weighs, and the walk can stop once it has seen a start line and an edge.
+ * Otherwise (negative values can cancel out) the edges are built.
+ */
+PgoEdgesStatus
+PgoEdgesVerdict(const PprofView *view)
+{
+	int			k = PprofPgoSampleIndex(view);
+	uint32		n_types = view->hdr->n_sample_types;
+	uint32		s;
+	int64		sum = 0;
+	bool		weighted = false,
+				start_line = false,
+				edge = false;
+	uint32	   *locs;
+	int32	   *lines;
+	PgoEdges	edges;
+
+	if (view->hdr->n_samples == 0)
+		return PGO_EDGES_NO_SAMPLES;
+	if (k < 0)
+		return PGO_EDGES_NO_SAMPLE_TYPE;
+	for (s = 0; s < view->hdr->n_samples; s++)
+	{
+		int64		w = view->values[(Size) s * n_types + k];
+
+		/* each sample adds its value to at most MAX_WALK sums */
+		if (w < 0 || pg_add_s64_overflow(sum, w, &sum) || sum > PG_INT64_MAX / MAX_WALK)
+		{
+			PgoEdgesBuild(view, &edges);
+			return edges.status;
+		}
+	}
+
+	locs = palloc(sizeof(uint32) * MAX_WALK);
+	lines = palloc(sizeof(int32) * MAX_WALK);
+	for (s = 0; s < view->hdr->n_samples && !(start_line && edge); s++)
+	{
+		int			n_walk,
+					i;
+		const char *prev_name = NULL;
+		uint32		prev_len = 0;
+		NodeKey		prev;
+
+		if (view->values[(Size) s * n_types + k] == 0)
+			continue;
+		weighted = true;
+		n_walk = SampleWalk(view, s, locs, lines);
+		for (i = 0; i < n_walk; i++)
+		{
+			const char *name;
+			uint32		name_len;
+			NodeKey		key;
+
+			WalkNodeKey(view, locs[i], lines[i], &name, &name_len, &key);
+			if (key.start_line != 0)
+				start_line = true;
+			if (i > 0 &&
+				(name_len != prev_len || memcmp(name, prev_name, name_len) != 0 ||
+				 memcmp(&key, &prev, sizeof(key)) != 0))
+				edge = true;
+			prev_name = name;
+			prev_len = name_len;
+			prev = key;
+		}
+	}
+	pfree(locs);
+	pfree(lines);
+	if (!weighted)
+		return PGO_EDGES_ALL_ZERO;
+	if (!start_line)
+		return PGO_EDGES_NO_START_LINE;
+	if (!edge)
+		return PGO_EDGES_NO_WEIGHT;
+	return PGO_EDGES_OK;
 }
