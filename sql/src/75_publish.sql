@@ -5,8 +5,8 @@
 -- The catalog owns the configuration, the schedule, the leases and the
 -- outcome; pprof-worker (worker/publish.c and the forge clients) does what
 -- needs the network. A run:
---   1. pgo.claim_publication(worker) leases one due row;
---   2. pgo.publication_release(id, lease) pins the release (pgo.publish);
+--   1. pgo.publication_claim(worker) leases one due row;
+--   2. pgo.publication_pin(id, lease) pins the release (pgo.publish);
 --   3. the worker reads the file on the base branch: the same git blob hash
 --      ends the run ('unchanged');
 --   4. pgo.publication_description(id, lease, sha256, base file) measures how
@@ -14,7 +14,7 @@
 --      below min_change ends the run ('below_min_change');
 --   5. the worker force-updates the publication's branch with one commit
 --      writing the file and opens the pull request, or updates the open one;
---   6. pgo.finish_publication(...) records the outcome and the next run.
+--   6. pgo.publication_finish(...) records the outcome and the next run.
 -- No transaction is held across a network call; a worker killed mid-run
 -- loses nothing: its lease expires and another worker claims the row.
 --
@@ -181,7 +181,7 @@ CREATE TRIGGER publications_check
 --
 -- The worker's side: claim, release, description, finish.
 --
-CREATE FUNCTION pgo.claim_publication(worker text, lease interval DEFAULT '10 minutes')
+CREATE FUNCTION pgo.publication_claim(worker text, lease interval DEFAULT '10 minutes')
 	RETURNS TABLE(id bigint, lease_id uuid, tag text, forge text, repository text, base_branch text,
 				  path text, branch text, credential text, github_app_id bigint, min_change float8,
 				  last_pull_request text)
@@ -198,8 +198,8 @@ BEGIN
 	END IF;
 	RETURN QUERY
 	UPDATE pgo.publications p
-	SET lease_id = gen_random_uuid(), lease_owner = claim_publication.worker,
-		lease_expires_at = now() + claim_publication.lease
+	SET lease_id = gen_random_uuid(), lease_owner = publication_claim.worker,
+		lease_expires_at = now() + publication_claim.lease
 	WHERE p.id = (SELECT q.id FROM pgo.publications q
 				  WHERE q.enabled AND q.next_run_at <= now()
 					AND (q.lease_expires_at IS NULL OR q.lease_expires_at < now())
@@ -210,20 +210,20 @@ BEGIN
 			  p.credential, p.github_app_id, p.min_change, p.last_pull_request;
 END
 $$;
-COMMENT ON FUNCTION pgo.claim_publication(text, interval) IS 'leases one due publication to a worker (SKIP LOCKED; an expired lease is taken over); no row when nothing is due';
+COMMENT ON FUNCTION pgo.publication_claim(text, interval) IS 'leases one due publication to a worker (SKIP LOCKED; an expired lease is taken over); no row when nothing is due';
 
-CREATE FUNCTION pgo.release_publication(id bigint, lease_id uuid) RETURNS boolean
+CREATE FUNCTION pgo.publication_release(id bigint, lease_id uuid) RETURNS boolean
 	LANGUAGE sql VOLATILE SECURITY DEFINER
 	SET search_path = pg_catalog, pgo, pg_temp
 BEGIN ATOMIC
 	WITH r AS (
 		UPDATE pgo.publications p
 		SET lease_id = NULL, lease_owner = NULL, lease_expires_at = NULL
-		WHERE p.id = release_publication.id AND p.lease_id = release_publication.lease_id
+		WHERE p.id = publication_release.id AND p.lease_id = publication_release.lease_id
 		RETURNING 1)
 	SELECT EXISTS (SELECT 1 FROM r);
 END;
-COMMENT ON FUNCTION pgo.release_publication(bigint, uuid) IS 'gives a leased publication back unrun (a stopping worker); false if the lease was no longer held';
+COMMENT ON FUNCTION pgo.publication_release(bigint, uuid) IS 'gives a leased publication back unrun (a stopping worker); false if the lease was no longer held';
 
 -- Raise unless the lease is still held: a worker whose lease expired and
 -- was taken over must change nothing.
@@ -246,14 +246,14 @@ END
 $$;
 COMMENT ON FUNCTION pgo.publication_leased(bigint, uuid) IS 'the publication row if the lease is still held, else raises lock_not_available';
 
-CREATE FUNCTION pgo.publication_release(id bigint, lease_id uuid,
+CREATE FUNCTION pgo.publication_pin(id bigint, lease_id uuid,
 										OUT sha256 text, OUT profile bytea, OUT profiles integer)
 	RETURNS record
 	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 	SET search_path = pg_catalog, pgo, pg_temp
 	AS $$
 DECLARE
-	v pgo.publications := pgo.publication_leased(publication_release.id, publication_release.lease_id);
+	v pgo.publications := pgo.publication_leased(publication_pin.id, publication_pin.lease_id);
 	r pgo.releases;
 BEGIN
 	BEGIN
@@ -266,7 +266,7 @@ BEGIN
 	profiles := cardinality(r.input_ids);
 END
 $$;
-COMMENT ON FUNCTION pgo.publication_release(bigint, uuid) IS 'pins the release of a leased publication''s selection (pgo.publish); all NULL when nothing is usable';
+COMMENT ON FUNCTION pgo.publication_pin(bigint, uuid) IS 'pins the release of a leased publication''s selection (pgo.publish); all NULL when nothing is usable';
 
 --
 -- What the compiler would see change. PGO weighs call edges taken from the
@@ -364,7 +364,7 @@ END
 $$;
 COMMENT ON FUNCTION pgo.publication_description(bigint, uuid, text, bytea) IS 'for a leased publication''s release against the base branch''s file: the hot call-edge change, whether it reaches min_change, and the request''s title, body and commit message';
 
-CREATE FUNCTION pgo.finish_publication(id bigint, lease_id uuid, status text, error text DEFAULT NULL,
+CREATE FUNCTION pgo.publication_finish(id bigint, lease_id uuid, status text, error text DEFAULT NULL,
 									   sha256 text DEFAULT NULL, pull_request text DEFAULT NULL,
 									   change float8 DEFAULT NULL, retry_after interval DEFAULT NULL)
 	RETURNS timestamptz
@@ -382,7 +382,7 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	SELECT p.* INTO v FROM pgo.publications p
-	WHERE p.id = finish_publication.id AND p.lease_id = finish_publication.lease_id
+	WHERE p.id = publication_finish.id AND p.lease_id = publication_finish.lease_id
 	FOR UPDATE;
 	IF NOT FOUND THEN
 		RETURN NULL;			-- the lease was lost: another worker owns the row now
@@ -396,11 +396,11 @@ BEGIN
 	UPDATE pgo.publications p
 	SET last_run_at = now(),
 		last_success_at = CASE WHEN v_ok THEN now() ELSE p.last_success_at END,
-		last_status = finish_publication.status,
-		last_error = CASE WHEN v_ok THEN NULL ELSE left(finish_publication.error, 2000) END,
-		last_sha256 = COALESCE(finish_publication.sha256, p.last_sha256),
-		last_pull_request = COALESCE(finish_publication.pull_request, p.last_pull_request),
-		last_change = COALESCE(finish_publication.change, p.last_change),
+		last_status = publication_finish.status,
+		last_error = left(publication_finish.error, 2000),
+		last_sha256 = COALESCE(publication_finish.sha256, p.last_sha256),
+		last_pull_request = COALESCE(publication_finish.pull_request, p.last_pull_request),
+		last_change = COALESCE(publication_finish.change, p.last_change),
 		consecutive_failures = CASE WHEN v_ok THEN 0 ELSE p.consecutive_failures + 1 END,
 		next_run_at = v_next,
 		lease_id = NULL, lease_owner = NULL, lease_expires_at = NULL
@@ -408,7 +408,7 @@ BEGIN
 	RETURN v_next;
 END
 $$;
-COMMENT ON FUNCTION pgo.finish_publication(bigint, uuid, text, text, text, text, float8, interval) IS 'records a run''s outcome, ends the lease and sets the next run (backoff after a transient error); NULL if the lease was lost';
+COMMENT ON FUNCTION pgo.publication_finish(bigint, uuid, text, text, text, text, float8, interval) IS 'records a run''s outcome, ends the lease and sets the next run (backoff after a transient error); NULL if the lease was lost';
 
 CREATE VIEW pgo.publication_status AS
 SELECT p.id, p.tag, p.forge, p.repository, p.base_branch, p.branch, p.path, p.enabled,
@@ -422,9 +422,21 @@ ORDER BY p.tag, p.id;
 COMMENT ON VIEW pgo.publication_status IS 'one row per publication: its last outcome, pull request, next run, and the worker running it now';
 
 REVOKE EXECUTE ON FUNCTION
-	pgo.claim_publication(text, interval),
-	pgo.release_publication(bigint, uuid),
+	pgo.publication_claim(text, interval),
 	pgo.publication_release(bigint, uuid),
+	pgo.publication_pin(bigint, uuid),
 	pgo.publication_description(bigint, uuid, text, bytea),
-	pgo.finish_publication(bigint, uuid, text, text, text, text, float8, interval)
+	pgo.publication_finish(bigint, uuid, text, text, text, text, float8, interval)
 FROM PUBLIC;
+
+CREATE FUNCTION pgo.publication_lag() RETURNS float8
+	LANGUAGE sql STABLE SECURITY DEFINER
+	SET search_path = pg_catalog, pgo, pg_temp
+BEGIN ATOMIC
+	SELECT COALESCE(max(extract(epoch FROM now() - p.next_run_at)), 0)::float8
+	FROM pgo.publications p
+	WHERE p.enabled AND p.next_run_at <= now()
+	  AND (p.lease_expires_at IS NULL OR p.lease_expires_at < now());
+END;
+COMMENT ON FUNCTION pgo.publication_lag() IS 'seconds the most overdue unclaimed publication has waited (0: none waits); pprof-worker''s lag gauge';
+REVOKE EXECUTE ON FUNCTION pgo.publication_lag() FROM PUBLIC;
