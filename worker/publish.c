@@ -138,7 +138,12 @@ PublishBytes(struct job *j, const struct forge_ops *ops, void *session,
 		return Failed(j, &err);
 	if (!base.branch_exists)
 	{
-		forge_fail(&err, FORGE_PERMANENT, "base branch %s not found in %s", t->base_branch, t->repository);
+		/* the forge's own words, e.g. a 404 for a repository the token cannot see */
+		char		why[FORGE_MESSAGE_LEN];
+
+		snprintf(why, sizeof(why), "%s", err.message);
+		forge_fail(&err, FORGE_PERMANENT, "base branch %s not found in %s%s%.900s%s", t->base_branch,
+				   t->repository, why[0] ? " (" : "", why, why[0] ? ")" : "");
 		result = Failed(j, &err);
 		goto done;
 	}

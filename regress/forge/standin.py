@@ -39,7 +39,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ARGS = None
-LOCK = threading.Lock()
+LOCK = threading.RLock()
 PULLS = []          # {"number", "head", "base", "title", "body", "state"}
 LOG = []            # {"method", "path", "t", "status"}
 FAULTS = []
