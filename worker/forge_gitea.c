@@ -36,15 +36,8 @@ gitea_open(const struct forge_target *t, struct forge_error *err)
 		return NULL;
 	}
 	g->t = t;
-	g->h.abort = t->abort;
-	if (!forge_http_repository(&g->h, t->repository, NULL, "/api/v1", g->name, sizeof(g->name), err))
+	if (!forge_http_open(&g->h, t, NULL, "/api/v1", "Authorization: token", g->name, sizeof(g->name), err))
 		goto fail;
-	if (!t->secret)
-	{
-		forge_fail(err, FORGE_PERMANENT, "no credential for Gitea");
-		goto fail;
-	}
-	snprintf(g->h.auth, sizeof(g->h.auth), "Authorization: token %s", t->secret);
 	return g;
 
 fail:
@@ -62,14 +55,7 @@ gitea_read_file(void *s, const char *branch, bool want_data, struct forge_file *
 
 	snprintf(path, sizeof(path), "/repos/%s/contents/%s?ref=%s", g->name, g->t->path, branch);
 	snprintf(branch_path, sizeof(branch_path), "/repos/%s/branches/%s", g->name, branch);
-	if (!forge_http_read_file(&g->h, path, "sha", branch_path, want_data, out, err))
-		return false;
-	if (want_data && out->exists && !out->data)
-	{
-		forge_fail(err, FORGE_PERMANENT, "GET %s: no content", path);
-		return false;
-	}
-	return true;
+	return forge_http_read_file(&g->h, path, "sha", branch_path, want_data, out, err);
 }
 
 static bool
@@ -160,7 +146,7 @@ gitea_upsert_request(void *s, const struct forge_change *c, char *url, size_t ur
 			}
 		}
 		if (ok)
-			snprintf(url, url_size, "%s", forge_json_string(r.json, "html_url") ? forge_json_string(r.json, "html_url") : "");
+			forge_json_copy(r.json, "html_url", url, url_size);
 		forge_http_response_free(&r);
 		break;
 	}

@@ -46,9 +46,9 @@ github_open(const struct forge_target *t, struct forge_error *err)
 	}
 	g->t = t;
 	g->h.headers = github_headers;
-	g->h.abort = t->abort;
-	if (!forge_http_repository(&g->h, t->repository, GITHUB_API, "/api/v3",
-							   g->name, sizeof(g->name), err))
+	if (!forge_http_open(&g->h, t, GITHUB_API, "/api/v3",
+						 t->github_app_id > 0 ? NULL : "Authorization: Bearer",
+						 g->name, sizeof(g->name), err))
 		goto fail;
 	snprintf(g->owner, sizeof(g->owner), "%s", g->name);
 	if ((slash = strchr(g->owner, '/')) == NULL)
@@ -57,18 +57,13 @@ github_open(const struct forge_target *t, struct forge_error *err)
 		goto fail;
 	}
 	*slash = '\0';
-	if (!t->secret)
+	if (t->github_app_id > 0
+		&& !(t->secret && github_app_login(&g->h, g->name, t->github_app_id, t->secret, err)))
 	{
-		forge_fail(err, FORGE_PERMANENT, "no credential for GitHub");
+		if (!t->secret)
+			forge_fail(err, FORGE_PERMANENT, "no credential (the GitHub App's private key)");
 		goto fail;
 	}
-	if (t->github_app_id > 0)
-	{
-		if (!github_app_login(&g->h, g->name, t->github_app_id, t->secret, err))
-			goto fail;
-	}
-	else
-		snprintf(g->h.auth, sizeof(g->h.auth), "Authorization: Bearer %s", t->secret);
 	return g;
 
 fail:
@@ -107,7 +102,7 @@ github_ref(struct github *g, const char *branch, char sha[41], struct forge_erro
 	return sha[0] != '\0';
 }
 
-/* The content of a blob, for files the contents API does not inline (> 1 MB). */
+/* The content of a blob (the contents API inlines files of up to 1 MB only). */
 static bool
 github_blob(struct github *g, const char *sha, struct forge_file *out, struct forge_error *err)
 {
@@ -137,11 +132,12 @@ github_read_file(void *s, const char *branch, bool want_data, struct forge_file 
 	char		path[2048];
 	char		branch_path[1024];
 
+	/* the blob API answers for files of any size, the contents API up to 1 MB */
 	snprintf(path, sizeof(path), "/repos/%s/contents/%s?ref=%s", g->name, g->t->path, branch);
 	snprintf(branch_path, sizeof(branch_path), "/repos/%s/branches/%s", g->name, branch);
-	if (!forge_http_read_file(&g->h, path, "sha", branch_path, want_data, out, err))
+	if (!forge_http_read_file(&g->h, path, "sha", branch_path, false, out, err))
 		return false;
-	if (want_data && out->exists && !out->data)
+	if (want_data && out->exists)
 		return github_blob(g, out->blob, out, err);
 	return true;
 }
@@ -268,7 +264,7 @@ github_find_pull(struct github *g, long long *number, char *url, size_t url_size
 	if ((first = forge_json_first(r.json)) != NULL)
 	{
 		*number = json_integer_value(json_object_get(first, "number"));
-		snprintf(url, url_size, "%s", forge_json_string(first, "html_url") ? forge_json_string(first, "html_url") : "");
+		forge_json_copy(first, "html_url", url, url_size);
 	}
 	forge_http_response_free(&r);
 	return true;
@@ -303,7 +299,7 @@ github_upsert_request(void *s, const struct forge_change *c, char *url, size_t u
 			return false;
 		if (r.status == 201)
 		{
-			snprintf(url, url_size, "%s", forge_json_string(r.json, "html_url") ? forge_json_string(r.json, "html_url") : "");
+			forge_json_copy(r.json, "html_url", url, url_size);
 			forge_http_response_free(&r);
 			return true;
 		}

@@ -46,21 +46,14 @@ gitlab_open(const struct forge_target *t, struct forge_error *err)
 		return NULL;
 	}
 	g->t = t;
-	g->h.abort = t->abort;
-	if (!forge_http_repository(&g->h, t->repository, GITLAB_API, "/api/v4", name, sizeof(name), err))
+	/* personal, project, group and OAuth tokens all work as a Bearer token */
+	if (!forge_http_open(&g->h, t, GITLAB_API, "/api/v4", "Authorization: Bearer", name, sizeof(name), err))
 		goto fail;
-	if (!t->secret)
-	{
-		forge_fail(err, FORGE_PERMANENT, "no credential for GitLab");
-		goto fail;
-	}
 	if (!(g->project = forge_http_escape(name)))
 	{
 		forge_fail(err, FORGE_TRANSIENT, "out of memory");
 		goto fail;
 	}
-	/* personal, project, group and OAuth tokens all work as a Bearer token */
-	snprintf(g->h.auth, sizeof(g->h.auth), "Authorization: Bearer %s", t->secret);
 	return g;
 
 fail:
@@ -91,11 +84,6 @@ gitlab_read_file(void *s, const char *branch, bool want_data, struct forge_file 
 	ok = forge_http_read_file(&g->h, path, "blob_id", branch_path, want_data, out, err);
 	free(file);
 	free(ref);
-	if (ok && want_data && out->exists && !out->data)
-	{
-		forge_fail(err, FORGE_PERMANENT, "GET %s: no content", path);
-		return false;
-	}
 	return ok;
 }
 
@@ -184,7 +172,7 @@ gitlab_upsert_request(void *s, const struct forge_change *c, char *url, size_t u
 				return false;
 			}
 		}
-		snprintf(url, url_size, "%s", forge_json_string(r.json, "web_url") ? forge_json_string(r.json, "web_url") : "");
+		forge_json_copy(r.json, "web_url", url, url_size);
 		forge_http_response_free(&r);
 		return true;
 	}

@@ -114,6 +114,14 @@ forge_json_string(const json_t *o, const char *key)
 	return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
+void
+forge_json_copy(const json_t *o, const char *key, char *buf, size_t size)
+{
+	const char *v = forge_json_string(o, key);
+
+	snprintf(buf, size, "%s", v ? v : "");
+}
+
 json_t *
 forge_json_first(json_t *a)
 {
@@ -240,6 +248,25 @@ forge_http_repository(struct forge_http *h, const char *repository,
 	}
 	memcpy(name, rest, n);
 	name[n] = '\0';
+	return true;
+}
+
+bool
+forge_http_open(struct forge_http *h, const struct forge_target *t,
+				const char *public_api, const char *api_path, const char *auth_scheme,
+				char *name, size_t name_size, struct forge_error *err)
+{
+	h->abort = t->abort;
+	if (!forge_http_repository(h, t->repository, public_api, api_path, name, name_size, err))
+		return false;
+	if (!auth_scheme)
+		return true;
+	if (!t->secret)
+	{
+		forge_fail(err, FORGE_PERMANENT, "no credential for %s", t->repository);
+		return false;
+	}
+	snprintf(h->auth, sizeof(h->auth), "%s %s", auth_scheme, t->secret);
 	return true;
 }
 
@@ -446,11 +473,11 @@ forge_http_read_file(struct forge_http *h, const char *file_path, const char *bl
 	memcpy(out->blob, blob, 41);
 	content = forge_json_string(r.json, "content");
 	encoding = forge_json_string(r.json, "encoding");
-	if (want_data && content && content[0] && encoding && strcmp(encoding, "base64") == 0
-		&& !(out->data = forge_unbase64(content, &out->len)))
+	if (want_data && !(content && encoding && strcmp(encoding, "base64") == 0
+					   && (out->data = forge_unbase64(content, &out->len)) != NULL))
 	{
 		forge_http_response_free(&r);
-		forge_fail(err, FORGE_PERMANENT, "GET %s: bad base64 content", file_path);
+		forge_fail(err, FORGE_PERMANENT, "GET %s: no base64 content", file_path);
 		return false;
 	}
 	forge_http_response_free(&r);

@@ -39,6 +39,15 @@ struct forge_response
  * owner/name after the host; a bare owner/name uses public_api (NULL: an
  * URL is required). ".git" and a trailing "/" are dropped.
  */
+/*
+ * Set up h for target t: the API root and owner/name from the repository
+ * (forge_http_repository), the abort flag, and, when auth_scheme is not
+ * NULL, the header "<auth_scheme> <secret>" (a secret is then required).
+ */
+extern bool forge_http_open(struct forge_http *h, const struct forge_target *t,
+							const char *public_api, const char *api_path, const char *auth_scheme,
+							char *name, size_t name_size, struct forge_error *err);
+
 extern bool forge_http_repository(struct forge_http *h, const char *repository,
 								  const char *public_api, const char *api_path,
 								  char *name, size_t name_size, struct forge_error *err);
@@ -57,7 +66,7 @@ extern bool forge_http_call(struct forge_http *h, const char *method, const char
 /*
  * A file as the contents APIs answer it (a JSON object with the blob hash
  * under blob_key and base64 "content"): 404 then asks branch_path whether
- * the branch exists. Data only if want_data and inlined in the answer.
+ * the branch exists. With want_data the content must be in the answer.
  */
 extern bool forge_http_read_file(struct forge_http *h, const char *file_path, const char *blob_key,
 								 const char *branch_path, bool want_data, struct forge_file *out,
@@ -70,6 +79,9 @@ extern char *forge_http_escape(const char *s);
 
 /* a string member of a JSON object, NULL if absent or not a string */
 extern const char *forge_json_string(const json_t *o, const char *key);
+
+/* copy a string member of a JSON object into buf ("" if absent) */
+extern void forge_json_copy(const json_t *o, const char *key, char *buf, size_t size);
 
 /* the message of a 4xx/5xx answer as forges write them, into buf */
 extern void forge_http_message(const json_t *j, char *buf, size_t size);

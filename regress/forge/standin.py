@@ -113,6 +113,23 @@ def b64_lines(data):
     return "\n".join(s[i:i + 60] for i in range(0, len(s), 60)) + "\n"
 
 
+def open_pull(head, base, title, body):
+    p = {"number": len(PULLS) + 1, "head": head, "base": base, "title": title, "body": body or "",
+         "state": "open"}
+    PULLS.append(p)
+    return p
+
+
+def edit_pull(number, title, body):
+    """The pull request number with a new title and body, None if there is none."""
+    for p in PULLS:
+        if p["number"] == number:
+            p["title"] = title if title is not None else p["title"]
+            p["body"] = body if body is not None else p["body"]
+            return p
+    return None
+
+
 def pull_of(head, base, state):
     for p in PULLS:
         if p["head"] == head and p["base"] == base and (state is None or p["state"] == state):
@@ -204,6 +221,12 @@ def github(h, method, path, query, body):
             raise gh_error(404, "Not Found")
         tree = git("rev-parse", sha + "^{tree}")[1].decode().strip()
         return 200, {"sha": sha, "tree": {"sha": tree}}
+    if method == "GET" and rest.startswith("git/blobs/"):
+        sha = rest[len("git/blobs/"):]
+        rc, data = git("cat-file", "blob", sha)
+        if rc != 0:
+            raise gh_error(404, "Not Found")
+        return 200, {"sha": sha, "size": len(data), "encoding": "base64", "content": b64_lines(data)}
     if method == "POST" and rest == "git/blobs":
         if body.get("encoding") != "base64" or not isinstance(body.get("content"), str):
             raise gh_error(422, "Invalid request.")
@@ -246,18 +269,11 @@ def github(h, method, path, query, body):
             raise gh_error(422, "Validation Failed", errors=[{
                 "resource": "PullRequest", "code": "custom",
                 "message": "A pull request already exists for %s:%s." % (ARGS.name.split("/")[0], body["head"])}])
-        p = {"number": len(PULLS) + 1, "head": body["head"], "base": body["base"], "title": body["title"],
-             "body": body.get("body", ""), "state": "open"}
-        PULLS.append(p)
-        return 201, gh_pull_json(p)
+        return 201, gh_pull_json(open_pull(body["head"], body["base"], body["title"], body.get("body")))
     m = re.fullmatch(r"pulls/(\d+)", rest)
-    if method == "PATCH" and m:
-        for p in PULLS:
-            if p["number"] == int(m.group(1)):
-                p["title"] = body.get("title", p["title"])
-                p["body"] = body.get("body", p["body"])
-                return 200, gh_pull_json(p)
-        raise gh_error(404, "Not Found")
+    p = edit_pull(int(m.group(1)), body.get("title"), body.get("body")) if method == "PATCH" and m else None
+    if p:
+        return 200, gh_pull_json(p)
     raise gh_error(404, "Not Found")
 
 
@@ -327,18 +343,12 @@ def gitlab(h, method, path, query, body):
         if old:
             raise Answer(409, {"message": ["Another open merge request already exists for this source "
                                            "branch: !%d" % old["number"]]})
-        p = {"number": len(PULLS) + 1, "head": body["source_branch"], "base": body["target_branch"],
-             "title": body["title"], "body": body.get("description", ""), "state": "open"}
-        PULLS.append(p)
-        return 201, mr_json(p)
+        return 201, mr_json(open_pull(body["source_branch"], body["target_branch"], body["title"],
+                                      body.get("description")))
     mm = re.fullmatch(r"merge_requests/(\d+)", rest)
-    if method == "PUT" and mm:
-        for p in PULLS:
-            if p["number"] == int(mm.group(1)):
-                p["title"] = body.get("title", p["title"])
-                p["body"] = body.get("description", p["body"])
-                return 200, mr_json(p)
-        raise Answer(404, {"message": "404 Not found"})
+    p = edit_pull(int(mm.group(1)), body.get("title"), body.get("description")) if method == "PUT" and mm else None
+    if p:
+        return 200, mr_json(p)
     raise Answer(404, {"error": "404 Not Found"})
 
 
@@ -408,17 +418,11 @@ def gitea(h, method, path, query, body):
             raise gitea_error(409, "pull request already exists for these targets [id: %d, issue_id: %d, "
                                    "head_repo_id: 1, base_repo_id: 1, head_branch: %s, base_branch: %s]"
                               % (old["number"], old["number"], old["head"], old["base"]))
-        p = {"number": len(PULLS) + 1, "head": body["head"], "base": body["base"], "title": body["title"],
-             "body": body.get("body", ""), "state": "open"}
-        PULLS.append(p)
-        return 201, pr_json(p)
+        return 201, pr_json(open_pull(body["head"], body["base"], body["title"], body.get("body")))
     m = re.fullmatch(r"pulls/(\d+)", rest)
-    if method == "PATCH" and m:
-        for p in PULLS:
-            if p["number"] == int(m.group(1)):
-                p["title"] = body.get("title", p["title"])
-                p["body"] = body.get("body", p["body"])
-                return 201, pr_json(p)
+    p = edit_pull(int(m.group(1)), body.get("title"), body.get("body")) if method == "PATCH" and m else None
+    if p:
+        return 201, pr_json(p)
     raise gitea_error(404, "The target couldn't be found.")
 
 

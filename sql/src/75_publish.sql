@@ -107,6 +107,8 @@ CREATE FUNCTION pgo.check_publication() RETURNS trigger
 	LANGUAGE plpgsql
 	SET search_path = pg_catalog, pgo, pg_temp
 	AS $$
+DECLARE
+	v_ref text;
 BEGIN
 	PERFORM pgo.check_tag(NEW.tag);
 	PERFORM pgo.check_selection(NEW."window", NEW.max_profiles, NEW.min_duration, NEW.top_by_cpu);
@@ -117,12 +119,13 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 				  DETAIL = 'The worker force-updates branch; it must not be the base branch.';
 	END IF;
-	IF NEW.branch !~ '^[A-Za-z0-9._/-]{1,200}$' OR NEW.base_branch !~ '^[A-Za-z0-9._/-]{1,200}$'
-	   OR NEW.branch ~ '(^[-/.]|//|\.\.|[/.]$|\.lock$)' OR NEW.base_branch ~ '(^[-/.]|//|\.\.|[/.]$|\.lock$)' THEN
-		RAISE EXCEPTION 'invalid branch name: %', quote_literal(CASE WHEN NEW.branch ~ '^[A-Za-z0-9._/-]{1,200}$' THEN NEW.base_branch ELSE NEW.branch END)
-			USING ERRCODE = 'invalid_parameter_value',
-				  DETAIL = 'Branch names here are 1 to 200 of A-Z a-z 0-9 . _ / -, without "..", "//", a leading "-", "/" or "." or a trailing "/" or ".".';
-	END IF;
+	FOREACH v_ref IN ARRAY ARRAY[NEW.branch, NEW.base_branch] LOOP
+		IF v_ref !~ '^[A-Za-z0-9._/-]{1,200}$' OR v_ref ~ '(^[-/.]|//|\.\.|[/.]$|\.lock$)' THEN
+			RAISE EXCEPTION 'invalid branch name: %', quote_literal(v_ref)
+				USING ERRCODE = 'invalid_parameter_value',
+					  DETAIL = 'Branch names here are 1 to 200 of A-Z a-z 0-9 . _ / -, without "..", "//", a leading "-", "/" or "." or a trailing "/" or ".".';
+		END IF;
+	END LOOP;
 	IF length(NEW.path) > 400 OR NEW.path !~ '^[A-Za-z0-9._/-]+$' OR NEW.path ~ '(^/|//|/$|(^|/)\.\.?(/|$))' THEN
 		RAISE EXCEPTION 'invalid path: %', quote_literal(NEW.path)
 			USING ERRCODE = 'invalid_parameter_value',
