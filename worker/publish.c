@@ -360,6 +360,7 @@ const struct job_kind publish_job_kind = {
 	.name = "publish",
 	.metric = "publishes",
 	.results = results,
+	.successes = RES_RETRYING,	/* published .. no_profiles */
 	.claim_sql = "SELECT * FROM pgo.publication_claim($1)",
 	.lag_sql = "SELECT pgo.publication_lag()",
 	.prepare = NULL,

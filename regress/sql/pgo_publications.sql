@@ -39,6 +39,7 @@ SELECT q, try_pub(q) FROM unnest(ARRAY[
 	$$INSERT INTO pgo.publications (tag, forge, repository, credential) VALUES ('t', 'gitlab', 'a/b', 'glpat-abcdef')$$,
 	$$INSERT INTO pgo.publications (tag, forge, repository, credential) VALUES ('t', 'github', 'a/b', 'a token with spaces')$$,
 	$$INSERT INTO pgo.publications (tag, forge, repository, credential, schedule) VALUES ('t', 'github', 'a/b', 'T', 'often')$$,
+	$$INSERT INTO pgo.publications (tag, forge, repository, credential, schedule) VALUES ('t', 'github', 'a/b', 'T', '61 * * * *')$$,
 	$$INSERT INTO pgo.publications (tag, forge, repository, credential, path) VALUES ('t', 'github', 'a/b', 'T', '../default.pgo')$$,
 	$$INSERT INTO pgo.publications (tag, forge, repository, credential, path) VALUES ('t', 'github', 'a/b', 'T', '/default.pgo')$$,
 	$$INSERT INTO pgo.publications (tag, forge, repository, credential, branch) VALUES ('t', 'github', 'a/b', 'T', 'main')$$,
@@ -55,7 +56,7 @@ SELECT q, try_pub(q) FROM unnest(ARRAY[
 	$$INSERT INTO pgo.publications (tag, forge, repository, credential, next_run_at) VALUES ('t', 'gitea', 'https://codeberg.org/acme/api', 'T', 'infinity')$$,
 	$$INSERT INTO pgo.publications (tag, forge, repository, credential, github_app_id, next_run_at) VALUES ('t', 'github', 'https://ghe.example.com/acme/api', '/run/secrets/app.pem', 42, 'infinity')$$,
 	$$INSERT INTO pgo.publications (tag, forge, repository, next_run_at) VALUES ('t', 'git', 'git@example.com:acme/api.git', 'infinity')$$,
-	$$INSERT INTO pgo.publications (tag, forge, repository, next_run_at) VALUES ('t', 'git', '/srv/git/api.git', 'infinity')$$
+	$$INSERT INTO pgo.publications (tag, forge, repository, next_run_at, schedule) VALUES ('t', 'git', '/srv/git/api.git', 'infinity', '17 3 * * 1')$$
 ]) AS q;
 
 -- the lease: one worker holds a due row, the other gets nothing
@@ -101,10 +102,14 @@ SELECT pgo.publication_finish(:pub_id, :'lease', 'retrying', 'rate limited', ret
 -- a permanent failure waits for the schedule; success resets the count
 UPDATE pgo.publications SET next_run_at = now() - interval '1 second' WHERE id = :pub_id;
 SELECT lease_id AS lease FROM pgo.publication_claim('worker-a') \gset
-SELECT pgo.publication_finish(:pub_id, :'lease', 'failed', 'HTTP 401: Bad credentials') - now() AS after_failed;
+-- (BETWEEN evaluates its left side twice: the call goes in a CTE)
+WITH f AS MATERIALIZED (SELECT pgo.publication_finish(:pub_id, :'lease', 'failed', 'HTTP 401: Bad credentials') AS next)
+SELECT next > now() AND next <= now() + interval '1 day' AS at_the_next_slot FROM f;
 UPDATE pgo.publications SET next_run_at = now() - interval '1 second' WHERE id = :pub_id;
 SELECT lease_id AS lease FROM pgo.publication_claim('worker-a') \gset
-SELECT pgo.publication_finish(:pub_id, :'lease', 'published', NULL, :'sha', 'https://example.com/pr/1', 1) - now() AS after_published;
+WITH f AS MATERIALIZED (SELECT pgo.publication_finish(:pub_id, :'lease', 'published', NULL, :'sha',
+														'https://example.com/pr/1', 1) AS next)
+SELECT next > now() AND next <= now() + interval '1 day' AS at_the_next_slot FROM f;
 SELECT status, error, pull_request, sha256 = :'sha' AS sha, change_pct, consecutive_failures,
 	   last_success_at IS NOT NULL AS succeeded, running_on
 FROM pgo.publication_status WHERE id = :pub_id;

@@ -15,6 +15,7 @@ use lib $FindBin::Bin;
 use PostgreSQL::Test::Utils;
 use PprofTest;
 use PublishTest;
+use WorkerTest;
 use Test::More;
 
 my $node = new_node('publish_git');
@@ -40,7 +41,8 @@ RETURNING id;
 is($node->safe_psql('postgres', "SELECT branch FROM pgo.publications WHERE id = $id_local"),
 	'pgo/svc', 'branch defaults to pgo/<tag>');
 
-my $worker = start_worker($node, PUB_GIT_TOKEN => $token);
+my @fast = (args => [ '--poll-interval', '200ms', '--concurrency', '2' ]);
+my $worker = start_worker(node => $node, env => { PUB_GIT_TOKEN => $token }, @fast);
 
 # Check: one commit on main holding exactly the release's bytes at $path.
 sub branch_holds
@@ -120,9 +122,14 @@ $node->safe_psql('postgres', "UPDATE pgo.publications SET tag = 'nothing-here' W
 $st = run_publication($node, $id_local);
 is($st->{status}, 'no_profiles', 'a tag without usable profiles: no_profiles');
 
+# the worker counted what it did
+cmp_ok(worker_metric($worker, 'pgo_worker_publishes_total{result="published"}'), '>=', 5,
+	'/metrics: publishes by result');
+like(worker_log($worker), qr/"job done".*kind=publish .*result=up_to_date/, 'log: up_to_date is a job done');
+
 # a wrong token: a permanent failure with git's message, retried at the schedule
 stop_worker($worker);
-$worker = start_worker($node, PUB_GIT_TOKEN => 'wrong');
+$worker = start_worker(node => $node, env => { PUB_GIT_TOKEN => 'wrong' }, @fast);
 $st = run_publication($node, $id_http);
 is($st->{status}, 'failed', 'wrong token: failed');
 like($st->{error}, qr/git ls-remote: exit 128: .*(Authentication failed|could not read Username)/, 'wrong token: git says why');

@@ -17,6 +17,7 @@ use lib $FindBin::Bin;
 use PostgreSQL::Test::Utils;
 use PprofTest;
 use PublishTest;
+use WorkerTest;
 use Test::More;
 
 my $node = new_node('publish_forges');
@@ -32,7 +33,10 @@ system('openssl', 'rsa', '-in', "$tmp/app.pem", '-pubout', '-out', "$tmp/app.pub
   or die 'openssl rsa';
 chmod 0600, "$tmp/app.pem";
 
-my $worker = start_worker($node, PUB_FORGE_TOKEN => $token, PUB_WRONG_TOKEN => 'not-the-token');
+my $worker = start_worker(
+	node => $node,
+	env => { PUB_FORGE_TOKEN => $token, PUB_WRONG_TOKEN => 'not-the-token' },
+	args => [ '--poll-interval', '200ms', '--concurrency', '2' ]);
 
 my $json_error = { message => 'Server Error' };
 my %forges = (

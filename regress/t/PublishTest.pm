@@ -1,10 +1,7 @@
 # Helpers of the publishing TAP tests (regress/t/30x_publish_*.pl): bare
 # git repositories, the forge stand-in (regress/forge/standin.py, a
-# contract test of the forges' REST APIs backed by a real repository), the
-# real pprof-worker, and one run of a publication at a time.
-#
-# The worker comes from $PPROF_WORKER (set by scripts/run-tests), else
-# worker/ of this checkout.
+# contract test of the forges' REST APIs backed by a real repository), and
+# one run of a publication at a time by the workers (WorkerTest).
 package PublishTest;
 
 use strict;
@@ -18,16 +15,16 @@ use HTTP::Tiny;
 use JSON::PP;
 use PostgreSQL::Test::Utils;
 use PprofTest;
-use GatewayTest qw(spawn wait_or_kill);
+use GatewayTest qw(spawn);
 use Test::More;
 use Time::HiRes qw(time sleep);
 
-our @EXPORT = qw(bare_repo git_in start_standin standin start_worker stop_worker
-  run_publication publication ingest release_bytes);
+our @EXPORT = qw(bare_repo git_in start_standin standin run_publication publication
+  ingest release_bytes);
 
 my $repo = File::Spec->rel2abs(dirname(__FILE__) . '/../..');
 my $main_pid = $$;
-my %children;    # pid => 1: stand-ins and workers to stop at exit
+my %children;    # pid => 1: stand-ins to stop at exit
 
 END
 {
@@ -120,31 +117,6 @@ sub standin
 	  : $http->get("$s->{url}/_standin/$path");
 	die "stand-in $path: $r->{status} $r->{content}" unless $r->{success};
 	return decode_json($r->{content});
-}
-
-# Start pprof-worker against $node; %env added to its environment.
-sub start_worker
-{
-	my ($node, %env) = @_;
-	my $bin = $ENV{PPROF_WORKER} // "$repo/worker/pprof-worker";
-	BAIL_OUT("worker binary $bin not found (make -C worker)") unless -x $bin;
-	my $log = PostgreSQL::Test::Utils::tempdir() . '/worker.log';
-	my $pid = spawn(
-		$log,
-		{ PGO_DATABASE_URL => $node->connstr('postgres'), %env },
-		$bin, '--poll-interval', '200ms', '--concurrency', '2');
-	$children{$pid} = 1;
-	return { pid => $pid, log => $log };
-}
-
-# SIGTERM the worker; its exit status (as $?).
-sub stop_worker
-{
-	my ($w) = @_;
-	kill 'TERM', $w->{pid};
-	my $rc = wait_or_kill($w->{pid}, 60);
-	delete $children{ $w->{pid} };
-	return $rc;
 }
 
 # The row of pgo.publication_status of publication $id, as a hash.

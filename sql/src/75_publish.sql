@@ -61,7 +61,7 @@ COMMENT ON TABLE pgo.publications IS 'a tag''s release published as a file on on
 COMMENT ON COLUMN pgo.publications.forge IS 'github, gitlab, gitea (also Forgejo): REST API and a pull/merge request; git: a push to any git remote, no request';
 COMMENT ON COLUMN pgo.publications.repository IS 'github/gitlab: owner/name (github.com, gitlab.com) or the repository''s https URL (any host); gitea: its https URL; git: any git remote URL or path';
 COMMENT ON COLUMN pgo.publications.branch IS 'the one branch the worker force-updates (default pgo/<tag>)';
-COMMENT ON COLUMN pgo.publications.schedule IS 'when to run: an interval (''1 day'') or a 5-field cron expression';
+COMMENT ON COLUMN pgo.publications.schedule IS 'when to run: an interval (''1 day'') or a 5-field cron expression (UTC), as pgo.scrape_targets.schedule';
 COMMENT ON COLUMN pgo.publications.min_change IS 'publish only when at least this share (0..1) of the hot call-edge weight moved against the file on the base branch';
 COMMENT ON COLUMN pgo.publications.credential IS 'the NAME of an environment variable of the worker, or an absolute file path, holding the token (github_app_id set: the app''s PEM private key); never the secret itself';
 COMMENT ON COLUMN pgo.publications.github_app_id IS 'GitHub App id: the worker signs a JWT with the key named by credential and uses an installation token';
@@ -71,34 +71,6 @@ COMMENT ON COLUMN pgo.publications.last_change IS 'share of hot call-edge weight
 
 SELECT pg_catalog.pg_extension_config_dump('pgo.publications', '');
 SELECT pg_catalog.pg_extension_config_dump('pgo.publications_id_seq', '');
-
---
--- Schedules. PLACEHOLDER until the scrape targets' schedule functions land:
--- an interval only. One rule, one place: publications and scrape targets
--- validate and step schedules with the same functions.
---
-CREATE FUNCTION pgo.publication_next_run(schedule text, after timestamptz)
-	RETURNS timestamptz
-	LANGUAGE plpgsql STABLE
-	SET search_path = pg_catalog, pgo, pg_temp
-	AS $$
-DECLARE
-	v_interval interval;
-BEGIN
-	BEGIN
-		v_interval := schedule::interval;
-	EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow OR interval_field_overflow THEN
-		v_interval := NULL;
-	END;
-	IF v_interval IS NULL OR v_interval < interval '1 minute' THEN
-		RAISE EXCEPTION 'invalid schedule: %', COALESCE(quote_literal(schedule), 'NULL')
-			USING ERRCODE = 'invalid_parameter_value',
-				  DETAIL = 'A schedule is an interval of at least 1 minute, e.g. ''6 hours''.';
-	END IF;
-	RETURN after + v_interval;
-END
-$$;
-COMMENT ON FUNCTION pgo.publication_next_run(text, timestamptz) IS 'the first run of a schedule after a time; raises invalid_parameter_value on a bad schedule';
 
 --
 -- Checks and defaults of a row, with errors people can act on.
@@ -112,7 +84,8 @@ DECLARE
 BEGIN
 	PERFORM pgo.check_tag(NEW.tag);
 	PERFORM pgo.check_selection(NEW."window", NEW.max_profiles, NEW.min_duration, NEW.top_by_cpu);
-	PERFORM pgo.publication_next_run(NEW.schedule, now());
+	-- the scrape targets' rule: an interval or a 5-field cron expression
+	PERFORM pgo.schedule_next(NEW.schedule, now());
 	NEW.branch := COALESCE(NEW.branch, 'pgo/' || NEW.tag);
 	IF NEW.branch = NEW.base_branch THEN
 		RAISE EXCEPTION 'branch and base_branch are both "%"', NEW.branch
@@ -390,7 +363,8 @@ BEGIN
 	IF NOT FOUND THEN
 		RETURN NULL;			-- the lease was lost: another worker owns the row now
 	END IF;
-	v_next := pgo.publication_next_run(v.schedule, now());
+	-- the next slot of the schedule, spread by a hash of the publication
+	v_next := pgo.schedule_next(v.schedule, now(), 'publication:' || v.id);
 	IF status = 'retrying' THEN
 		-- capped backoff (30 s, 1 min, 2 min ... 1 h), or the forge's Retry-After
 		v_next := LEAST(v_next, now() + COALESCE(retry_after,
