@@ -46,6 +46,7 @@ struct forge_target
 	const char *path;
 	const char *secret;			/* the credential's content (token or PEM key), NULL if none */
 	long long	github_app_id;	/* 0: secret is a token */
+	const char *ca_file;		/* CA bundle for https (NULL: the system's) */
 	const volatile sig_atomic_t *abort; /* set: stop waiting, fail TRANSIENT */
 };
 

@@ -84,6 +84,8 @@ git_env(struct git *g)
 		&& env_add(g, "GIT_AUTHOR_NAME=%s%s", name, "") && env_add(g, "GIT_COMMITTER_NAME=%s%s", name, "")
 		&& env_add(g, "GIT_AUTHOR_EMAIL=%s%s", email, "") && env_add(g, "GIT_COMMITTER_EMAIL=%s%s", email, "")
 		&& env_add(g, "GIT_INDEX_FILE=%s/pgo-index%s", g->dir, "");
+	if (ok && g->t->ca_file)
+		ok = env_add(g, "GIT_SSL_CAINFO=%s%s", g->t->ca_file, "");
 	if (ok && g->t->secret)
 	{
 		/* "user:password" as is; a bare token as the password of x-access-token */

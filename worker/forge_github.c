@@ -238,8 +238,12 @@ github_write_branch(void *s, const struct forge_change *c, const struct forge_fi
 			return false;
 		if (r.status == 200 || r.status == 201)
 			return true;
-		/* 422: the branch appeared or went since it was read; try the other way once */
-		if (r.status != 422)
+		/*
+		 * 422 "Reference does not exist" / "Reference already exists": the
+		 * branch went or appeared since it was read, try the other way once.
+		 * Any other 422 (a protected branch...) is the forge's final word.
+		 */
+		if (r.status != 422 || !strstr(err->message, exists ? "does not exist" : "already exists"))
 			return false;
 	}
 	return false;

@@ -62,7 +62,7 @@ github_app_jwt(long long app_id, const char *private_key_pem, long now, struct f
 		forge_fail(err, FORGE_PERMANENT, "the GitHub App credential is not an RSA private key in PEM form");
 		goto done;
 	}
-	snprintf(payload, sizeof(payload), "{\"iat\":%ld,\"exp\":%ld,\"iss\":\"%lld\"}",
+	snprintf(payload, sizeof(payload), "{\"iat\":%ld,\"exp\":%ld,\"iss\":%lld}",
 			 now - 60, now + 540, app_id);
 	h64 = base64url((const unsigned char *) header, strlen(header));
 	p64 = base64url((const unsigned char *) payload, strlen(payload));

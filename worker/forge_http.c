@@ -257,6 +257,7 @@ forge_http_open(struct forge_http *h, const struct forge_target *t,
 				char *name, size_t name_size, struct forge_error *err)
 {
 	h->abort = t->abort;
+	h->ca_file = t->ca_file;
 	if (!forge_http_repository(h, t->repository, public_api, api_path, name, name_size, err))
 		return false;
 	if (!auth_scheme)
@@ -356,6 +357,8 @@ forge_http_call(struct forge_http *h, const char *method, const char *path,
 		curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 		curl_easy_setopt(c, CURLOPT_HEADERDATA, &ah);
 		curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
+		if (h->ca_file)
+			curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_file);
 		if (payload)
 		{
 			curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload);

@@ -24,6 +24,7 @@ struct forge_http
 	char		auth[8192];		/* "Header: value" carrying the secret, "" for none */
 	const char *const *headers; /* the forge's own headers (Accept included), NULL-terminated; NULL: Accept: application/json */
 	const volatile sig_atomic_t *abort;
+	const char *ca_file;		/* NULL: libcurl's default */
 	unsigned	attempts;		/* FORGE_HTTP_ATTEMPTS unless set */
 };
 
@@ -41,7 +42,7 @@ struct forge_response
  */
 /*
  * Set up h for target t: the API root and owner/name from the repository
- * (forge_http_repository), the abort flag, and, when auth_scheme is not
+ * (forge_http_repository), the abort flag and CA bundle, and, when auth_scheme is not
  * NULL, the header "<auth_scheme> <secret>" (a secret is then required).
  */
 extern bool forge_http_open(struct forge_http *h, const struct forge_target *t,

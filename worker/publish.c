@@ -27,6 +27,7 @@
 
 #include "db.h"
 #include "forge.h"
+#include "worker.h"
 
 #define SECRET_MAX	65536
 
@@ -246,6 +247,7 @@ PublishRun(struct job *j)
 	t.path = job_field(j, "path");
 	t.github_app_id = job_field_null(j, "github_app_id") ? atoll(job_field(j, "github_app_id")) : 0;
 	t.abort = j->abort;
+	t.ca_file = wcfg.ca_file;
 	if (!ops)
 	{
 		forge_fail(&err, FORGE_PERMANENT, "unknown forge %s", job_field(j, "forge"));

@@ -6,8 +6,8 @@
 # of the open one (never a second one), nothing to do, a 5xx then
 # success, a rate limit with Retry-After, the "already exists" answer of
 # a request opened meanwhile, 401, 404, 5xx that outlast the retries
-# (backoff), a base branch that has the bytes; GitHub App authentication
-# (RS256 JWT checked with openssl, installation token).
+# (backoff), a base branch that has the bytes, a protected branch; GitHub
+# App authentication (RS256 JWT checked with openssl, installation token).
 use strict;
 use warnings;
 
@@ -33,8 +33,10 @@ system('openssl', 'rsa', '-in', "$tmp/app.pem", '-pubout', '-out', "$tmp/app.pub
   or die 'openssl rsa';
 chmod 0600, "$tmp/app.pem";
 
+# the sanitized build: the forge clients parse what the forges send
 my $worker = start_worker(
 	node => $node,
+	asan => 1,
 	env => { PUB_FORGE_TOKEN => $token, PUB_WRONG_TOKEN => 'not-the-token' },
 	args => [ '--poll-interval', '200ms', '--concurrency', '2' ]);
 
@@ -55,6 +57,9 @@ my %forges = (
 		],
 		unauthorized => qr/HTTP 401: Bad credentials/,
 		not_found => qr/HTTP 404: Not Found/,
+		protected => [ 'PATCH', '/git/refs/heads/pgo/svc$', 422,
+			{ message => 'Protected branch update failed for refs/heads/pgo/svc.',
+			  documentation_url => 'https://docs.github.com/rest/git/refs#update-a-reference' } ],
 		one_commit => 1,
 	},
 	gitlab => {
@@ -66,6 +71,8 @@ my %forges = (
 		limited => [ 429, { 'Retry-After' => 1 }, { message => '429 Too Many Requests' } ],
 		unauthorized => qr/HTTP 401: 401 Unauthorized/,
 		not_found => qr/HTTP 404: 404 Project Not Found/,
+		protected => [ 'POST', '/repository/commits$', 403,
+			{ message => '403 Forbidden - You are not allowed to push into this branch' } ],
 		one_commit => 1,
 	},
 	gitea => {
@@ -77,6 +84,8 @@ my %forges = (
 		limited => [ 429, { 'Retry-After' => 1 }, { message => 'Too Many Requests' } ],
 		unauthorized => qr/HTTP 401: token is required/,
 		not_found => qr/HTTP 404: The target couldn't be found/,
+		protected => [ 'POST', '/contents$', 403,
+			{ message => 'user should have a permission to write to the target branch' } ],
 		one_commit => 0,    # no API to force-move a branch: one commit per change
 	});
 
@@ -200,6 +209,14 @@ VALUES ('svc', '$forge', '$s->{url}/acme/service', 'PUB_FORGE_TOKEN', 'infinity'
 	git_in($repo, 'update-ref', 'refs/heads/main', git_in($repo, 'rev-parse', 'pgo/svc'));
 	$st = run_publication($node, $id);
 	is($st->{status}, 'unchanged', "$forge: merged: unchanged");
+
+	# a protected branch: the forge's message, failed
+	my ($pm, $pp, $ps, $pb) = @{ $f->{protected} };
+	ingest($node, 'svc', 'cpu_a1.pb.gz');
+	standin($s, 'faults', [ { method => $pm, path => $api . $pp, status => $ps, body => $pb, times => 1 } ]);
+	$st = run_publication($node, $id);
+	is($st->{status}, 'failed', "$forge: protected branch: failed");
+	like($st->{error}, qr/HTTP $ps: \Q$pb->{message}\E/, "$forge: protected branch: the forge's message");
 
 	$node->safe_psql('postgres', "UPDATE pgo.publications SET enabled = false WHERE id = $id");
 }
