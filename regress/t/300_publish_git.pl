@@ -135,7 +135,7 @@ is($st->{status}, 'failed', 'wrong token: failed');
 like($st->{error}, qr/git ls-remote: exit 128: .*(Authentication failed|could not read Username)/, 'wrong token: git says why');
 is($st->{consecutive_failures}, 1, 'wrong token: counted');
 my $next = $node->safe_psql('postgres',
-	"SELECT next_run_at - last_run_at > interval '23 hours' FROM pgo.publications WHERE id = $id_http");
+	"SELECT next_run_at = pgo.schedule_next(schedule, last_run_at, 'publication:' || id) FROM pgo.publications WHERE id = $id_http");
 is($next, 't', 'a permanent failure waits for the next scheduled run');
 
 # the worker stops cleanly
