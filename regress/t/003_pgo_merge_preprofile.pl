@@ -22,7 +22,7 @@ use Test::More;
 use Time::HiRes qw(time);
 
 my @toolchains = go_toolchains();
-plan skip_all => 'Go toolchain not available' unless @toolchains;
+skip_all_unless(scalar(@toolchains), 'Go toolchain not available');
 my $data = fixture_dir();
 my $tmp_base = tmpdir();
 
@@ -209,7 +209,7 @@ for my $tc (@toolchains)
 	SKIP:
 	{
 		my $f = $files{'A + long capture'};
-		skip 'no A + long capture merge', 6 unless $f;
+		skip_unless($f, 'no A + long capture merge', 6);
 		my $src = "$tmp/src";
 		PostgreSQL::Test::RecursiveCopy::copypath("$data/gen", $src);
 		my %hot;
