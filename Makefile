@@ -67,12 +67,16 @@ sql/pprof--0.2--0.3.sql: sql/upgrade/pprof--0.2--0.3.sql $(SQL_NEW_0_3) Makefile
 extension/proto/profile.pb-c.c extension/proto/profile.pb-c.h: extension/proto/profile.proto
 	protoc-c --proto_path=extension/proto --c_out=extension/proto $<
 
-$(OBJS): extension/pprof.h extension/proto/profile.pb-c.h
+$(OBJS): extension/pprof.h extension/pprof_pgcompat.h extension/proto/profile.pb-c.h
 
 .PHONY: run test fuzz fixtures gateway clean-gateway
 
-# the HTTP gateway has its own plain Makefile (libpq + libmicrohttpd only)
+# the HTTP gateway has its own plain Makefile (libpq + libmicrohttpd only);
+# debian/rules builds it once on its own (WITH_GATEWAY=no in the environment of pg_buildext's
+# loop over the PostgreSQL majors)
+ifneq ($(WITH_GATEWAY),no)
 all: gateway
+endif
 gateway:
 	$(MAKE) -C gateway PG_CONFIG="$(PG_CONFIG)"
 clean: clean-gateway
@@ -90,3 +94,8 @@ fuzz:
 
 fixtures:
 	regress/data/gen/gen.sh
+
+# Debian packages into build/deb (dpkg-buildpackage -b -us -uc, debian/)
+.PHONY: deb
+deb:
+	scripts/build-deb

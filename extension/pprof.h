@@ -39,6 +39,7 @@
 
 #include "fmgr.h"
 #include "nodes/pg_list.h"
+#include "pprof_pgcompat.h"
 
 /* Bumped whenever the stored layout changes; readers reject other values. */
 #define PPROF_LAYOUT_VERSION	1
@@ -247,7 +248,7 @@ extern bytea *PprofGzip(const char *data, Size len);
 /* pprof_decode.c */
 extern Pprof *PprofDecode(const char *data, Size len, PprofError *err);
 extern Pprof *PprofDecodeRaw(const char *data, Size len, PprofError *err);
-extern void PprofThrow(const PprofError *err) pg_attribute_noreturn();
+pg_noreturn extern void PprofThrow(const PprofError *err);
 extern char *PprofErrorText(const PprofError *err);
 
 /* pprof_encode.c */
