@@ -22,7 +22,7 @@ COPY extension extension
 COPY sql sql
 COPY gateway gateway
 # the extension for PostgreSQL 15, staged under /src/stage
-RUN make -j"$(nproc)" WITH_GATEWAY=no && make install WITH_GATEWAY=no DESTDIR="$(pwd)/stage"
+RUN make -j"$(nproc)" WITH_PROGRAMS=no && make install WITH_PROGRAMS=no DESTDIR="$(pwd)/stage"
 RUN make -C gateway -j"$(nproc)"
 
 # The HTTP gateway: configure it with PGO_* variables (pprof-gateway --help);

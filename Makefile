@@ -1,5 +1,5 @@
 # pg_pprof: the `pprof` PostgreSQL extension (PGXS) and, in gateway/, the
-# pprof-gateway HTTP server.
+# pprof-gateway HTTP server; in worker/, pprof-worker (scheduled scrapes).
 #
 #   make            build
 #   make install    install the extension into the PostgreSQL of $(PG_CONFIG)
@@ -25,7 +25,9 @@ OBJS = \
 	extension/pprof_intern.o \
 	extension/pprof_merge_state.o \
 	extension/pprof_merge.o \
-	extension/pprof_filter.o
+	extension/pprof_filter.o \
+	extension/cron.o \
+	extension/pprof_cron.o
 
 # The install script of the current version is generated from sql/src/,
 # one file per concern, concatenated in name order; upgrade scripts of past
@@ -35,7 +37,7 @@ OBJS = \
 # object is defined once.
 EXTVERSION = 0.3
 SQL_SOURCES = $(sort $(wildcard sql/src/*.sql))
-SQL_NEW_0_3 =
+SQL_NEW_0_3 = sql/src/70_scrape.sql
 DATA = sql/pprof--0.1.sql sql/pprof--0.1--0.2.sql
 DATA_built = sql/pprof--$(EXTVERSION).sql sql/pprof--0.2--0.3.sql
 
@@ -69,19 +71,26 @@ extension/proto/profile.pb-c.c extension/proto/profile.pb-c.h: extension/proto/p
 
 $(OBJS): extension/pprof.h extension/pprof_pgcompat.h extension/proto/profile.pb-c.h
 
-.PHONY: run test fuzz fixtures gateway clean-gateway
+.PHONY: run test fuzz fixtures gateway clean-gateway worker clean-worker
 
-# the HTTP gateway has its own plain Makefile (libpq + libmicrohttpd only);
-# debian/rules builds it once on its own (WITH_GATEWAY=no in the environment of pg_buildext's
-# loop over the PostgreSQL majors)
-ifneq ($(WITH_GATEWAY),no)
-all: gateway
+# the HTTP gateway has its own plain Makefile (libpq + libmicrohttpd only),
+# pprof-worker (scheduled scrapes) too. debian/rules builds both once, on
+# their own: WITH_PROGRAMS=no in pg_buildext's loop over the PostgreSQL
+# majors (and in the Dockerfile's extension build).
+ifneq ($(WITH_PROGRAMS),no)
+all: gateway worker
 endif
 gateway:
 	$(MAKE) -C gateway PG_CONFIG="$(PG_CONFIG)"
 clean: clean-gateway
 clean-gateway:
 	$(MAKE) -C gateway clean
+
+worker:
+	$(MAKE) -C worker PG_CONFIG="$(PG_CONFIG)"
+clean: clean-worker
+clean-worker:
+	$(MAKE) -C worker clean
 
 run:
 	scripts/run-local
