@@ -21,4 +21,9 @@
 #define pg_noreturn pg_attribute_noreturn()
 #endif
 
+/* 16 moved the varlena macros (VARSIZE, VARDATA, ...) out of postgres.h */
+#if PG_VERSION_NUM >= 160000
+#include "varatt.h"
+#endif
+
 #endif							/* PPROF_PGCOMPAT_H */
