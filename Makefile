@@ -25,7 +25,10 @@ OBJS = \
 	extension/pprof_intern.o \
 	extension/pprof_merge_state.o \
 	extension/pprof_merge.o \
-	extension/pprof_filter.o
+	extension/pprof_filter.o \
+	extension/pprof_flametree.o \
+	extension/pprof_flamegraph.o \
+	extension/pprof_folded.o
 
 # The install script of the current version is generated from sql/src/,
 # one file per concern, concatenated in name order; upgrade scripts of past
@@ -35,7 +38,7 @@ OBJS = \
 # object is defined once.
 EXTVERSION = 0.3
 SQL_SOURCES = $(sort $(wildcard sql/src/*.sql))
-SQL_NEW_0_3 =
+SQL_NEW_0_3 = sql/src/65_pictures.sql
 DATA = sql/pprof--0.1.sql sql/pprof--0.1--0.2.sql
 DATA_built = sql/pprof--$(EXTVERSION).sql sql/pprof--0.2--0.3.sql
 
@@ -68,6 +71,7 @@ extension/proto/profile.pb-c.c extension/proto/profile.pb-c.h: extension/proto/p
 	protoc-c --proto_path=extension/proto --c_out=extension/proto $<
 
 $(OBJS): extension/pprof.h extension/proto/profile.pb-c.h
+extension/pprof_flametree.o extension/pprof_flamegraph.o extension/pprof_folded.o: extension/pprof_flame.h extension/pprof_merge.h
 
 .PHONY: run test fuzz fixtures gateway clean-gateway
 
