@@ -1,5 +1,5 @@
 # pg_pprof: the `pprof` PostgreSQL extension (PGXS) and, in gateway/, the
-# pprof-gateway HTTP server.
+# pprof-gateway HTTP server; in worker/, pprof-worker (scheduled scrapes).
 #
 #   make            build
 #   make install    install the extension into the PostgreSQL of $(PG_CONFIG)
@@ -28,7 +28,9 @@ OBJS = \
 	extension/pprof_filter.o \
 	extension/pprof_flametree.o \
 	extension/pprof_flamegraph.o \
-	extension/pprof_folded.o
+	extension/pprof_folded.o \
+	extension/cron.o \
+	extension/pprof_cron.o
 
 # The install script of the current version is generated from sql/src/,
 # one file per concern, concatenated in name order; upgrade scripts of past
@@ -38,7 +40,7 @@ OBJS = \
 # object is defined once.
 EXTVERSION = 0.3
 SQL_SOURCES = $(sort $(wildcard sql/src/*.sql))
-SQL_NEW_0_3 = sql/src/65_pictures.sql
+SQL_NEW_0_3 = sql/src/65_pictures.sql sql/src/70_scrape.sql
 DATA = sql/pprof--0.1.sql sql/pprof--0.1--0.2.sql
 DATA_built = sql/pprof--$(EXTVERSION).sql sql/pprof--0.2--0.3.sql
 
@@ -73,7 +75,7 @@ extension/proto/profile.pb-c.c extension/proto/profile.pb-c.h: extension/proto/p
 $(OBJS): extension/pprof.h extension/proto/profile.pb-c.h
 extension/pprof_flametree.o extension/pprof_flamegraph.o extension/pprof_folded.o: extension/pprof_flame.h extension/pprof_merge.h
 
-.PHONY: run test fuzz fixtures gateway clean-gateway
+.PHONY: run test fuzz fixtures gateway clean-gateway worker clean-worker
 
 # the HTTP gateway has its own plain Makefile (libpq + libmicrohttpd only)
 all: gateway
@@ -82,6 +84,14 @@ gateway:
 clean: clean-gateway
 clean-gateway:
 	$(MAKE) -C gateway clean
+
+# pprof-worker (scheduled scrapes): its own plain Makefile too
+all: worker
+worker:
+	$(MAKE) -C worker PG_CONFIG="$(PG_CONFIG)"
+clean: clean-worker
+clean-worker:
+	$(MAKE) -C worker clean
 
 run:
 	scripts/run-local
