@@ -78,10 +78,10 @@ PG_FUNCTION_INFO_V1(pprof_flamegraph_diff);
 /* Click to zoom, search; see the file header. Must not contain "]]>". */
 static const char flame_script[] =
 "(function(){\n"
-"var svg=document.documentElement,W=+svg.getAttribute('width'),P=" CppAsString2(FLAME_PAD) ",CW=" CppAsString2(FLAME_CHAR_WIDTH) ";\n"
-"var NS='http://www.w3.org/2000/svg',det=document.getElementById('details'),un=document.getElementById('unzoom'),\n"
-"se=document.getElementById('search'),ma=document.getElementById('matched'),F=[],root=null;\n"
-"Array.prototype.forEach.call(document.getElementById('frames').getElementsByTagName('g'),function(g){\n"
+"var me=document.currentScript,svg=me?me.parentNode:document.documentElement,W=+svg.getAttribute('width'),P=" CppAsString2(FLAME_PAD) ",CW=" CppAsString2(FLAME_CHAR_WIDTH) ";\n"
+"function el(c){return svg.querySelector('.fg-'+c);}\n"
+"var NS='http://www.w3.org/2000/svg',det=el('details'),un=el('unzoom'),se=el('search'),ma=el('matched'),F=[],root=null;\n"
+"Array.prototype.forEach.call(el('frames').getElementsByTagName('g'),function(g){\n"
 " var r=g.getElementsByTagName('rect')[0],t=g.getElementsByTagName('text')[0],info=g.getElementsByTagName('title')[0].textContent;\n"
 " var f={g:g,r:r,t:t,info:info,name:info.slice(0,info.lastIndexOf(' (')),x:+r.getAttribute('x'),w:+r.getAttribute('width'),y:+r.getAttribute('y'),fill:r.getAttribute('fill')};\n"
 " if(!t){t=document.createElementNS(NS,'text');t.setAttribute('y',f.y+11.5);g.appendChild(t);f.t=t;}\n"
@@ -395,20 +395,20 @@ RenderSvg(FlameTree *tree, const FlameOptions *opt)
 	initStringInfo(&svg);
 	appendStringInfo(&svg,
 					 "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n"
-					 "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\">\n"
+					 "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" class=\"fg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\">\n"
 					 "<style>\n"
-					 "text{font-family:monospace;font-size:11px;fill:#000}\n"
-					 "#title{font-family:sans-serif;font-size:16px}\n"
-					 "#frames text{pointer-events:none}\n"
-					 "#frames g:hover rect{stroke:#000;stroke-width:0.5}\n"
-					 ".btn{cursor:pointer;fill:#0645ad}\n"
+					 ".fg text{font-family:monospace;font-size:11px;fill:#000}\n"
+					 ".fg .fg-title{font-family:sans-serif;font-size:16px}\n"
+					 ".fg .fg-frames text{pointer-events:none}\n"
+					 ".fg .fg-frames g:hover rect{stroke:#000;stroke-width:0.5}\n"
+					 ".fg .fg-btn{cursor:pointer;fill:#0645ad}\n"
 					 "</style>\n"
 					 "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#f8f8f8\"/>\n"
-					 "<text id=\"title\" x=\"%d\" y=\"20\" text-anchor=\"middle\">",
+					 "<text class=\"fg-title\" x=\"%d\" y=\"20\" text-anchor=\"middle\">",
 					 opt->width, height, opt->width, height, opt->width, height,
 					 opt->width / 2);
 	AppendXmlServer(&svg, opt->title, FLAME_MAX_TITLE_CHARS);
-	appendStringInfo(&svg, "</text>\n<text id=\"subtitle\" x=\"%d\" y=\"38\" text-anchor=\"middle\">",
+	appendStringInfo(&svg, "</text>\n<text class=\"fg-subtitle\" x=\"%d\" y=\"38\" text-anchor=\"middle\">",
 					 opt->width / 2);
 	if (tree->sample_type != NULL)
 	{
@@ -425,11 +425,11 @@ RenderSvg(FlameTree *tree, const FlameOptions *opt)
 	appendStringInfoString(&svg, "</text>\n");
 	if (opt->interactive)
 		appendStringInfo(&svg,
-						 "<text id=\"unzoom\" class=\"btn\" x=\"%d\" y=\"20\" style=\"display:none\">Reset zoom</text>\n"
-						 "<text id=\"search\" class=\"btn\" x=\"%d\" y=\"20\" text-anchor=\"end\" style=\"display:none\">Search</text>\n"
-						 "<text id=\"matched\" x=\"%d\" y=\"%d\" text-anchor=\"end\"> </text>\n",
+						 "<text class=\"fg-btn fg-unzoom\" x=\"%d\" y=\"20\" style=\"display:none\">Reset zoom</text>\n"
+						 "<text class=\"fg-btn fg-search\" x=\"%d\" y=\"20\" text-anchor=\"end\" style=\"display:none\">Search</text>\n"
+						 "<text class=\"fg-matched\" x=\"%d\" y=\"%d\" text-anchor=\"end\"> </text>\n",
 						 FLAME_PAD, opt->width - FLAME_PAD, opt->width - FLAME_PAD, height - 6);
-	appendStringInfo(&svg, "<text id=\"details\" x=\"%d\" y=\"%d\"> </text>\n<g id=\"frames\">\n",
+	appendStringInfo(&svg, "<text class=\"fg-details\" x=\"%d\" y=\"%d\"> </text>\n<g class=\"fg-frames\">\n",
 					 FLAME_PAD, height - 6);
 
 	for (i = 0; i < n_order; i++)

@@ -151,3 +151,35 @@ SELECT pprof_flamegraph(p, width => 50) FROM pic WHERE name = 'cpu.pb.gz';
 SELECT pprof_flamegraph(p, min_width => -1) FROM pic WHERE name = 'cpu.pb.gz';
 SELECT pprof_flamegraph_diff(a.p, b.p, 'cpu') FROM pic a, pic b
 WHERE a.name = 'heap.pb.gz' AND b.name = 'cpu.pb.gz';
+
+-- the catalog's pictures and pages (the gateway's /ui): a tag with a
+-- release, then more profiles
+SELECT pgo.ingest('api', p::bytea, '{"mode": "batch", "host": "<i>h</i>"}') > 0 AS ingested
+FROM pic WHERE name IN ('cpu_a1.pb.gz', 'cpu_a2.pb.gz') ORDER BY name;
+SELECT left(sha256, 0) AS published FROM pgo.publish('api');
+-- the diff of the selection against a release of the same rows is neutral
+SELECT array_agg(DISTINCT m[1]) AS fills
+FROM pgo.flamegraph_diff('api') AS svg,
+	 LATERAL regexp_matches(svg, 'points\)</title><rect [^>]*fill="(rgb[^"]*)"', 'g') AS m;
+SELECT pgo.ingest('api', p::bytea, '{}') > 0 AS ingested FROM pic WHERE name IN ('cpu_labels.pb.gz', 'heap.pb.gz') ORDER BY name;
+-- (drawn from the merge with stacks of up to 64 frames)
+SET pprof.pgo_frames = 64;
+SELECT xml_is_well_formed_document(svg) AS xml_ok,
+	   substring(svg FROM '<title>root \(([0-9]+) ')::bigint
+		 = pprof_total(pgo.profile_for('api')::pprof, 'cpu') AS root_is_the_merge_total,
+	   strpos(svg, 'api: last 7 days') > 0 AS titled
+FROM pgo.flamegraph('api') AS svg;
+RESET pprof.pgo_frames;
+SELECT pgo.flamegraph('nosuch') IS NULL AS no_profile, pgo.flamegraph_diff('nosuch') IS NULL AS no_release;
+SELECT strpos(h, '<a href="/ui/api">api</a>') > 0 AS links_tag,
+	   strpos(h, '<svg class="days"') > 0 AS per_day_chart,
+	   strpos(h, 'go build -pgo rejects it') > 0 AS shows_problem
+FROM pgo.ui_index() AS h;
+SELECT (SELECT count(*) FROM regexp_matches(h, '<svg xmlns', 'g')) AS flame_graphs,
+	   strpos(h, '<?xml') = 0 AS inlined,
+	   strpos(h, '<i>h</i>') = 0 AND strpos(h, '&lt;i&gt;h&lt;/i&gt;') > 0 AS labels_escaped,
+	   strpos(h, 'href="/profile/api?window=1d&amp;x=&lt;&gt;"') > 0 AS query_kept_escaped
+FROM pgo.ui_tag('api', query => 'window=1d&x=<>') AS h;
+SELECT pgo.ui_tag('bad tag');
+SELECT pgo.ui_tag('api', max_profiles => 0);
+SELECT has_function_privilege('public', 'pgo.ui_tag(text, interval, integer, text, boolean, interval, integer, text)', 'EXECUTE') AS public_may_call;
