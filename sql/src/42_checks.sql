@@ -1,0 +1,42 @@
+--
+-- Argument checks shared by the entry points.
+--
+CREATE FUNCTION pgo.check_tag(tag text) RETURNS void
+	LANGUAGE plpgsql IMMUTABLE
+	SET search_path = pg_catalog, pgo, pg_temp
+	AS $$
+BEGIN
+	IF tag IS NULL OR tag !~ '^[A-Za-z0-9._-]{1,128}$' THEN
+		RAISE EXCEPTION 'invalid profile tag: %', COALESCE(quote_literal(tag), 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = 'A tag is 1 to 128 characters among A-Z a-z 0-9 . _ -';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION pgo.check_tag(text) IS 'raises invalid_parameter_value unless tag is a valid profile tag';
+
+CREATE FUNCTION pgo.check_selection("window" interval, max_profiles integer,
+									min_duration interval, top_by_cpu integer) RETURNS void
+	LANGUAGE plpgsql IMMUTABLE
+	SET search_path = pg_catalog, pgo, pg_temp
+	AS $$
+BEGIN
+	IF "window" <= interval '0' THEN
+		RAISE EXCEPTION 'window must be positive, not %', "window"
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF max_profiles < 1 THEN
+		RAISE EXCEPTION 'max_profiles must be at least 1, not %', max_profiles
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF min_duration < interval '0' THEN
+		RAISE EXCEPTION 'min_duration must not be negative, not %', min_duration
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF top_by_cpu < 1 THEN
+		RAISE EXCEPTION 'top_by_cpu must be at least 1, not %', top_by_cpu
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION pgo.check_selection(interval, integer, interval, integer) IS 'raises invalid_parameter_value on selection parameters out of range (NULL = no limit)';

@@ -1,0 +1,127 @@
+--
+-- Selection: which rows a tag's default.pgo merges, and a fingerprint of
+-- them that needs no profile decoded.
+--
+-- pgo.selection is a plain SQL function so the planner inlines it into its
+-- callers: EXPLAIN SELECT * FROM pgo.selection(...) shows the real plan
+-- (index scan on (tag, received_at), partition pruning, LIMIT).
+--
+-- Its plan can be cached. The window bound is a COALESCE, so it is a plain
+-- index condition with runtime partition pruning whatever the parameters
+-- and a generic plan is as good as a custom one ("window IS NULL OR
+-- received_at >= now() - window", as 0.1 wrote it, becomes an index bound
+-- only in a custom plan: over a week of daily partitions, planning cost ~7
+-- times the execution; pgo.selection_key ran at 2.6k calls/s on 2 cores,
+-- 24k with a cached plan).
+--
+-- The upper bound prunes the empty partitions pgo.maintain creates a week
+-- ahead: a cached plan starts an index scan on every partition it does not
+-- prune, and those seven were ~25% of a key check. It cannot hide a
+-- committed upload: a row this query sees committed before the query's
+-- snapshot, and its received_at (its transaction's start) is earlier still;
+-- the snapshot is taken when the statement starts (statement_timestamp()),
+-- or for a function's later statements within its run, far less than the
+-- day of slack, which also absorbs clock adjustments. Only rows inserted
+-- with a received_at set over a day ahead are not selected (until then).
+--
+CREATE FUNCTION pgo.selection(tag text, "window" interval DEFAULT '7 days',
+							  max_profiles integer DEFAULT 100, mode text DEFAULT NULL,
+							  min_duration interval DEFAULT NULL, top_by_cpu integer DEFAULT NULL)
+	RETURNS SETOF pgo.profiles
+	LANGUAGE sql STABLE
+BEGIN ATOMIC
+	SELECT s.id, s.tag, s.labels, s.source, s.received_at, s.profile, s.duration_seconds,
+		   s.cpu_nanos, s.samples, s.pgo_usable, s.problems, s.build_id, s.input_bytes,
+		   s.sample_types, s.sample_modes
+	FROM (SELECT n.*,
+				 row_number() OVER (ORDER BY n.cpu_nanos DESC NULLS LAST, n.received_at DESC, n.id DESC) AS cpu_rank
+		  FROM (SELECT p.*
+				FROM pgo.profiles p
+				WHERE p.tag = selection.tag
+				  AND p.pgo_usable
+				  AND p.received_at >= COALESCE(now() - selection."window", '-infinity'::timestamptz)
+				  AND p.received_at < statement_timestamp() + interval '1 day'
+				  AND (selection.mode IS NULL
+					   OR p.labels ->> 'mode' = selection.mode
+					   OR (p.labels ->> 'mode' IS NULL AND selection.mode = ANY (p.sample_modes)))
+				  AND (selection.min_duration IS NULL
+					   OR p.duration_seconds >= extract(epoch FROM selection.min_duration)::float8)
+				ORDER BY p.received_at DESC, p.id DESC
+				LIMIT selection.max_profiles) n) s
+	WHERE selection.top_by_cpu IS NULL OR s.cpu_rank <= selection.top_by_cpu
+	ORDER BY s.received_at DESC, s.id DESC;
+END;
+COMMENT ON FUNCTION pgo.selection(text, interval, integer, text, interval, integer) IS 'the rows pgo.profile_for merges: usable rows of the tag in the window, newest first';
+
+CREATE FUNCTION pgo.profile_for(tag text, "window" interval DEFAULT '7 days',
+								max_profiles integer DEFAULT 100, mode text DEFAULT NULL,
+								"normalize" boolean DEFAULT true, min_duration interval DEFAULT NULL,
+								top_by_cpu integer DEFAULT NULL)
+	RETURNS bytea
+	LANGUAGE plpgsql STABLE SECURITY DEFINER
+	SET search_path = pg_catalog, pgo, pg_temp
+	SET plan_cache_mode = force_custom_plan
+	SET pprof.pgo_normalize = on
+	AS $$
+DECLARE
+	result bytea;
+BEGIN
+	PERFORM pgo.check_tag(profile_for.tag);
+	PERFORM pgo.check_selection(profile_for."window", profile_for.max_profiles,
+								profile_for.min_duration, profile_for.top_by_cpu);
+	-- scoped to this call by the SET clause above
+	PERFORM set_config('pprof.pgo_normalize',
+					   CASE WHEN profile_for.normalize IS FALSE THEN 'off' ELSE 'on' END, true);
+
+	SELECT @extschema@.pgo_merge(
+			   CASE WHEN profile_for.mode IS NOT NULL AND s.labels ->> 'mode' IS NULL
+					THEN @extschema@.pprof_filter_label(s.profile, 'mode', profile_for.mode)
+					ELSE s.profile END)::bytea
+	INTO result
+	FROM pgo.selection(profile_for.tag, profile_for."window", profile_for.max_profiles,
+					   profile_for.mode, profile_for.min_duration, profile_for.top_by_cpu) AS s;
+	RETURN result;
+END
+$$;
+COMMENT ON FUNCTION pgo.profile_for(text, interval, integer, text, boolean, interval, integer) IS 'the merged default.pgo (gzip pprof) of a tag''s newest usable rows; NULL if none';
+
+CREATE FUNCTION pgo.selection_key(tag text, "window" interval DEFAULT '7 days',
+								  max_profiles integer DEFAULT 100, mode text DEFAULT NULL,
+								  "normalize" boolean DEFAULT true, min_duration interval DEFAULT NULL,
+								  top_by_cpu integer DEFAULT NULL)
+	RETURNS text
+	LANGUAGE plpgsql STABLE SECURITY DEFINER
+	SET search_path = pg_catalog, pgo, pg_temp
+	-- the key the gateway checks on every GET: its selection plan is kept
+	-- for the session instead of being made anew on every call
+	SET plan_cache_mode = force_generic_plan
+	AS $$
+DECLARE
+	ids text;
+BEGIN
+	PERFORM pgo.check_tag(selection_key.tag);
+	PERFORM pgo.check_selection(selection_key."window", selection_key.max_profiles,
+								selection_key.min_duration, selection_key.top_by_cpu);
+
+	SELECT string_agg(s.id::text, ',' ORDER BY s.id)
+	INTO ids
+	FROM pgo.selection(selection_key.tag, selection_key."window", selection_key.max_profiles,
+					   selection_key.mode, selection_key.min_duration, selection_key.top_by_cpu) AS s;
+	IF ids IS NULL THEN
+		RETURN NULL;
+	END IF;
+
+	-- Rows are immutable (trigger profiles_immutable), so the ids and what
+	-- else shapes pgo_merge's output identify the bytes. Calling a function
+	-- of the module loads it, so its settings have their effective values.
+	PERFORM @extschema@.pprof_is_valid('\x'::bytea);
+	RETURN md5(concat_ws('|', 'pgo.selection_key 1',
+						 (SELECT e.extversion FROM pg_extension e WHERE e.extname = 'pprof'),
+						 CASE WHEN selection_key.normalize IS FALSE THEN 'sum' ELSE 'normalize' END,
+						 COALESCE(selection_key.mode, ''),
+						 current_setting('pprof.pgo_frames'),
+						 current_setting('pprof.pgo_denylist'),
+						 ids));
+END
+$$;
+COMMENT ON FUNCTION pgo.selection_key(text, interval, integer, text, boolean, interval, integer) IS 'fingerprint of what pgo.profile_for would merge (no profile decoded); equal keys mean equal bytes; NULL if nothing usable';

@@ -1,0 +1,67 @@
+--
+-- Releases: a selection's merge pinned under its SHA-256, immutable.
+--
+CREATE FUNCTION pgo.publish(tag text, "window" interval DEFAULT '7 days',
+							max_profiles integer DEFAULT 100, mode text DEFAULT NULL,
+							"normalize" boolean DEFAULT true, min_duration interval DEFAULT NULL,
+							top_by_cpu integer DEFAULT NULL)
+	RETURNS pgo.releases
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pgo, pg_temp
+	SET plan_cache_mode = force_custom_plan
+	SET pprof.pgo_normalize = on
+	SET intervalstyle = iso_8601
+	AS $$
+DECLARE
+	v_ids bigint[];
+	v_bytes bytea;
+	v_sha text;
+	v_release pgo.releases;
+BEGIN
+	PERFORM pgo.check_tag(publish.tag);
+	PERFORM pgo.check_selection(publish."window", publish.max_profiles,
+								publish.min_duration, publish.top_by_cpu);
+	PERFORM set_config('pprof.pgo_normalize',
+					   CASE WHEN publish.normalize IS FALSE THEN 'off' ELSE 'on' END, true);
+
+	-- one statement: the ids are exactly the rows merged
+	SELECT array_agg(s.id ORDER BY s.id),
+		   @extschema@.pgo_merge(
+			   CASE WHEN publish.mode IS NOT NULL AND s.labels ->> 'mode' IS NULL
+					THEN @extschema@.pprof_filter_label(s.profile, 'mode', publish.mode)
+					ELSE s.profile END)::bytea
+	INTO v_ids, v_bytes
+	FROM pgo.selection(publish.tag, publish."window", publish.max_profiles,
+					   publish.mode, publish.min_duration, publish.top_by_cpu) AS s;
+	IF v_bytes IS NULL THEN
+		RAISE EXCEPTION 'no usable profile to publish for tag "%"', publish.tag
+			USING ERRCODE = 'no_data_found',
+				  HINT = 'pgo.selection() with the same arguments lists the rows a release would merge.';
+	END IF;
+
+	v_sha := encode(sha256(v_bytes), 'hex');
+	INSERT INTO pgo.releases AS r (tag, sha256, profile, input_ids, parameters)
+	VALUES (publish.tag, v_sha, v_bytes, v_ids,
+			jsonb_build_object('window', publish."window", 'max_profiles', publish.max_profiles,
+							   'mode', publish.mode, 'normalize', publish.normalize IS NOT FALSE,
+							   'min_duration', publish.min_duration, 'top_by_cpu', publish.top_by_cpu,
+							   'pprof.pgo_frames', current_setting('pprof.pgo_frames'),
+							   'pprof.pgo_denylist', current_setting('pprof.pgo_denylist')))
+	ON CONFLICT ON CONSTRAINT releases_pkey DO NOTHING
+	RETURNING r.* INTO v_release;
+	IF NOT FOUND THEN
+		SELECT r.* INTO STRICT v_release
+		FROM pgo.releases r WHERE r.tag = publish.tag AND r.sha256 = v_sha;
+	END IF;
+	RETURN v_release;
+END
+$$;
+COMMENT ON FUNCTION pgo.publish(text, interval, integer, text, boolean, interval, integer) IS 'pins the current merge as an immutable release; the same bytes again return the existing release';
+
+CREATE FUNCTION pgo.release(tag text, sha256 text) RETURNS bytea
+	LANGUAGE sql STABLE SECURITY DEFINER
+	SET search_path = pg_catalog, pgo, pg_temp
+BEGIN ATOMIC
+	SELECT r.profile FROM pgo.releases r WHERE r.tag = release.tag AND r.sha256 = lower(release.sha256);
+END;
+COMMENT ON FUNCTION pgo.release(text, text) IS 'the bytes of a release, NULL if there is none';

@@ -1,0 +1,17 @@
+--
+-- Privileges of the catalog's functions (sql/src/40_catalog_tables.sql says
+-- why): EXECUTE on those that write, or read for a caller without table
+-- privileges, is revoked from PUBLIC; an administrator grants it (README).
+-- The files of later objects revoke their own.
+--
+REVOKE EXECUTE ON FUNCTION
+	pgo.ingest(text, bytea, jsonb, text, text),
+	pgo.profile_for(text, interval, integer, text, boolean, interval, integer),
+	pgo.selection_key(text, interval, integer, text, boolean, interval, integer),
+	pgo.publish(text, interval, integer, text, boolean, interval, integer),
+	pgo.release(text, text),
+	pgo.create_partition(date, interval),
+	pgo.maintain(integer, interval),
+	pgo.apply_retention(interval),
+	pgo.ingest_summary(text, bytea, jsonb, text, text)
+FROM PUBLIC;
