@@ -291,10 +291,10 @@ cron_next(const struct cron *c, int64_t after)
 	time_t		t;
 	int64_t		limit;
 
-	if (after < -62135596800LL || after > 253402300799LL - 50LL * 366 * 86400)
-		return -1;				/* outside years 1-9949: no answer */
+	if (after < 0 || after > 253402300799LL - 50LL * 366 * 86400)
+		return -1;				/* outside years 1970-9949: no answer */
 	limit = after + 50LL * 366 * 86400;
-	t = (time_t) (after - (((after % 60) + 60) % 60) + 60);
+	t = (time_t) (after - after % 60 + 60);
 	while ((int64_t) t <= limit)
 	{
 		if (gmtime_r(&t, &tm) == NULL)

@@ -36,7 +36,8 @@ extern bool cron_parse(const char *s, struct cron *c, char *err, size_t errlen);
 
 /*
  * The first whole minute strictly after `after` (seconds since the Unix
- * epoch, UTC) that the expression matches; -1 if none within 50 years.
+ * epoch, UTC, 0 or more) that the expression matches; -1 if none within 50
+ * years, or `after` is before 1970 or after 9949.
  */
 extern int64_t cron_next(const struct cron *c, int64_t after);
 

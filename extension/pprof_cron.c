@@ -39,7 +39,7 @@ pgo_cron_next(PG_FUNCTION_ARGS)
 						 "e.g. \"*/10 * * * *\", or a macro such as @hourly.")));
 	if (TIMESTAMP_NOT_FINITE(after))
 		PG_RETURN_NULL();
-	/* floor division: a time before 1970 rounds down, not towards zero */
+	/* before 1970 the result is NULL (cron_next answers only from 1970) */
 	secs = after / USECS_PER_SEC - (after % USECS_PER_SEC < 0 ? 1 : 0) +
 		(int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
 	next = cron_next(&c, secs);

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
+
 #define NBUCKETS 4096			/* power of two */
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -23,20 +25,9 @@ static size_t cap_bytes;
 static size_t used_bytes;
 static size_t nentries;
 
-/* FNV-1a. */
-static unsigned long
-Hash(const char *key, size_t n)
-{
-	unsigned long h = 1469598103934665603UL;
-	size_t		i;
+static uint64_t result_counts[CACHE_RESULT_COUNT];
 
-	for (i = 0; i < n; i++)
-	{
-		h ^= (unsigned char) key[i];
-		h *= 1099511628211UL;
-	}
-	return h;
-}
+const char *const cache_result_names[CACHE_RESULT_COUNT] = {"hit", "miss", "shared"};
 
 /* Bytes an entry counts against the cap. */
 static size_t
@@ -70,7 +61,7 @@ cache_entry_new(const char *key, size_t keylen, char *data, size_t len,
 	memcpy(e->key, key, keylen);
 	e->key[keylen] = '\0';
 	e->keylen = keylen;
-	e->hash = Hash(key, keylen);
+	e->hash = hash_bytes(key, keylen);
 	e->data = data;
 	e->len = len;
 	strncpy(e->etag, etag, sizeof(e->etag) - 1);
@@ -161,7 +152,7 @@ Find(const char *key, size_t keylen, unsigned long h)
 struct cache_entry *
 cache_get(const char *key, size_t keylen)
 {
-	unsigned long h = Hash(key, keylen);
+	unsigned long h = hash_bytes(key, keylen);
 	struct cache_entry *e;
 
 	pthread_mutex_lock(&lock);
@@ -210,10 +201,21 @@ cache_put(struct cache_entry *e)
 void
 cache_get_stats(struct cache_stats *s)
 {
+	int			i;
+
 	pthread_mutex_lock(&lock);
 	s->bytes = used_bytes;
 	s->entries = nentries;
 	pthread_mutex_unlock(&lock);
+	for (i = 0; i < CACHE_RESULT_COUNT; i++)
+		s->results[i] = __atomic_load_n(&result_counts[i], __ATOMIC_RELAXED);
+}
+
+/* Count the outcome of one GET that consulted the cache. */
+void
+cache_count_result(enum cache_result result)
+{
+	__atomic_fetch_add(&result_counts[result], 1, __ATOMIC_RELAXED);
 }
 
 /* Drop every entry (at exit; responses still holding references keep theirs). */

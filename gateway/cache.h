@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* an immutable response body; reference counted */
 struct cache_entry
@@ -24,11 +25,24 @@ struct cache_entry
 	struct cache_entry *next;
 };
 
+/* outcome of GET /profile, the `result` label of pgo_gateway_cache_requests_total */
+enum cache_result
+{
+	CACHE_HIT,					/* key checked, bytes from the cache */
+	CACHE_MISS,					/* key checked, merged */
+	CACHE_SHARED,				/* answered by a coalesced request's check */
+	CACHE_RESULT_COUNT
+};
+
 struct cache_stats
 {
 	size_t		bytes;
 	size_t		entries;
+	uint64_t	results[CACHE_RESULT_COUNT];	/* since start */
 };
+
+/* "hit", "miss", "shared" */
+extern const char *const cache_result_names[CACHE_RESULT_COUNT];
 
 extern void cache_init(size_t max_bytes);
 extern void cache_shutdown(void);
@@ -44,5 +58,6 @@ extern void cache_put(struct cache_entry *e);
 extern void cache_ref(struct cache_entry *e);
 extern void cache_unref(struct cache_entry *e);
 extern void cache_get_stats(struct cache_stats *s);
+extern void cache_count_result(enum cache_result result);
 
 #endif							/* PGW_CACHE_H */

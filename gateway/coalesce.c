@@ -23,13 +23,13 @@
  * rounds of one key never overlap (at most one of its jobs is queued or
  * running).
  */
-#include "server.h"
-
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "coalesce.h"
+#include "hash.h"
+#include "http.h"
 
 #define FLIGHT_BUCKETS 256
 
@@ -52,18 +52,6 @@ static pthread_mutex_t flights_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct flight *flights[FLIGHT_BUCKETS];
 
 static void LeaderDone(void *arg);
-
-/* FNV-1a */
-static unsigned long
-Hash(const char *key, size_t len)
-{
-	unsigned long h = 14695981039346656037UL;
-	size_t		i;
-
-	for (i = 0; i < len; i++)
-		h = (h ^ (unsigned char) key[i]) * 1099511628211UL;
-	return h;
-}
 
 /* The flight of key, or NULL (lock held). */
 static struct flight *
@@ -103,7 +91,7 @@ void
 coalesce_submit(struct request *r, struct db_executor *ex, const char *key,
 				size_t keylen, coalesce_share_fn share)
 {
-	unsigned long hash = Hash(key, keylen);
+	unsigned long hash = hash_bytes(key, keylen);
 	struct flight *f;
 
 	r->coalesce_next = NULL;

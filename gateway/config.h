@@ -28,13 +28,14 @@
 #define DEFAULT_DRAIN_TIMEOUT_S		40
 #define DEFAULT_RETRY_AFTER_S		1
 
-/* hard limits (not configurable) */
-#define MAX_TAG_LEN				128		/* as pgo.profiles.tag's CHECK */
-#define MAX_LABEL_KEY_LEN		64
-#define MAX_LABEL_VALUE_LEN		256
-#define MAX_LABELS				64
-#define MAX_QUERY_PARAMS		64
-#define MAX_IDEMPOTENCY_KEY_LEN	128
+/*
+ * hard limits (not configurable): what protects the gateway itself. The
+ * catalog's own rules (tag syntax, label and idempotency key sizes,
+ * selection ranges) are judged by the catalog alone; these bounds are far
+ * above them, so a request at the catalog's limits gets its verdict.
+ */
+#define MAX_PATH_LEN			1024	/* decoded path, bytes */
+#define MAX_QUERY_PARAMS		128		/* the catalog takes 64 labels */
 #define MAX_MULTIPART_PARTS		16
 #define MAX_PART_HEADER_BYTES	8192
 #define MAX_ERROR_HEADER_LEN	300		/* X-PGO-Error */
@@ -44,6 +45,13 @@
 #define DB_QUEUE_PER_WORKER		16		/* waiting jobs per database connection */
 #define DB_MAX_PREPARED			64		/* prepared statements per connection */
 #define CHUNKED_INITIAL_BUFFER	(64u * 1024)
+#define LINGER_MAX_SOCKETS		256		/* lingering at once (linger.c) */
+#define LINGER_MAX_MS			10000	/* a lingering socket is closed after */
+#define LINGER_IDLE_MS			2000	/* ... or this long without a byte */
+#define LINGER_MAX_BYTES		(256u * 1024 * 1024)	/* ... or discarding this much */
+
+#define PGW_STR_(x) #x
+#define PGW_STR(x) PGW_STR_(x)		/* a limit's number in a message */
 
 /* runtime configuration */
 struct config

@@ -81,17 +81,20 @@ struct db_executor
 static struct db_executor *executors[MAX_EXECUTORS];
 static pthread_mutex_t executors_mu = PTHREAD_MUTEX_INITIALIZER;
 
+static uint64_t error_counts[DBERR_COUNT];
+
+const char *const db_error_kind_names[DBERR_COUNT] = {
+	"connect", "connection_lost", "timeout", "query", "pool"
+};
+
 static void *WorkerMain(void *arg);
 static void *WatchdogMain(void *arg);
 
-/* Monotonic clock in nanoseconds. */
-int64_t
-now_ns(void)
+/* Count one database failure (GET /metrics shows the counts). */
+static void
+CountError(enum db_error_kind k)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+	__atomic_fetch_add(&error_counts[k], 1, __ATOMIC_RELAXED);
 }
 
 /* Copy src into dst (size n) up to its first newline, trimmed. */
@@ -176,14 +179,14 @@ SetQueryError(struct db_ctx *ctx, const PGresult *res)
 		db_set_error(err, 503, DBERR_CONNECTION_LOST, "database unavailable", line);
 		if (sqlstate != NULL)
 			snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", sqlstate);
-		metrics_db_error(DBERR_CONNECTION_LOST);
+		CountError(DBERR_CONNECTION_LOST);
 		return;
 	}
 	db_set_error(err, status, kind, primary ? primary : "database error", detail);
 	snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", sqlstate);
 	if (status == 503 && kind == DBERR_TIMEOUT)
 		snprintf(err->message, sizeof(err->message), "database query timed out");
-	metrics_db_error(kind);
+	CountError(kind);
 }
 
 /* Wait until conn's socket is readable (or writable); false at the deadline. */
@@ -219,7 +222,7 @@ SetTimeout(struct db_ctx *ctx)
 	ctx->broken = true;
 	db_set_error(ctx->err, 503, DBERR_TIMEOUT, "database query timed out",
 				 "No answer from the database within the gateway's deadline.");
-	metrics_db_error(DBERR_TIMEOUT);
+	CountError(DBERR_TIMEOUT);
 }
 
 /* Send what PQsend* queued, then collect the results (see db_query). */
@@ -531,7 +534,7 @@ db_submit(struct db_executor *ex, struct db_job *job)
 		pthread_mutex_unlock(&ex->mu);
 		db_set_error(&job->err, 503, DBERR_POOL, "gateway busy",
 					 "Too many requests are waiting for a database connection.");
-		metrics_db_error(DBERR_POOL);
+		CountError(DBERR_POOL);
 		return false;
 	}
 	if (ex->tail)
@@ -609,7 +612,7 @@ EnsureConn(struct worker *w, struct db_error *err, bool *fresh)
 	{
 		db_set_error(err, 503, DBERR_CONNECT, "database unavailable", ex->last_error);
 		pthread_mutex_unlock(&ex->mu);
-		metrics_db_error(DBERR_CONNECT);
+		CountError(DBERR_CONNECT);
 		return false;
 	}
 	pthread_mutex_unlock(&ex->mu);
@@ -623,7 +626,7 @@ EnsureConn(struct worker *w, struct db_error *err, bool *fresh)
 		ex->down_until_ns = now_ns() + (int64_t) DB_RECONNECT_BACKOFF_MS * 1000000;
 		snprintf(ex->last_error, sizeof(ex->last_error), "%s", err->detail);
 		pthread_mutex_unlock(&ex->mu);
-		metrics_db_error(DBERR_CONNECT);
+		CountError(DBERR_CONNECT);
 		if (was_up)
 			log_eventf("warning", "database unavailable", "%s: %s", ex->name, err->detail);
 		return false;
@@ -719,7 +722,7 @@ WatchdogMain(void *arg)
 			db_set_error(&job->err, 503, DBERR_POOL,
 						 "database connection pool exhausted",
 						 "No database connection became free in time.");
-			metrics_db_error(DBERR_POOL);
+			CountError(DBERR_POOL);
 			job->done(job->arg);
 			pthread_mutex_lock(&ex->mu);
 			continue;
@@ -764,7 +767,7 @@ db_executor_stop(struct db_executor *ex)
 	free(ex);
 }
 
-/* Open connections and queued jobs over all executors. */
+/* Open connections and queued jobs over all executors; failures by kind. */
 void
 db_get_stats(struct db_stats *s)
 {
@@ -772,6 +775,8 @@ db_get_stats(struct db_stats *s)
 
 	s->connections = 0;
 	s->queued = 0;
+	for (i = 0; i < DBERR_COUNT; i++)
+		s->errors[i] = __atomic_load_n(&error_counts[i], __ATOMIC_RELAXED);
 	pthread_mutex_lock(&executors_mu);
 	for (i = 0; i < MAX_EXECUTORS; i++)
 	{

@@ -15,7 +15,18 @@
 
 #include <libpq-fe.h>
 
-#include "metrics.h"
+#include "clock.h"
+
+/* kinds of database failure, the `kind` label of pgo_gateway_db_errors_total */
+enum db_error_kind
+{
+	DBERR_CONNECT,				/* could not connect */
+	DBERR_CONNECTION_LOST,		/* connection broke during a query */
+	DBERR_TIMEOUT,				/* statement or client-side timeout */
+	DBERR_QUERY,				/* any other error reported by the server */
+	DBERR_POOL,					/* no connection free in time, queue full */
+	DBERR_COUNT
+};
 
 /* why a job failed; http_status == 0 means it did not */
 struct db_error
@@ -63,6 +74,7 @@ struct db_stats
 {
 	unsigned	connections;
 	unsigned	queued;
+	uint64_t	errors[DBERR_COUNT];	/* failures since start, by kind */
 };
 
 struct db_executor;
@@ -91,8 +103,7 @@ extern void db_set_error(struct db_error *err, int http_status,
 						 const char *detail);
 
 extern void db_get_stats(struct db_stats *s);
-
-/* monotonic clock, nanoseconds */
-extern int64_t now_ns(void);
+/* "connect", "timeout", ...: the label value of a kind */
+extern const char *const db_error_kind_names[DBERR_COUNT];
 
 #endif							/* PGW_DB_H */

@@ -19,16 +19,15 @@
  * Releases are immutable: cached without expiry, and answered 304 without a
  * database query when the client already holds the URL's hash.
  */
-#include "server.h"
-
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "coalesce.h"
+#include "handlers.h"
 #include "json.h"
+#include "metrics.h"
+#include "url.h"
 
 #define MAX_SELECT_ARGS 6
 
@@ -40,92 +39,78 @@ struct download
 	struct buf	key_prefix;		/* cache key without the selection key */
 	char	   *if_none_match;
 	struct cache_entry *result; /* the job's answer, for coalesced requests */
+	const char *tag;
+	char		sha256[65];		/* a release's, lower case */
 };
 
-/* query parameters of GET /profile/<tag>, and the catalog argument each sets */
+/*
+ * query parameters of GET /profile/<tag>, and the catalog argument each
+ * sets; the values are the catalog's to judge (their types' input functions
+ * and pgo.check_selection), their errors come back as 400
+ */
 static const struct
 {
 	const char *param;
 	const char *arg;			/* pgo.profile_for / pgo.selection_key argument */
 	const char *cast;
-	char		kind;			/* 'i' interval, 'n' positive integer, 'b' boolean, 't' text */
 }			select_params[MAX_SELECT_ARGS] =
 {
 	/* quoted: "window" and "normalize" are SQL keywords */
-	{"window", "\"window\"", "interval", 'i'},
-	{"max", "\"max_profiles\"", "integer", 'n'},
-	{"mode", "\"mode\"", "text", 't'},
-	{"normalize", "\"normalize\"", "boolean", 'b'},
-	{"min_duration", "\"min_duration\"", "interval", 'i'},
-	{"top_by_cpu", "\"top_by_cpu\"", "integer", 'n'},
+	{"window", "\"window\"", "interval"},
+	{"max", "\"max_profiles\"", "integer"},
+	{"mode", "\"mode\"", "text"},
+	{"normalize", "\"normalize\"", "boolean"},
+	{"min_duration", "\"min_duration\"", "interval"},
+	{"top_by_cpu", "\"top_by_cpu\"", "integer"},
 };
 
 /* Free the download state of a request. */
 void
-download_free(struct request *r)
+download_free(void *state)
 {
-	struct download *d = r->down;
+	struct download *d = state;
 
-	if (d == NULL)
-		return;
 	buf_free(&d->key_prefix);
 	free(d->if_none_match);
 	if (d->result != NULL)
 		cache_unref(d->result);
 	free(d);
-	r->down = NULL;
 }
 
-/* Check one selection parameter; *norm is its canonical text. */
-static bool
-ValidParam(char kind, const char *v, const char **norm, const char **why)
+/* New download state for r, with its cache key's first parts; NULL: r->reply. */
+static struct download *
+DownloadNew(struct request *r, const char *kind)
 {
-	size_t		n = strlen(v);
-	size_t		i;
+	struct download *d = calloc(1, sizeof(*d));
+	const char *inm = request_header(r, MHD_HTTP_HEADER_IF_NONE_MATCH);
 
-	*norm = v;
-	switch (kind)
+	if (d == NULL)
 	{
-		case 'i':
-			if (n == 0 || n > 64)
-				break;
-			for (i = 0; i < n; i++)
-				if (!isalnum((unsigned char) v[i]) && strchr(" .:+-", v[i]) == NULL)
-					break;
-			if (i < n)
-				break;
-			return true;
-		case 'n':
-			if (n == 0 || n > 6 || v[0] == '0')
-				break;
-			for (i = 0; i < n; i++)
-				if (!isdigit((unsigned char) v[i]))
-					break;
-			if (i < n)
-				break;
-			return true;
-		case 'b':
-			if (strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0 ||
-				strcasecmp(v, "yes") == 0 || strcasecmp(v, "on") == 0)
-				*norm = "true";
-			else if (strcasecmp(v, "false") == 0 || strcmp(v, "0") == 0 ||
-					 strcasecmp(v, "no") == 0 || strcasecmp(v, "off") == 0)
-				*norm = "false";
-			else
-				break;
-			return true;
-		case 't':
-			return label_value_valid(v, why);
+		reply_out_of_memory(r);
+		return NULL;
 	}
-	*why = NULL;
-	return false;
+	r->state = d;
+	d->tag = request_capture(r, "tag");
+	buf_init(&d->key_prefix);
+	buf_puts(&d->key_prefix, kind);
+	buf_put(&d->key_prefix, "\x1f", 1);
+	buf_puts(&d->key_prefix, d->tag);
+	/* If-None-Match (bounded) for the database thread */
+	if (inm != NULL)
+		d->if_none_match = strndup(inm, 4096);
+	if (inm != NULL && d->if_none_match == NULL)
+	{
+		reply_out_of_memory(r);
+		return NULL;
+	}
+	return d;
 }
 
 /* Make a reply from a cache entry (taking the caller's reference). */
 static void
 ReplyEntry(struct request *r, struct cache_entry *e, bool immutable)
 {
-	struct download *d = r->down;
+	struct download *d = r->state;
 
 	snprintf(r->reply.etag, sizeof(r->reply.etag), "\"%s\"", e->etag);
 	r->reply.cache_control = immutable ? "public, max-age=31536000, immutable" : "no-cache";
@@ -146,7 +131,7 @@ static bool
 ProfileRun(struct db_ctx *ctx, void *arg)
 {
 	struct request *r = arg;
-	struct download *d = r->down;
+	struct download *d = r->state;
 	char		sql[1200];
 	PGresult   *res;
 	struct buf	key;
@@ -164,7 +149,7 @@ ProfileRun(struct db_ctx *ctx, void *arg)
 	{
 		PQclear(res);
 		reply_errorf(r, 404, "no usable profile",
-					 "No PGO-usable profile of tag %s matches the selection.", r->tag);
+					 "No PGO-usable profile of tag %s matches the selection.", d->tag);
 		return true;
 	}
 	buf_init(&key);
@@ -173,7 +158,7 @@ ProfileRun(struct db_ctx *ctx, void *arg)
 	PQclear(res);
 	e = key.oom ? NULL : cache_get(key.data, key.len);
 	buf_free(&key);
-	metrics_cache(e != NULL ? CACHE_HIT : CACHE_MISS);
+	cache_count_result(e != NULL ? CACHE_HIT : CACHE_MISS);
 	if (e != NULL)
 	{
 		r->cache_result = r->reply.x_cache = "hit";
@@ -198,7 +183,7 @@ ProfileRun(struct db_ctx *ctx, void *arg)
 	{
 		PQclear(res);
 		reply_errorf(r, 404, "no usable profile",
-					 "No PGO-usable profile of tag %s matches the selection.", r->tag);
+					 "No PGO-usable profile of tag %s matches the selection.", d->tag);
 		return true;
 	}
 	len = (size_t) PQgetlength(res, 0, 1);
@@ -206,7 +191,7 @@ ProfileRun(struct db_ctx *ctx, void *arg)
 	if (bytes == NULL)
 	{
 		PQclear(res);
-		reply_error(r, 503, "gateway busy", "Out of memory.");
+		reply_out_of_memory(r);
 		return true;
 	}
 	memcpy(bytes, PQgetvalue(res, 0, 1), len);
@@ -221,7 +206,7 @@ ProfileRun(struct db_ctx *ctx, void *arg)
 		free(bytes);
 		buf_free(&key);
 		PQclear(res);
-		reply_error(r, 503, "gateway busy", "Out of memory.");
+		reply_out_of_memory(r);
 		return true;
 	}
 	if (!PQgetisnull(res, 0, 0))
@@ -241,9 +226,9 @@ ProfileRun(struct db_ctx *ctx, void *arg)
 static void
 ShareResult(struct request *from, struct request *to)
 {
-	struct download *fd = from->down;
+	struct download *fd = from->state;
 
-	metrics_cache(CACHE_SHARED);
+	cache_count_result(CACHE_SHARED);
 	to->cache_result = "shared";
 	if (from->job.err.http_status != 0)
 		to->job.err = from->job.err;
@@ -263,41 +248,22 @@ ShareResult(struct request *from, struct request *to)
 static void
 ProfileSubmit(struct request *r)
 {
-	coalesce_submit(r, r->executor, r->down->key_prefix.data,
-					r->down->key_prefix.len, ShareResult);
+	struct download *d = r->state;
+
+	coalesce_submit(r, r->executor, d->key_prefix.data, d->key_prefix.len, ShareResult);
 }
 
-/* Copy If-None-Match (bounded) for the database thread. */
-static bool
-KeepIfNoneMatch(struct request *r, struct download *d)
-{
-	const char *inm = request_header(r, MHD_HTTP_HEADER_IF_NONE_MATCH);
-
-	if (inm == NULL)
-		return true;
-	d->if_none_match = strndup(inm, 4096);
-	return d->if_none_match != NULL;
-}
-
-/* GET /profile/<tag>: validate the selection, then look it up. */
+/* GET /profile/<tag>: map the selection to the catalog's arguments, look it up. */
 enum action
 profile_get(struct request *r)
 {
-	struct download *d = calloc(1, sizeof(*d));
+	struct download *d = DownloadNew(r, "P");
 	size_t		off = 0;
 	int			i;
 	int			j;
 
 	if (d == NULL)
-	{
-		reply_error(r, 503, "gateway busy", "Out of memory.");
 		return ACT_REPLY;
-	}
-	r->down = d;
-	buf_init(&d->key_prefix);
-	buf_puts(&d->key_prefix, "P\x1f");
-	buf_puts(&d->key_prefix, r->tag);
-
 	for (i = 0; i < r->nparams; i++)
 	{
 		for (j = 0; j < MAX_SELECT_ARGS; j++)
@@ -311,33 +277,25 @@ profile_get(struct request *r)
 			return ACT_REPLY;
 		}
 	}
-	d->values[d->nvalues++] = r->tag;
+	d->values[d->nvalues++] = d->tag;
 	/* fixed order: equal selections give equal SQL and cache keys */
 	for (j = 0; j < MAX_SELECT_ARGS; j++)
 	{
 		const char *v = request_param(r, select_params[j].param);
-		const char *norm;
-		const char *why = NULL;
 
 		if (v == NULL)
 			continue;
-		if (!ValidParam(select_params[j].kind, v, &norm, &why))
-		{
-			reply_errorf(r, 400, "invalid query parameter", "%s: %s", select_params[j].param,
-						 why ? why : "not a valid value");
-			return ACT_REPLY;
-		}
-		d->values[d->nvalues] = norm;
+		d->values[d->nvalues] = v;
 		off += (size_t) snprintf(d->args + off, sizeof(d->args) - off, ", %s => $%d::%s",
 								 select_params[j].arg, d->nvalues + 1, select_params[j].cast);
 		d->nvalues++;
 		buf_printf(&d->key_prefix, "\x1f%s=", select_params[j].param);
-		buf_puts(&d->key_prefix, norm);
+		buf_puts(&d->key_prefix, v);
 	}
 	buf_put(&d->key_prefix, "\x1f", 1);
-	if (d->key_prefix.oom || !KeepIfNoneMatch(r, d))
+	if (d->key_prefix.oom)
 	{
-		reply_error(r, 503, "gateway busy", "Out of memory.");
+		reply_out_of_memory(r);
 		return ACT_REPLY;
 	}
 
@@ -350,8 +308,8 @@ static bool
 ReleaseRun(struct db_ctx *ctx, void *arg)
 {
 	struct request *r = arg;
-	struct download *d = r->down;
-	const char *values[2] = {r->tag, r->sha256};
+	struct download *d = r->state;
+	const char *values[2] = {d->tag, d->sha256};
 	PGresult   *res;
 	struct cache_entry *e;
 	char	   *bytes;
@@ -364,11 +322,11 @@ ReleaseRun(struct db_ctx *ctx, void *arg)
 	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
 	{
 		PQclear(res);
-		reply_errorf(r, 404, "no such release", "Tag %s has no release %s.", r->tag, r->sha256);
+		reply_errorf(r, 404, "no such release", "Tag %s has no release %s.", d->tag, d->sha256);
 		return true;
 	}
 	if ((size_t) PQgetlength(res, 0, 1) != 64 ||
-		memcmp(PQgetvalue(res, 0, 1), r->sha256, 64) != 0)
+		memcmp(PQgetvalue(res, 0, 1), d->sha256, 64) != 0)
 	{
 		PQclear(res);
 		reply_error(r, 500, "release corrupted", "The stored bytes do not hash to the release's SHA-256.");
@@ -379,11 +337,11 @@ ReleaseRun(struct db_ctx *ctx, void *arg)
 	if (bytes != NULL)
 		memcpy(bytes, PQgetvalue(res, 0, 0), len);
 	PQclear(res);
-	e = bytes ? cache_entry_new(d->key_prefix.data, d->key_prefix.len, bytes, len, r->sha256) : NULL;
+	e = bytes ? cache_entry_new(d->key_prefix.data, d->key_prefix.len, bytes, len, d->sha256) : NULL;
 	if (e == NULL)
 	{
 		free(bytes);
-		reply_error(r, 503, "gateway busy", "Out of memory.");
+		reply_out_of_memory(r);
 		return true;
 	}
 	cache_put(e);
@@ -392,39 +350,58 @@ ReleaseRun(struct db_ctx *ctx, void *arg)
 	return true;
 }
 
+/* The release's SHA-256 (64 hex digits) in lower case into out; false if it is none. */
+static bool
+ReleaseHash(const char *s, char *out)
+{
+	size_t		i;
+
+	if (strlen(s) != 64)
+		return false;
+	for (i = 0; i < 64; i++)
+	{
+		char		c = s[i];
+
+		if (c >= 'A' && c <= 'F')
+			c = (char) (c - 'A' + 'a');
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			return false;
+		out[i] = c;
+	}
+	out[64] = '\0';
+	return true;
+}
+
 /* GET /profile/<tag>@<sha256>. */
 enum action
 release_get(struct request *r)
 {
-	struct download *d;
+	struct download *d = DownloadNew(r, "R");
 	struct cache_entry *e;
 	char		etag[70];
 
+	if (d == NULL)
+		return ACT_REPLY;
+	if (!ReleaseHash(request_capture(r, "release"), d->sha256))
+	{
+		reply_error(r, 400, "invalid release", "A release is /profile/<tag>@<sha256>, the SHA-256 in 64 hex digits.");
+		return ACT_REPLY;
+	}
 	if (r->nparams > 0)
 	{
 		reply_error(r, 400, "invalid query parameter", "A release takes no parameters.");
 		return ACT_REPLY;
 	}
-	d = calloc(1, sizeof(*d));
-	if (d == NULL)
-	{
-		reply_error(r, 503, "gateway busy", "Out of memory.");
-		return ACT_REPLY;
-	}
-	r->down = d;
-	buf_init(&d->key_prefix);
-	buf_puts(&d->key_prefix, "R\x1f");
-	buf_puts(&d->key_prefix, r->tag);
 	buf_put(&d->key_prefix, "\x1f", 1);
-	buf_puts(&d->key_prefix, r->sha256);
-	if (d->key_prefix.oom || !KeepIfNoneMatch(r, d))
+	buf_puts(&d->key_prefix, d->sha256);
+	if (d->key_prefix.oom)
 	{
-		reply_error(r, 503, "gateway busy", "Out of memory.");
+		reply_out_of_memory(r);
 		return ACT_REPLY;
 	}
 
 	/* the client holds these very bytes: nothing to look up */
-	snprintf(etag, sizeof(etag), "\"%s\"", r->sha256);
+	snprintf(etag, sizeof(etag), "\"%s\"", d->sha256);
 	if (etag_matches(d->if_none_match, etag))
 	{
 		r->reply.status = 304;

@@ -3,12 +3,12 @@
  *	  GET /tags (the catalog's pgo.tags view as JSON), GET /healthz (the
  *	  database answers within --health-timeout), GET /metrics (Prometheus).
  */
-#include "server.h"
-
 #include <stdlib.h>
 #include <string.h>
 
+#include "handlers.h"
 #include "json.h"
+#include "metrics.h"
 
 /* Database thread: the tags as one JSON document built by PostgreSQL. */
 static bool
@@ -53,15 +53,14 @@ PingRun(struct db_ctx *ctx, void *arg)
 	return true;
 }
 
-/* After a ping: check the replica next, or answer. */
+/* After a ping of the primary: the replica's next, or answer. */
 static enum action
 HealthzNext(struct request *r)
 {
 	struct buf	b;
 
-	if (r->stage == 0 && db_reader != db_primary)
+	if (r->executor != db_reader)
 	{
-		r->stage = 1;
 		r->executor = db_reader;
 		return ACT_DB;
 	}
@@ -83,22 +82,43 @@ healthz_get(struct request *r)
 		reply_error(r, 503, "draining", "The gateway is shutting down.");
 		return ACT_REPLY;
 	}
-	r->stage = 0;
 	return request_db(r, PingRun, db_primary, cfg.health_timeout_ms, HealthzNext);
 }
 
-/* GET /metrics. */
+/*
+ * GET /metrics: the gateway's counters (metrics.c), then what the database
+ * executors and the response cache report of themselves.
+ */
 enum action
 metrics_get(struct request *r)
 {
 	struct buf	b;
+	struct db_stats ds;
+	struct cache_stats cs;
 
+	db_get_stats(&ds);
+	cache_get_stats(&cs);
 	buf_init(&b);
 	metrics_render(&b);
+	metrics_counters(&b, "pgo_gateway_db_errors_total", "Database failures by kind.",
+					 "kind", db_error_kind_names, ds.errors, DBERR_COUNT);
+	metrics_counters(&b, "pgo_gateway_cache_requests_total",
+					 "GET /profile answers by result: hit, miss (merged), shared (a coalesced request's answer).",
+					 "result", cache_result_names, cs.results, CACHE_RESULT_COUNT);
+	metrics_gauge(&b, "pgo_gateway_cache_bytes", "Bytes held by the response cache.",
+				  (double) cs.bytes);
+	metrics_gauge(&b, "pgo_gateway_cache_entries", "Entries in the response cache.",
+				  (double) cs.entries);
+	metrics_gauge(&b, "pgo_gateway_db_connections", "Open database connections (primary and replica).",
+				  (double) ds.connections);
+	metrics_gauge(&b, "pgo_gateway_db_queued", "Requests waiting for a database connection.",
+				  (double) ds.queued);
+	metrics_gauge(&b, "pgo_gateway_in_flight_requests", "Requests being processed.",
+				  (double) metrics_get_in_flight());
 	if (b.oom)
 	{
 		buf_free(&b);
-		reply_error(r, 503, "gateway busy", "Out of memory.");
+		reply_out_of_memory(r);
 		return ACT_REPLY;
 	}
 	r->reply.status = 200;

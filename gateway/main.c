@@ -18,8 +18,10 @@
 
 #include "cli.h"
 #include "config.h"
+#include "http.h"
 #include "log.h"
-#include "server.h"
+#include "metrics.h"
+#include "routes.h"
 
 #define GATEWAY_VERSION "0.1"
 
@@ -320,7 +322,7 @@ main(int argc, char **argv)
 		log_event("fatal", "cannot start the database threads", "out of memory");
 		return 1;
 	}
-	daemon = server_start(fd);
+	daemon = http_start(fd, routes_init());
 	if (daemon == NULL)
 	{
 		log_event("fatal", "cannot start the HTTP server", cfg.listen);
@@ -351,7 +353,7 @@ main(int argc, char **argv)
 		log_eventf("error", "drain timeout", "%ld requests still in flight; exiting", left);
 		_exit(1);
 	}
-	MHD_stop_daemon(daemon);
+	http_stop(daemon);
 	db_executor_stop(db_reader != db_primary ? db_reader : NULL);
 	db_executor_stop(db_primary);
 	cache_shutdown();

@@ -8,22 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cache.h"
-#include "db.h"
-
 #define MAX_STATUS 600
-
-static const char *const route_names[ROUTE_COUNT] = {
-	"upload", "profile", "release", "tags", "healthz", "metrics", "other"
-};
-
-static const char *const db_error_names[DBERR_COUNT] = {
-	"connect", "connection_lost", "timeout", "query", "pool"
-};
-
-static const char *const cache_result_names[CACHE_RESULT_COUNT] = {
-	"hit", "miss", "shared"
-};
 
 /* upper bounds of the latency histograms, seconds */
 static const double buckets[] = {
@@ -37,19 +22,20 @@ struct histogram
 	uint64_t	sum_ns;
 };
 
-static uint64_t requests[ROUTE_COUNT][MAX_STATUS];
-static struct histogram request_seconds[ROUTE_COUNT];
+static const char *const *route_names;
+static int	nroutes;
+static uint64_t requests[MAX_METRIC_ROUTES][MAX_STATUS];
+static struct histogram request_seconds[MAX_METRIC_ROUTES];
 static struct histogram merge_seconds;
 static uint64_t upload_bytes;
-static uint64_t db_errors[DBERR_COUNT];
-static uint64_t cache_results[CACHE_RESULT_COUNT];
 static long in_flight;
 
-/* Name of a route, as in the metrics' labels and the access log. */
-const char *
-route_name(enum route r)
+/* Name the routes (once, before the first request). */
+void
+metrics_define_routes(const char *const *names, int n)
 {
-	return (r >= 0 && r < ROUTE_COUNT) ? route_names[r] : "other";
+	route_names = names;
+	nroutes = n < MAX_METRIC_ROUTES ? n : MAX_METRIC_ROUTES;
 }
 
 /* Add one observation to a histogram. */
@@ -68,10 +54,10 @@ Observe(struct histogram *h, double seconds)
 
 /* Count one finished request. */
 void
-metrics_request(enum route r, int status, double seconds)
+metrics_request(int r, int status, double seconds)
 {
-	if (r < 0 || r >= ROUTE_COUNT)
-		r = ROUTE_OTHER;
+	if (r < 0 || r >= nroutes)
+		r = nroutes - 1;
 	if (status < 0 || status >= MAX_STATUS)
 		status = 0;
 	__atomic_fetch_add(&requests[r][status], 1, __ATOMIC_RELAXED);
@@ -92,21 +78,6 @@ metrics_merge_seconds(double seconds)
 	Observe(&merge_seconds, seconds);
 }
 
-/* Count one database failure. */
-void
-metrics_db_error(enum db_error_kind k)
-{
-	if (k >= 0 && k < DBERR_COUNT)
-		__atomic_fetch_add(&db_errors[k], 1, __ATOMIC_RELAXED);
-}
-
-/* Count one response cache lookup. */
-void
-metrics_cache(enum cache_result result)
-{
-	__atomic_fetch_add(&cache_results[result], 1, __ATOMIC_RELAXED);
-}
-
 /* Requests started (+1) or finished (-1). */
 void
 metrics_in_flight(int delta)
@@ -121,20 +92,21 @@ metrics_get_in_flight(void)
 	return __atomic_load_n(&in_flight, __ATOMIC_SEQ_CST);
 }
 
-/* Render a histogram's samples; labels is "" or `route="x",`. */
 /* A counter with one label, a sample per label value. */
-static void
-RenderCounters(struct buf *out, const char *name, const char *help,
-			   const char *label, const char *const *values, uint64_t *counts, int n)
+void
+metrics_counters(struct buf *out, const char *name, const char *help,
+				 const char *label, const char *const *values,
+				 const uint64_t *counts, int n)
 {
 	int			i;
 
 	buf_printf(out, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
 	for (i = 0; i < n; i++)
 		buf_printf(out, "%s{%s=\"%s\"} %llu\n", name, label, values[i],
-				   (unsigned long long) __atomic_load_n(&counts[i], __ATOMIC_RELAXED));
+				   (unsigned long long) counts[i]);
 }
 
+/* Render a histogram's samples; labels is "" or `route="x",`. */
 static void
 RenderHistogram(struct buf *out, const char *name, const char *labels,
 				const struct histogram *h)
@@ -177,18 +149,16 @@ metrics_gauge(struct buf *out, const char *name, const char *help, double value)
 			   name, help, name, name, value);
 }
 
-/* The whole exposition. */
+/* The counters and histograms kept here. */
 void
 metrics_render(struct buf *out)
 {
 	int			r;
 	int			s;
-	struct cache_stats cs;
-	struct db_stats ds;
 
 	buf_puts(out, "# HELP pgo_gateway_requests_total HTTP requests by route and status (status 0: no response sent).\n"
 			 "# TYPE pgo_gateway_requests_total counter\n");
-	for (r = 0; r < ROUTE_COUNT; r++)
+	for (r = 0; r < nroutes; r++)
 		for (s = 0; s < MAX_STATUS; s++)
 		{
 			uint64_t	n = __atomic_load_n(&requests[r][s], __ATOMIC_RELAXED);
@@ -200,7 +170,7 @@ metrics_render(struct buf *out)
 
 	buf_puts(out, "# HELP pgo_gateway_request_duration_seconds Time from request line to response, by route.\n"
 			 "# TYPE pgo_gateway_request_duration_seconds histogram\n");
-	for (r = 0; r < ROUTE_COUNT; r++)
+	for (r = 0; r < nroutes; r++)
 	{
 		char		labels[64];
 
@@ -217,24 +187,4 @@ metrics_render(struct buf *out)
 			   "# TYPE pgo_gateway_upload_bytes_total counter\n"
 			   "pgo_gateway_upload_bytes_total %llu\n",
 			   (unsigned long long) __atomic_load_n(&upload_bytes, __ATOMIC_RELAXED));
-
-	RenderCounters(out, "pgo_gateway_db_errors_total", "Database failures by kind.",
-				   "kind", db_error_names, db_errors, DBERR_COUNT);
-	RenderCounters(out, "pgo_gateway_cache_requests_total",
-				   "GET /profile answers by result: hit, miss (merged), shared (a coalesced request's answer).",
-				   "result", cache_result_names, cache_results, CACHE_RESULT_COUNT);
-
-	cache_get_stats(&cs);
-	metrics_gauge(out, "pgo_gateway_cache_bytes", "Bytes held by the response cache.",
-				  (double) cs.bytes);
-	metrics_gauge(out, "pgo_gateway_cache_entries", "Entries in the response cache.",
-				  (double) cs.entries);
-
-	db_get_stats(&ds);
-	metrics_gauge(out, "pgo_gateway_db_connections", "Open database connections (primary and replica).",
-				  (double) ds.connections);
-	metrics_gauge(out, "pgo_gateway_db_queued", "Requests waiting for a database connection.",
-				  (double) ds.queued);
-	metrics_gauge(out, "pgo_gateway_in_flight_requests", "Requests being processed.",
-				  (double) metrics_get_in_flight());
 }

@@ -1,6 +1,11 @@
 /*
  * metrics.h
- *	  Prometheus counters and histograms of pprof-gateway.
+ *	  Prometheus counters and histograms of pprof-gateway, and the
+ *	  primitives that render a sample in text format 0.0.4.
+ *
+ * Counters that belong to a domain live there (database failures in db.c,
+ * cache results in cache.c); GET /metrics (info.c) reads them and renders
+ * them with the functions below.
  */
 #ifndef PGW_METRICS_H
 #define PGW_METRICS_H
@@ -11,51 +16,24 @@
 
 #include "json.h"
 
-/* what a request was for; the `route` label of the metrics */
-enum route
-{
-	ROUTE_UPLOAD,				/* POST /profile/<tag> */
-	ROUTE_PROFILE,				/* GET /profile/<tag> */
-	ROUTE_RELEASE,				/* GET /profile/<tag>@<sha256> */
-	ROUTE_TAGS,
-	ROUTE_HEALTHZ,
-	ROUTE_METRICS,
-	ROUTE_OTHER,				/* unknown path or method */
-	ROUTE_COUNT
-};
+/* routes counted apart (the table's rows and one for "no route") */
+#define MAX_METRIC_ROUTES 32
 
-/* kinds of database failure, the `kind` label of pgo_gateway_db_errors_total */
-enum db_error_kind
-{
-	DBERR_CONNECT,				/* could not connect */
-	DBERR_CONNECTION_LOST,		/* connection broke during a query */
-	DBERR_TIMEOUT,				/* statement or client-side timeout */
-	DBERR_QUERY,				/* any other error reported by the server */
-	DBERR_POOL,					/* no connection free in time, queue full */
-	DBERR_COUNT
-};
+/* names of the `route` label, by route number; the last is "no route" */
+extern void metrics_define_routes(const char *const *names, int n);
 
-/* outcome of GET /profile, the `result` label of pgo_gateway_cache_requests_total */
-enum cache_result
-{
-	CACHE_HIT,					/* key checked, bytes from the cache */
-	CACHE_MISS,					/* key checked, merged */
-	CACHE_SHARED,				/* answered by a coalesced request's check */
-	CACHE_RESULT_COUNT
-};
-
-extern const char *route_name(enum route r);
-
-extern void metrics_request(enum route r, int status, double seconds);
+extern void metrics_request(int route, int status, double seconds);
 extern void metrics_upload_bytes(size_t n);
 extern void metrics_merge_seconds(double seconds);
-extern void metrics_db_error(enum db_error_kind k);
-extern void metrics_cache(enum cache_result result);
 extern void metrics_in_flight(int delta);
 extern long metrics_get_in_flight(void);
 
-/* the whole exposition, text format 0.0.4 */
+/* the counters and histograms kept here */
 extern void metrics_render(struct buf *out);
+/* one counter with one label, a sample per label value */
+extern void metrics_counters(struct buf *out, const char *name, const char *help,
+							 const char *label, const char *const *values,
+							 const uint64_t *counts, int n);
 /* one gauge sample with its HELP and TYPE lines */
 extern void metrics_gauge(struct buf *out, const char *name, const char *help,
 						  double value);

@@ -8,11 +8,15 @@
  * into the body (no copy). Parts, part headers and the boundary are
  * bounded; anything malformed is an error, never a guess.
  */
-#include "server.h"
+#include "multipart.h"
 
 #include <ctype.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
+
+#include "config.h"
 
 #define MAX_BOUNDARY 70			/* RFC 2046 */
 

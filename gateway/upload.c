@@ -3,9 +3,9 @@
  *	  POST /profile/<tag>: receive a profile and store it with pgo.ingest.
  *
  * Size is decided before the body is read: a Content-Length above
- * --max-body is answered 413 at once (MHD then closes the connection
- * without reading the body, and sends no "100 Continue"); a chunked body is
- * cut off with 413 as soon as it passes the limit. All buffered uploads
+ * --max-body is answered 413 at once (no "100 Continue" is sent, and the
+ * connection lingers so that the answer arrives, see linger.c); a chunked
+ * body is answered 413 as soon as it passes the limit. All buffered uploads
  * together are bounded by --upload-memory (503 beyond), so many concurrent
  * large uploads cannot exhaust memory.
  *
@@ -14,14 +14,15 @@
  * and is the only place that judges a profile. The answer 201 is sent only
  * after the commit, on a session with synchronous_commit = on.
  */
-#include "server.h"
-
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "handlers.h"
 #include "json.h"
+#include "metrics.h"
+#include "multipart.h"
 
 struct upload
 {
@@ -30,11 +31,9 @@ struct upload
 	size_t		cap;
 	size_t		reserved;		/* bytes counted against --upload-memory */
 	bool		chunked;
-	bool		discarding;		/* chunked body over a limit: reply is set */
-	size_t		discarded;
 	bool		multipart;
 	char		boundary[80];
-	char		idempotency_key[MAX_IDEMPOTENCY_KEY_LEN + 1];
+	char	   *idempotency_key;	/* NULL: none */
 	/* set by upload_complete */
 	const char *profile;
 	size_t		profile_len;
@@ -60,17 +59,15 @@ Reserve(struct upload *up, size_t n)
 
 /* Free the upload state of a request. */
 void
-upload_free(struct request *r)
+upload_free(void *state)
 {
-	struct upload *up = r->up;
+	struct upload *up = state;
 
-	if (up == NULL)
-		return;
 	__atomic_sub_fetch(&upload_memory_used, up->reserved, __ATOMIC_RELAXED);
 	free(up->data);
 	free(up->labels);
+	free(up->idempotency_key);
 	free(up);
-	r->up = NULL;
 }
 
 /* The media type of a Content-Type, lower case, without parameters. */
@@ -86,6 +83,37 @@ MediaType(const char *ct, char *out, size_t cap)
 	out[o] = '\0';
 }
 
+/*
+ * Is a media type clearly something other than a profile: text, JSON,
+ * XML, HTML, an image...? Anything else is taken as the profile's bytes,
+ * which the pprof type judges: application/octet-stream, none, and
+ * application/x-www-form-urlencoded, the type curl gives --data-binary.
+ */
+static bool
+NotAProfile(const char *media)
+{
+	static const char *const other_tops[] = {
+		"text/", "image/", "audio/", "video/", "font/", "model/", "message/", "multipart/"
+	};
+	static const char *const other_apps[] = {
+		"application/json", "application/xml", "application/xhtml+xml",
+		"application/javascript", "application/ecmascript", "application/yaml",
+		"application/x-yaml", "application/x-ndjson", "application/pdf"
+	};
+	size_t		n = strlen(media);
+	size_t		i;
+
+	for (i = 0; i < sizeof(other_tops) / sizeof(other_tops[0]); i++)
+		if (strncmp(media, other_tops[i], strlen(other_tops[i])) == 0)
+			return true;
+	for (i = 0; i < sizeof(other_apps) / sizeof(other_apps[0]); i++)
+		if (strcmp(media, other_apps[i]) == 0)
+			return true;
+	/* structured syntax suffixes (RFC 6839): +json, +xml */
+	return (n > 5 && strcmp(media + n - 5, "+json") == 0) ||
+		(n > 4 && strcmp(media + n - 4, "+xml") == 0);
+}
+
 /* Is v a token list containing "chunked"? */
 static bool
 IsChunked(const char *v)
@@ -93,40 +121,27 @@ IsChunked(const char *v)
 	return v != NULL && strcasestr(v, "chunked") != NULL;
 }
 
-/* Headers are in: check type, encoding, length, token-free parameters. */
-enum action
-upload_begin(struct request *r)
+/*
+ * What the body is, from Content-Encoding and Content-Type; false with
+ * r->reply set (415, 400) when the gateway cannot take it.
+ */
+static bool
+BodyKind(struct request *r, struct upload *up)
 {
-	const char *cl = request_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
-	const char *te = request_header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING);
 	const char *ct = request_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
 	const char *ce = request_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING);
-	const char *ik = request_header(r, "Idempotency-Key");
-	struct upload *up;
 	char		media[64];
 	bool		gzip = false;
-	unsigned long long length = 0;
-	size_t		initial;
-	int			i;
 
-	up = calloc(1, sizeof(*up));
-	if (up == NULL)
-	{
-		reply_error(r, 503, "gateway busy", "Out of memory.");
-		return ACT_REPLY;
-	}
-	r->up = up;
-
-	/* what the body is */
 	if (ce != NULL && ce[0] != '\0' && strcasecmp(ce, "identity") != 0)
 	{
 		if (strcasecmp(ce, "gzip") == 0 || strcasecmp(ce, "x-gzip") == 0)
 			gzip = true;
 		else
 		{
-			reply_errorf(r, 415, "unsupported Content-Encoding",
-						 "Send the profile as is, or with Content-Encoding: gzip.");
-			return ACT_REPLY;
+			reply_error(r, 415, "unsupported Content-Encoding",
+						"Send the profile as is, or with Content-Encoding: gzip.");
+			return false;
 		}
 	}
 	MediaType(ct ? ct : "", media, sizeof(media));
@@ -138,116 +153,106 @@ upload_begin(struct request *r)
 		{
 			reply_error(r, 415, "unsupported Content-Encoding",
 						"A multipart body cannot be gzip-encoded; gzip the profile inside the part instead.");
-			return ACT_REPLY;
+			return false;
 		}
 		if (why != NULL)
 		{
 			reply_error(r, 400, "invalid multipart body", why);
-			return ACT_REPLY;
+			return false;
 		}
 		up->multipart = true;
 	}
-	else if (media[0] != '\0' &&
-			 strcmp(media, "application/octet-stream") != 0 &&
-			 strcmp(media, "application/x-protobuf") != 0 &&
-			 strcmp(media, "application/protobuf") != 0 &&
-			 strcmp(media, "application/vnd.google.protobuf") != 0 &&
-			 strcmp(media, "application/gzip") != 0 &&
-			 strcmp(media, "application/x-gzip") != 0)
+	else if (NotAProfile(media))
 	{
 		reply_errorf(r, 415, "unsupported Content-Type",
-					 "Send the profile as application/octet-stream (curl --data-binary @cpu.pprof "
-					 "-H 'Content-Type: application/octet-stream') or as multipart/form-data with a "
-					 "part cpu_profile (curl -F cpu_profile=@cpu.pprof); got %.40s.", media);
-		return ACT_REPLY;
+					 "A body of type %.40s is not a pprof profile. Send the profile file as it is "
+					 "(curl --data-binary @cpu.pprof, any type but text, JSON, XML or HTML, e.g. "
+					 "application/octet-stream) or as multipart/form-data with a part cpu_profile "
+					 "(curl -F cpu_profile=@cpu.pprof).", media);
+		return false;
 	}
+	return true;
+}
 
-	/* how big it is: decided now, before a byte of the body is read */
-	up->chunked = IsChunked(te);
-	if (!up->chunked)
+/*
+ * How big the body is, decided before a byte of it is read: *length from
+ * Content-Length, or chunked. False with r->reply set (411, 400, 413).
+ */
+static bool
+BodyLength(struct request *r, struct upload *up, size_t *length)
+{
+	const char *cl = request_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	unsigned long long n = 0;
+	const char *p = cl;
+
+	*length = 0;
+	up->chunked = IsChunked(request_header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING));
+	if (up->chunked)
+		return true;
+	if (cl == NULL)
 	{
-		const char *p = cl;
-
-		if (cl == NULL)
-		{
-			reply_error(r, 411, "length required",
-						"Send a Content-Length header (or a chunked body).");
-			return ACT_REPLY;
-		}
-		if (*p == '\0' || strlen(p) > 19)
+		reply_error(r, 411, "length required",
+					"Send a Content-Length header (or a chunked body).");
+		return false;
+	}
+	if (*p == '\0' || strlen(p) > 19)
+	{
+		reply_error(r, 400, "invalid Content-Length", NULL);
+		return false;
+	}
+	for (; *p; p++)
+	{
+		if (!isdigit((unsigned char) *p))
 		{
 			reply_error(r, 400, "invalid Content-Length", NULL);
-			return ACT_REPLY;
+			return false;
 		}
-		for (; *p; p++)
-		{
-			if (!isdigit((unsigned char) *p))
-			{
-				reply_error(r, 400, "invalid Content-Length", NULL);
-				return ACT_REPLY;
-			}
-			length = length * 10 + (unsigned long long) (*p - '0');
-		}
-		if (length > cfg.max_body)
-		{
-			reply_errorf(r, 413, "request body too large",
-						 "The body is %llu bytes; this gateway accepts at most %zu bytes (--max-body).",
-						 length, cfg.max_body);
-			return ACT_REPLY;
-		}
-		if (length == 0)
-		{
-			reply_error(r, 400, "empty request body", "The body must be a pprof profile.");
-			return ACT_REPLY;
-		}
+		n = n * 10 + (unsigned long long) (*p - '0');
 	}
-
-	/* labels and key: reject bad ones before reading the body */
-	for (i = 0; i < r->nparams; i++)
+	if (n > cfg.max_body)
 	{
-		const char *why = NULL;
-
-		if (!label_key_valid(r->params[i].key))
-		{
-			reply_errorf(r, 400, "invalid label",
-						 "Label names (query parameter names) are 1 to 64 characters from [A-Za-z0-9_.-].");
-			return ACT_REPLY;
-		}
-		if (!label_value_valid(r->params[i].value, &why))
-		{
-			reply_error(r, 400, "invalid label", why);
-			return ACT_REPLY;
-		}
+		reply_errorf(r, 413, "request body too large",
+					 "The body is %llu bytes; this gateway accepts at most %zu bytes (--max-body).",
+					 n, cfg.max_body);
+		return false;
 	}
-	if (r->nparams > MAX_LABELS)
+	if (n == 0)
 	{
-		reply_error(r, 400, "invalid label", "At most 64 labels.");
+		reply_error(r, 400, "empty request body", "The body must be a pprof profile.");
+		return false;
+	}
+	*length = (size_t) n;
+	return true;
+}
+
+/*
+ * Headers are in: what the body is and how big, then its buffer. Labels
+ * and the Idempotency-Key are the catalog's to judge (pgo.ingest).
+ */
+enum action
+upload_begin(struct request *r)
+{
+	const char *ik = request_header(r, "Idempotency-Key");
+	struct upload *up;
+	size_t		length;
+	size_t		initial;
+
+	up = calloc(1, sizeof(*up));
+	if (up == NULL)
+	{
+		reply_out_of_memory(r);
 		return ACT_REPLY;
 	}
-	if (ik != NULL)
+	r->state = up;
+	if (!BodyKind(r, up) || !BodyLength(r, up, &length))
+		return ACT_REPLY;
+	if (ik != NULL && (up->idempotency_key = strdup(ik)) == NULL)
 	{
-		size_t		n = strlen(ik);
-		size_t		j;
-
-		if (n == 0 || n > MAX_IDEMPOTENCY_KEY_LEN)
-		{
-			reply_error(r, 400, "invalid Idempotency-Key", "An Idempotency-Key is 1 to 128 characters from [A-Za-z0-9_.:-].");
-			return ACT_REPLY;
-		}
-		for (j = 0; j < n; j++)
-		{
-			char		c = ik[j];
-
-			if (!(isalnum((unsigned char) c) || c == '_' || c == '.' || c == ':' || c == '-'))
-			{
-				reply_error(r, 400, "invalid Idempotency-Key", "An Idempotency-Key is 1 to 128 characters from [A-Za-z0-9_.:-].");
-				return ACT_REPLY;
-			}
-		}
-		memcpy(up->idempotency_key, ik, n + 1);
+		reply_out_of_memory(r);
+		return ACT_REPLY;
 	}
 
-	initial = up->chunked ? CHUNKED_INITIAL_BUFFER : (size_t) length;
+	initial = up->chunked ? CHUNKED_INITIAL_BUFFER : length;
 	if (initial > cfg.max_body)
 		initial = cfg.max_body;
 	if (!Reserve(up, initial))
@@ -258,45 +263,33 @@ upload_begin(struct request *r)
 	up->data = malloc(initial);
 	if (up->data == NULL)
 	{
-		reply_error(r, 503, "gateway busy", "Out of memory.");
+		reply_out_of_memory(r);
 		return ACT_REPLY;
 	}
 	up->cap = initial;
 	return ACT_CONTINUE;
 }
 
-/* Stop buffering: free the buffer, keep the reply, discard what follows. */
-static void
-StartDiscarding(struct upload *up)
-{
-	up->discarding = true;
-	free(up->data);
-	up->data = NULL;
-	up->cap = 0;
-	up->len = 0;
-}
-
 /*
- * A piece of the body; false when the connection must be closed.
+ * A piece of the body; false, with r->reply set, when the rest is refused.
  *
- * A chunked body that passes --max-body (or --upload-memory) is not
- * buffered further: its buffer is freed at once, the rest is discarded,
- * and the 413 (503) is sent when the body ends (libmicrohttpd cannot queue
- * a response in the middle of a body). A client that keeps sending beyond
- * another --max-body of discarded bytes is cut off.
+ * A chunked body that passes --max-body (or --upload-memory) is answered
+ * at once, 413 (503), in the middle of the body (http.c writes the answer
+ * itself and the connection lingers): the client learns it now, not after
+ * sending the rest, and the buffer is freed with the request.
  */
 bool
 upload_body(struct request *r, const char *data, size_t n)
 {
-	struct upload *up = r->up;
+	struct upload *up = r->state;
 
-	if (!up->discarding && n > cfg.max_body - up->len)
+	if (n > cfg.max_body - up->len)
 	{
 		reply_errorf(r, 413, "request body too large",
 					 "The body is larger than %zu bytes (--max-body).", cfg.max_body);
-		StartDiscarding(up);
+		return false;
 	}
-	if (!up->discarding && up->len + n > up->cap)
+	if (up->len + n > up->cap)
 	{
 		size_t		cap = up->cap;
 		char	   *p = NULL;
@@ -306,18 +299,10 @@ upload_body(struct request *r, const char *data, size_t n)
 		if (!Reserve(up, cap - up->cap) || (p = realloc(up->data, cap)) == NULL)
 		{
 			reply_error(r, 503, "gateway busy", "Too many uploads are being received; retry later.");
-			StartDiscarding(up);
+			return false;
 		}
-		else
-		{
-			up->data = p;
-			up->cap = cap;
-		}
-	}
-	if (up->discarding)
-	{
-		up->discarded += n;
-		return up->discarded <= cfg.max_body;
+		up->data = p;
+		up->cap = cap;
 	}
 	memcpy(up->data + up->len, data, n);
 	up->len += n;
@@ -335,18 +320,18 @@ static bool
 UploadRun(struct db_ctx *ctx, void *arg)
 {
 	struct request *r = arg;
-	struct upload *up = r->up;
+	struct upload *up = r->state;
 	const char *values[4];
 	int			lengths[4] = {0, 0, 0, 0};
 	int			formats[4] = {0, 1, 0, 0};
 	PGresult   *res;
 	struct buf	b;
 
-	values[0] = r->tag;
+	values[0] = request_capture(r, "tag");
 	values[1] = up->profile;
 	lengths[1] = (int) up->profile_len;
 	values[2] = up->labels;
-	values[3] = up->idempotency_key[0] ? up->idempotency_key : NULL;
+	values[3] = up->idempotency_key;
 	res = db_query(ctx,
 				   "SELECT s.id, json_build_object('id', s.id, 'tag', $1::text, "
 				   "'samples', s.samples, 'duration_seconds', s.duration_seconds, "
@@ -385,13 +370,11 @@ UploadRun(struct db_ctx *ctx, void *arg)
 enum action
 upload_complete(struct request *r)
 {
-	struct upload *up = r->up;
+	struct upload *up = r->state;
 	struct buf	labels;
 	int			i;
 
 	metrics_upload_bytes(up->len);
-	if (up->discarding)
-		return ACT_REPLY;		/* the 413 or 503 set while streaming */
 	if (up->len == 0)
 	{
 		reply_error(r, 400, "empty request body", "The body must be a pprof profile.");
@@ -437,7 +420,7 @@ upload_complete(struct request *r)
 	up->labels = buf_steal(&labels, NULL);
 	if (up->labels == NULL)
 	{
-		reply_error(r, 503, "gateway busy", "Out of memory.");
+		reply_out_of_memory(r);
 		return ACT_REPLY;
 	}
 

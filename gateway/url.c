@@ -1,17 +1,19 @@
 /*
  * url.c
  *	  Request-target parsing of pprof-gateway: strict percent-decoding of the
- *	  path and query string, tag and label validation, ETag matching.
+ *	  path and query string, ETag matching.
  *
  * The gateway decodes the raw request-target itself instead of using the
  * strings libmicrohttpd decoded: MHD turns "%00" into a NUL that silently
  * truncates the path, so "/profile/a%00b" would look like "/profile/a".
  * Here any escape that decodes to a control character is an error (400).
  */
-#include "server.h"
+#include "url.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#include "json.h"
 
 /* Value of a hex digit, -1 if c is not one. */
 static int
@@ -72,47 +74,6 @@ url_decode(const char *s, size_t n, bool plus_is_space, char *out,
 	if (outlen)
 		*outlen = o;
 	return utf8_valid(out, o);
-}
-
-/*
- * Is s[0..n) a tag: 1 to 128 characters from [A-Za-z0-9._-], not "." or ".."
- * (nor any all-dots name, which would read as a path step)?
- */
-bool
-tag_valid(const char *s, size_t n, const char **why)
-{
-	size_t		i;
-	bool		all_dots = true;
-
-	if (n == 0)
-	{
-		*why = "The tag is empty; a tag is 1 to 128 characters from [A-Za-z0-9._-].";
-		return false;
-	}
-	if (n > MAX_TAG_LEN)
-	{
-		*why = "The tag is longer than 128 characters.";
-		return false;
-	}
-	for (i = 0; i < n; i++)
-	{
-		char		c = s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			  (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
-		{
-			*why = "A tag is 1 to 128 characters from [A-Za-z0-9._-].";
-			return false;
-		}
-		if (c != '.')
-			all_dots = false;
-	}
-	if (all_dots)
-	{
-		*why = "A tag cannot consist of dots only.";
-		return false;
-	}
-	return true;
 }
 
 /* Free decoded parameters. */
@@ -193,38 +154,6 @@ query_parse(const char *q, struct param *params, int max, const char **why)
 		q = amp + 1;
 	}
 	return n;
-}
-
-/* Is s a label key: [A-Za-z0-9_.-]{1,64}? */
-bool
-label_key_valid(const char *s)
-{
-	size_t		n = strlen(s);
-	size_t		i;
-
-	if (n == 0 || n > MAX_LABEL_KEY_LEN)
-		return false;
-	for (i = 0; i < n; i++)
-	{
-		char		c = s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			  (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
-			return false;
-	}
-	return true;
-}
-
-/* Is s a label value: at most 256 bytes (already checked: UTF-8, no controls)? */
-bool
-label_value_valid(const char *s, const char **why)
-{
-	if (strlen(s) > MAX_LABEL_VALUE_LEN)
-	{
-		*why = "A label value is longer than 256 bytes.";
-		return false;
-	}
-	return true;
 }
 
 /*

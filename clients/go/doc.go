@@ -45,7 +45,10 @@
 // are permanent; 408, 429, 5xx and network errors are retried (see
 // WithRetries) with exponential backoff and full jitter, honouring
 // Retry-After, within the per-upload timeout (see WithTimeout). Every retry
-// of one upload carries the same Idempotency-Key header.
+// of one upload carries the same Idempotency-Key header. One network error
+// is not retried: a connection that breaks while a profile larger than the
+// gateway's --max-body (see WithMaxBody) is being sent most likely lost the
+// gateway's 413; the error wraps ErrTooLarge.
 //
 // CPU profiling is process-wide in Go: while Capture or Run is profiling,
 // pprof.StartCPUProfile (and so /debug/pprof/profile) fails, and the other

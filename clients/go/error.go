@@ -2,6 +2,7 @@ package pgo
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -9,6 +10,12 @@ import (
 	"time"
 	"unicode"
 )
+
+// ErrTooLarge is wrapped by the error of an upload larger than the
+// gateway's --max-body (see WithMaxBody) whose connection broke while it
+// was being sent: the gateway most likely answered 413 and closed. Such an
+// upload is not retried; errors.Is(err, ErrTooLarge) tells it apart.
+var ErrTooLarge = errors.New("pgo: profile probably larger than the gateway accepts")
 
 // Error is an error answer of the gateway (an HTTP status >= 400, or an
 // unexpected non-2xx status). It is returned as *Error by Upload, by the emit

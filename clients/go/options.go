@@ -19,6 +19,8 @@ const (
 	DefaultRetries     = 4
 	DefaultWindow      = 60 * time.Second
 	DefaultMaxInFlight = 2
+	// DefaultMaxBody is the gateway's default --max-body.
+	DefaultMaxBody = 32 << 20
 )
 
 // Environment variables read when the corresponding option is not given.
@@ -49,6 +51,7 @@ type config struct {
 	pause       time.Duration
 	logger      *slog.Logger
 	maxInFlight int
+	maxBody     int64
 
 	backoffBase time.Duration
 	backoffMax  time.Duration
@@ -68,6 +71,7 @@ func newConfig(opts []Option) *config {
 		window:      DefaultWindow,
 		logger:      slog.Default(),
 		maxInFlight: DefaultMaxInFlight,
+		maxBody:     DefaultMaxBody,
 		backoffBase: defaultBackoffBase,
 		backoffMax:  defaultBackoffMax,
 	}
@@ -135,6 +139,20 @@ func WithHTTPClient(hc *http.Client) Option {
 			hc = http.DefaultClient
 		}
 		c.client = hc
+	}
+}
+
+// WithMaxBody tells the client the gateway's --max-body, in bytes (default
+// DefaultMaxBody, the gateway's default). When the connection breaks while
+// a larger profile is being sent, the gateway's 413 was probably lost on
+// the way: the upload fails at once with ErrTooLarge instead of being
+// retried. n <= 0 restores the default.
+func WithMaxBody(n int64) Option {
+	return func(c *config) {
+		if n <= 0 {
+			n = DefaultMaxBody
+		}
+		c.maxBody = n
 	}
 }
 

@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
+	"net"
 	"net/http"
+	"syscall"
 	"time"
 )
 
@@ -73,11 +75,18 @@ func (c *config) upload(ctx context.Context, tag string, profile []byte) (*Resul
 		defer cancel()
 	}
 
+	var last *Error // the gateway's last answer, if any
 	for attempt := 0; ; attempt++ {
 		res, retry, err := c.try(ctx, endpoint, key, tag, profile)
 		if err == nil {
 			return res, nil
 		}
+		if ctx.Err() != nil && last != nil && !errors.As(err, new(*Error)) {
+			// The time ran out during a retry: the gateway's last answer
+			// says more than the interrupted request.
+			return nil, fmt.Errorf("%w (gave up: %w)", last, ctx.Err())
+		}
+		errors.As(err, &last)
 		if !retry || attempt >= c.retries {
 			return nil, err
 		}
@@ -112,6 +121,14 @@ func (c *config) try(ctx context.Context, endpoint, key, tag string, profile []b
 
 	resp, err := c.client.Do(req)
 	if err != nil {
+		if int64(len(profile)) > c.maxBody && brokenConnection(err) {
+			// The gateway answers an upload over its limit with 413 and
+			// closes; a client still sending may see the close, not the
+			// answer. Sending it again cannot succeed.
+			return nil, false, fmt.Errorf("pgo: upload %s: %w: the connection broke while %d bytes were being sent, "+
+				"more than the gateway's limit of %d bytes (--max-body; see WithMaxBody), so its 413 answer was probably lost: %w",
+				tag, ErrTooLarge, len(profile), c.maxBody, err)
+		}
 		// Retry network errors unless our own context ended.
 		return nil, ctx.Err() == nil, fmt.Errorf("pgo: upload %s: %w", tag, err)
 	}
@@ -137,6 +154,14 @@ func (c *config) try(ctx context.Context, endpoint, key, tag string, profile []b
 	}
 	ge := newError(resp.StatusCode, resp.Header, body)
 	return nil, ge.Temporary(), ge
+}
+
+// brokenConnection reports whether err is the peer closing or resetting the
+// connection (rather than, say, a timeout or a refused connection).
+func brokenConnection(err error) bool {
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // backoff returns the wait before retry number attempt+1: the gateway's

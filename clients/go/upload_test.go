@@ -1,6 +1,7 @@
 package pgo
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"net"
@@ -8,6 +9,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -375,5 +377,65 @@ func TestBackoffFullJitter(t *testing.T) {
 	}
 	if d := c.backoff(0, &Error{Status: 503, RetryAfter: 3 * time.Second}); d != 3*time.Second {
 		t.Errorf("Retry-After not honoured: %s", d)
+	}
+}
+
+// resetServer accepts connections, reads each request's headers and a
+// little of its body, then resets the connection (SO_LINGER 0), as a
+// gateway closing after an early 413 may look to a client still sending.
+// It returns its URL and the number of connections it took.
+func resetServer(t *testing.T) (string, func() int) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	n := 0
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			n++
+			mu.Unlock()
+			br := bufio.NewReader(c)
+			for {
+				line, err := br.ReadString('\n')
+				if err != nil || line == "\r\n" {
+					break
+				}
+			}
+			c.(*net.TCPConn).SetLinger(0)
+			c.Close()
+		}
+	}()
+	t.Cleanup(func() { ln.Close() })
+	return "http://" + ln.Addr().String(), func() int { mu.Lock(); defer mu.Unlock(); return n }
+}
+
+func TestUploadResetAfterLargeBodyIsTooLarge(t *testing.T) {
+	url, conns := resetServer(t)
+	_, err := Upload(context.Background(), "svc", make([]byte, 4<<20), WithGatewayURL(url), WithMaxBody(1<<20),
+		WithRetries(3), WithTimeout(20*time.Second), WithLogger(nil), withBackoff(time.Millisecond, time.Millisecond))
+	if !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("err = %v, want ErrTooLarge", err)
+	}
+	if n := conns(); n != 1 {
+		t.Errorf("%d attempts, want 1 (no retry of a profile over the limit)", n)
+	}
+}
+
+func TestUploadResetAfterSmallBodyIsRetried(t *testing.T) {
+	url, conns := resetServer(t)
+	_, err := Upload(context.Background(), "svc", make([]byte, 4<<10), WithGatewayURL(url), WithMaxBody(1<<20),
+		WithRetries(2), WithTimeout(20*time.Second), WithLogger(nil), withBackoff(time.Millisecond, time.Millisecond))
+	if err == nil || errors.Is(err, ErrTooLarge) {
+		t.Fatalf("err = %v, want a network error that is not ErrTooLarge", err)
+	}
+	if n := conns(); n != 3 {
+		t.Errorf("%d attempts, want 3 (a broken connection under the limit is retried)", n)
 	}
 }

@@ -53,6 +53,13 @@ sub upload_ok
 
 my $cpu = fixture('cpu.pb.gz');
 
+# the first upload anyone types: curl --data-binary labels it
+# application/x-www-form-urlencoded; the body is judged by the pprof type
+my $c = upload_ok('curl --data-binary without a Content-Type', '/profile/curldefault', file => $cpu);
+is(stored($c->{id}), canonical($cpu), 'curl default type: stored as sent');
+upload_ok('an unknown application type', '/profile/curldefault', file => $cpu,
+	headers => ['Content-Type: application/vnd.example.pprof']);
+
 # raw gzip body, labels from the query string
 my $j = upload_ok('raw gzip', '/profile/svc?mode=batch&version=1.4&note=a%22b%5Cc+d&host=h%C3%A9',
 	file => $cpu, headers => \@octet);

@@ -195,6 +195,10 @@ CREATE FUNCTION pgo.scrape_timeout(url text, timeout interval) RETURNS interval
 		   * interval '1 second' + timeout;
 COMMENT ON FUNCTION pgo.scrape_timeout(text, interval) IS 'the time a scrape of url may take: its ?seconds= (default 30) plus the grace';
 
+-- The lease outlasts the request by 10 s, for storing and recording: a
+-- worker killed mid-scrape delays its slot by at most the scrape's timeout
+-- plus 10 s. A worker slower than that only repeats work: the idempotency
+-- key stores a slot once, and the late finish is refused.
 CREATE FUNCTION pgo.scrape_claim(worker text)
 	RETURNS TABLE (id bigint, tag text, url text, labels jsonb, slot bigint,
 				   connect_timeout_ms integer, timeout_ms integer, lease_token uuid,
@@ -212,7 +216,7 @@ BEGIN ATOMIC
 	)
 	UPDATE pgo.scrape_targets t
 	SET lease_token = gen_random_uuid(), leased_by = scrape_claim.worker,
-		lease_until = now() + pgo.scrape_timeout(t.url, t.timeout) + interval '30 seconds'
+		lease_until = now() + pgo.scrape_timeout(t.url, t.timeout) + interval '10 seconds'
 	FROM due
 	WHERE t.id = due.id
 	RETURNING t.id, t.tag, t.url, t.labels,

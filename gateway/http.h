@@ -1,10 +1,11 @@
 /*
- * server.h
- *	  The HTTP side of pprof-gateway: per-request state shared by the route
- *	  handlers (upload.c, download.c, info.c) and the MHD glue (server.c).
+ * http.h
+ *	  The HTTP side of pprof-gateway: a request as the route handlers see it
+ *	  (upload.c, download.c, info.c), what they answer, and the shape of a
+ *	  route (the table is in routes.c; the lifecycle in http.c).
  */
-#ifndef PGW_SERVER_H
-#define PGW_SERVER_H
+#ifndef PGW_HTTP_H
+#define PGW_HTTP_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -14,9 +15,9 @@
 #include "cache.h"
 #include "config.h"
 #include "db.h"
-#include "metrics.h"
+#include "json.h"
 
-/* a decoded query parameter */
+/* a decoded query parameter, or a part of the path a route's pattern names */
 struct param
 {
 	char	   *key;
@@ -39,7 +40,7 @@ struct reply
 	/* extra headers */
 	char		etag[70];		/* quoted, or "" */
 	const char *cache_control;
-	const char *allow;			/* 405 */
+	char		allow[32];		/* 405 */
 	bool		attachment;		/* Content-Disposition: attachment; filename=default.pgo */
 	const char *x_cache;		/* X-PGO-Cache */
 };
@@ -52,8 +53,45 @@ enum action
 	ACT_DB						/* run r->job on r->executor */
 };
 
-struct upload;
-struct download;
+struct request;
+
+/* methods of a route, a mask */
+#define METHOD_GET	0x01
+#define METHOD_HEAD	0x02
+#define METHOD_POST	0x04
+
+/* who may use a route */
+enum auth_level
+{
+	AUTH_NONE,					/* anybody (health, metrics) */
+	AUTH_READ,					/* the read token (or the upload token), if set */
+	AUTH_UPLOAD					/* the upload token, if set */
+};
+
+/* one row of the route table (routes.c) */
+struct route
+{
+	unsigned	methods;		/* METHOD_* mask */
+	/*
+	 * The decoded path: literal text and {name} parts. A {name} matches up
+	 * to the next literal character of the pattern (to the end when last);
+	 * request_capture(r, "name") returns it. Rows of the same pattern are
+	 * one resource (their methods make the Allow header of a 405).
+	 */
+	const char *pattern;
+	enum auth_level auth;
+	/* headers known, before any body (may answer 413, 415...); NULL: none */
+	enum action (*begin) (struct request *r);
+	/* a piece of the body; false closes the connection; NULL: body ignored */
+	bool		(*body) (struct request *r, const char *data, size_t n);
+	/* the whole request is in: answer, or ask the database */
+	enum action (*complete) (struct request *r);
+	/* frees r->state (NULL: the route keeps none) */
+	void		(*free) (void *state);
+	const char *metrics_name;	/* `route` label of the metrics and the log */
+};
+
+#define MAX_CAPTURES 4
 
 struct request
 {
@@ -63,24 +101,26 @@ struct request
 	char		method[16];
 	char		remote[64];
 	int64_t		start_ns;
-	enum route	route;
 	bool		started;		/* the handler saw the headers */
 	bool		body_done;		/* the handler saw the end of the body */
 	bool		db_pending;		/* a job is queued or running */
 	bool		responded;
 	bool		reply_pending;	/* r->reply is ready, send it at the end */
 	bool		get_style;		/* GET/HEAD: errors have an empty body */
+	bool		linger;			/* answered before the end of the body */
 
-	char		tag[MAX_TAG_LEN + 1];
-	char		sha256[65];		/* releases */
+	/* set by the router (routes.c) */
+	const struct route *route;	/* NULL: no route (the reply says why) */
+	int			route_number;	/* for the metrics */
+	struct param captures[MAX_CAPTURES];
+	int			ncaptures;
 	struct param params[MAX_QUERY_PARAMS];
 	int			nparams;
+
+	void	   *state;			/* the route's own, freed by route->free */
 	size_t		bytes_in;
 
-	struct upload *up;
-	struct download *down;
-	int			stage;			/* for handlers that need several jobs */
-
+	/* the database hand-off (request_db) */
 	struct db_job job;
 	struct db_executor *executor;
 	/* NULL: db_submit(executor, &job); else submits the job itself */
@@ -94,8 +134,9 @@ struct request
 
 	struct reply reply;
 	size_t		bytes_out;
-	const char *cache_result;	/* for the log */
-	long long	id;				/* stored row, for the log */
+	/* for the access log */
+	const char *cache_result;
+	long long	id;				/* stored row */
 };
 
 /* executors, set up by main.c */
@@ -103,15 +144,31 @@ extern struct db_executor *db_primary;
 extern struct db_executor *db_reader;	/* db_primary when no replica */
 extern volatile int server_draining;
 
-/* server.c */
-extern struct MHD_Daemon *server_start(int listen_fd);
+/*
+ * What serves the requests (routes.c): dispatch finds a request's route
+ * once its headers are in (ACT_CONTINUE with r->route set, or ACT_REPLY);
+ * name gives the `route` label of r->route_number.
+ */
+struct router
+{
+	enum action (*dispatch) (struct request *r);
+	const char *(*name) (int route_number);
+};
+
+extern struct MHD_Daemon *http_start(int listen_fd, const struct router *router);
+extern void http_stop(struct MHD_Daemon *daemon);
+
+/* replies */
 extern void reply_error(struct request *r, int status, const char *error,
 						const char *detail);
 extern void reply_errorf(struct request *r, int status, const char *error,
 						 const char *fmt,...)
 			__attribute__((format(printf, 4, 5)));
+extern void reply_out_of_memory(struct request *r);
 extern void reply_db_error(struct request *r, const struct db_error *err);
 extern void reply_json(struct request *r, int status, struct buf *json);
+
+/* run `run` on ex; after_db (NULL: send r->reply) continues on the HTTP thread */
 extern enum action request_db(struct request *r,
 							  bool (*run) (struct db_ctx *ctx, void *arg),
 							  struct db_executor *ex, unsigned timeout_ms,
@@ -119,39 +176,6 @@ extern enum action request_db(struct request *r,
 extern void request_job_done(void *arg);
 extern const char *request_header(struct request *r, const char *name);
 extern const char *request_param(struct request *r, const char *key);
+extern const char *request_capture(struct request *r, const char *name);
 
-/* url.c */
-extern bool url_decode(const char *s, size_t n, bool plus_is_space,
-					   char *out, size_t outcap, size_t *outlen);
-extern bool tag_valid(const char *s, size_t n, const char **why);
-extern int	query_parse(const char *q, struct param *params, int max,
-						const char **why);
-extern void params_free(struct param *params, int n);
-extern bool label_key_valid(const char *s);
-extern bool label_value_valid(const char *s, const char **why);
-extern bool etag_matches(const char *if_none_match, const char *etag);
-
-/* upload.c: POST /profile/<tag> */
-extern enum action upload_begin(struct request *r);
-extern bool upload_body(struct request *r, const char *data, size_t n);
-extern enum action upload_complete(struct request *r);
-extern void upload_free(struct request *r);
-
-/* download.c: GET /profile/<tag>, GET /profile/<tag>@<sha256> */
-extern enum action profile_get(struct request *r);
-extern enum action release_get(struct request *r);
-extern void download_free(struct request *r);
-
-/* info.c: /tags, /healthz, /metrics */
-extern enum action tags_get(struct request *r);
-extern enum action healthz_get(struct request *r);
-extern enum action metrics_get(struct request *r);
-
-/* multipart.c */
-extern const char *multipart_boundary(const char *content_type,
-									  char *out, size_t outcap);
-extern const char *multipart_find(const char *body, size_t len,
-								  const char *boundary, const char *name,
-								  const char **part, size_t *partlen);
-
-#endif							/* PGW_SERVER_H */
+#endif							/* PGW_HTTP_H */

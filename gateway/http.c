@@ -1,25 +1,30 @@
 /*
- * server.c
- *	  libmicrohttpd daemon of pprof-gateway: request lifecycle, routing,
- *	  authentication and turning replies into HTTP responses.
+ * http.c
+ *	  libmicrohttpd daemon of pprof-gateway: the request lifecycle, replies
+ *	  turned into HTTP responses, and the hand-off to the database threads.
+ *	  It names no handler: a router (routes.c, handed over by main.c) says
+ *	  which route serves a request, the route's callbacks do the rest.
  *
  * Lifecycle of a request (all callbacks of one connection run on the same
  * MHD thread):
- *   UriLog          request line parsed: state allocated, raw URI kept
- *   Handle (1st)    headers known: route, method, token, parameters; an
- *                   upload checks its size and type here, BEFORE reading
- *                   the body, and may answer at once (413, 415, ...)
- *   Handle (data)   body chunks appended (bounded, also when chunked)
- *   Handle (end)    the handler either replies, or submits a database job
- *                   and suspends the connection; the job's done callback
- *                   (another thread) resumes it and Handle runs again
- *   Completed       access log line, metrics, state freed
+ *   RequestStart    request line parsed: state allocated, raw URI kept
+ *   RequestStep     called several times:
+ *     (headers)     the router picks the route (method, token,
+ *                   parameters); its begin callback may answer at once,
+ *                   BEFORE the body is read (413, 415, ...)
+ *     (data)        body pieces to the route's body callback (bounded)
+ *     (end)         the route's complete callback either replies, or
+ *                   submits a database job and the connection is suspended;
+ *                   the job's done callback (another thread) resumes it and
+ *                   RequestStep runs again
+ *   RequestEnd      access log line, metrics, state freed (route->free)
  *
  * Error bodies: JSON for POST and other methods; EMPTY for GET and HEAD,
- * with the reason in X-PGO-Error, so `curl -o default.pgo` without -f never
- * writes an error text where `go build` expects a profile.
+ * with the reason in X-PGO-Error (and the SQLSTATE, when the database gave
+ * one, in X-PGO-SQLSTATE), so `curl -o default.pgo` without -f never writes
+ * an error text where `go build` expects a profile.
  */
-#include "server.h"
+#include "http.h"
 
 #include <arpa/inet.h>
 #include <stdarg.h>
@@ -29,7 +34,12 @@
 #include <strings.h>
 
 #include "json.h"
+#include "linger.h"
 #include "log.h"
+#include "metrics.h"
+#include "url.h"
+
+static const struct router *router;
 
 struct db_executor *db_primary;
 struct db_executor *db_reader;
@@ -42,16 +52,30 @@ request_header(struct request *r, const char *name)
 	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 
+/* The value of key among params, or NULL. */
+static const char *
+ParamValue(const struct param *params, int n, const char *key)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(params[i].key, key) == 0)
+			return params[i].value;
+	return NULL;
+}
+
 /* Decoded query parameter, or NULL. */
 const char *
 request_param(struct request *r, const char *key)
 {
-	int			i;
+	return ParamValue(r->params, r->nparams, key);
+}
 
-	for (i = 0; i < r->nparams; i++)
-		if (strcmp(r->params[i].key, key) == 0)
-			return r->params[i].value;
-	return NULL;
+/* The part of the path that the route's {name} matched, decoded, or NULL. */
+const char *
+request_capture(struct request *r, const char *name)
+{
+	return ParamValue(r->captures, r->ncaptures, name);
 }
 
 /* Replace the reply by an error. */
@@ -84,6 +108,13 @@ reply_errorf(struct request *r, int status, const char *error, const char *fmt,.
 	reply_error(r, status, error, detail);
 }
 
+/* The error of every allocation that fails while serving a request. */
+void
+reply_out_of_memory(struct request *r)
+{
+	reply_error(r, 503, "gateway busy", "Out of memory.");
+}
+
 /* Error from a database failure. */
 void
 reply_db_error(struct request *r, const struct db_error *err)
@@ -99,7 +130,7 @@ reply_json(struct request *r, int status, struct buf *json)
 	if (json->oom)
 	{
 		buf_free(json);
-		reply_error(r, 500, "out of memory", NULL);
+		reply_out_of_memory(r);
 		return;
 	}
 	buf_put(json, "\n", 1);
@@ -107,7 +138,7 @@ reply_json(struct request *r, int status, struct buf *json)
 	r->reply.body = buf_steal(json, &r->reply.len);
 	r->reply.content_type = "application/json";
 	if (r->reply.body == NULL)
-		reply_error(r, 500, "out of memory", NULL);
+		reply_out_of_memory(r);
 }
 
 /* Copy an error reason into an HTTP header value: printable ASCII only. */
@@ -165,22 +196,81 @@ FreeEntry(void *cls)
 	cache_unref(cls);
 }
 
-/* Turn r->reply into a queued MHD response. */
-static enum MHD_Result
-Respond(struct request *r)
+/* where reply headers go: an MHD response, or the bytes of an answer */
+typedef void (*add_header_fn) (void *sink, const char *name, const char *value);
+
+/* Every header of r->reply but Content-Length, to add(sink, ...). */
+static void
+ReplyHeaders(struct request *r, add_header_fn add, void *sink)
+{
+	struct reply *rep = &r->reply;
+	char		retry[16];
+
+	if (rep->status >= 400)
+	{
+		add(sink, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+		if (r->get_style)
+		{
+			char		h[MAX_ERROR_HEADER_LEN];
+
+			HeaderSafe(h, sizeof(h), rep->error, rep->detail);
+			add(sink, "X-PGO-Error", h);
+			if (rep->sqlstate[0])
+				add(sink, "X-PGO-SQLSTATE", rep->sqlstate);
+		}
+		else
+			add(sink, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+		if (rep->status == MHD_HTTP_SERVICE_UNAVAILABLE)
+		{
+			snprintf(retry, sizeof(retry), "%u", cfg.retry_after_s);
+			add(sink, MHD_HTTP_HEADER_RETRY_AFTER, retry);
+		}
+		if (rep->status == MHD_HTTP_UNAUTHORIZED)
+			add(sink, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"pprof-gateway\"");
+	}
+	else
+	{
+		if (rep->content_type && rep->status != MHD_HTTP_NOT_MODIFIED)
+			add(sink, MHD_HTTP_HEADER_CONTENT_TYPE, rep->content_type);
+		if (rep->etag[0])
+			add(sink, MHD_HTTP_HEADER_ETAG, rep->etag);
+		if (rep->attachment && rep->status != MHD_HTTP_NOT_MODIFIED)
+			add(sink, MHD_HTTP_HEADER_CONTENT_DISPOSITION, "attachment; filename=default.pgo");
+		add(sink, MHD_HTTP_HEADER_CACHE_CONTROL,
+			rep->cache_control ? rep->cache_control : "no-store");
+	}
+	if (rep->allow[0])
+		add(sink, MHD_HTTP_HEADER_ALLOW, rep->allow);
+	if (rep->x_cache)
+		add(sink, "X-PGO-Cache", rep->x_cache);
+	add(sink, "X-Content-Type-Options", "nosniff");
+	/* an answer before the end of the body ends the connection */
+	if (server_draining || r->linger)
+		add(sink, MHD_HTTP_HEADER_CONNECTION, "close");
+}
+
+/* add_header_fn of an MHD response */
+static void
+AddToResponse(void *sink, const char *name, const char *value)
+{
+	MHD_add_response_header(sink, name, value);
+}
+
+/* add_header_fn of an answer written by the gateway itself */
+static void
+AddToBytes(void *sink, const char *name, const char *value)
+{
+	buf_printf(sink, "%s: %s\r\n", name, value);
+}
+
+/* The MHD response of r->reply (without headers); NULL when out of memory. */
+static struct MHD_Response *
+ReplyResponse(struct request *r)
 {
 	struct reply *rep = &r->reply;
 	struct MHD_Response *resp;
-	enum MHD_Result ret;
-	bool		is_error = rep->status >= 400;
-	char		retry[16];
 
-	if (rep->status == 0)
-		reply_error(r, 500, "internal error", "No reply was produced.");
-
-	if (is_error && r->get_style)
-		resp = MHD_create_response_from_buffer(0, (void *) "", MHD_RESPMEM_PERSISTENT);
-	else if (is_error)
+	if (rep->status >= 400 && !r->get_style)
 	{
 		size_t		len = 0;
 		char	   *body = ErrorJson(rep, &len);
@@ -188,11 +278,9 @@ Respond(struct request *r)
 		resp = body ? MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE) : NULL;
 		if (resp == NULL)
 			free(body);
-		else
-			MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
 		r->bytes_out = len;
 	}
-	else if (rep->status == MHD_HTTP_NOT_MODIFIED)
+	else if (rep->status >= 400 || rep->status == MHD_HTTP_NOT_MODIFIED)
 		resp = MHD_create_response_from_buffer(0, (void *) "", MHD_RESPMEM_PERSISTENT);
 	else if (rep->entry != NULL)
 	{
@@ -214,6 +302,19 @@ Respond(struct request *r)
 			rep->body = NULL;
 		}
 	}
+	return resp;
+}
+
+/* Turn r->reply into a queued MHD response. */
+static enum MHD_Result
+Respond(struct request *r)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	if (r->reply.status == 0)
+		reply_error(r, 500, "internal error", "No reply was produced.");
+	resp = ReplyResponse(r);
 	if (resp == NULL)
 	{
 		log_event("error", "cannot create a response", "out of memory");
@@ -221,247 +322,47 @@ Respond(struct request *r)
 	}
 	if (strcmp(r->method, "HEAD") == 0)
 		r->bytes_out = 0;
-
-	if (is_error)
-	{
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-		if (r->get_style)
-		{
-			char		h[MAX_ERROR_HEADER_LEN];
-
-			HeaderSafe(h, sizeof(h), rep->error, rep->detail);
-			MHD_add_response_header(resp, "X-PGO-Error", h);
-		}
-		if (rep->status == MHD_HTTP_SERVICE_UNAVAILABLE)
-		{
-			snprintf(retry, sizeof(retry), "%u", cfg.retry_after_s);
-			MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, retry);
-		}
-		if (rep->status == MHD_HTTP_UNAUTHORIZED)
-			MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-									"Bearer realm=\"pprof-gateway\"");
-	}
-	else
-	{
-		if (rep->content_type && rep->status != MHD_HTTP_NOT_MODIFIED)
-			MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, rep->content_type);
-		if (rep->etag[0])
-			MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, rep->etag);
-		if (rep->attachment && rep->status != MHD_HTTP_NOT_MODIFIED)
-			MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION,
-									"attachment; filename=default.pgo");
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
-								rep->cache_control ? rep->cache_control : "no-store");
-	}
-	if (rep->allow)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, rep->allow);
-	if (rep->x_cache)
-		MHD_add_response_header(resp, "X-PGO-Cache", rep->x_cache);
-	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	if (server_draining)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
-
-	ret = MHD_queue_response(r->conn, (unsigned int) rep->status, resp);
+	ReplyHeaders(r, AddToResponse, resp);
+	ret = MHD_queue_response(r->conn, (unsigned int) r->reply.status, resp);
 	MHD_destroy_response(resp);
 	r->responded = true;
 	return ret;
 }
 
 /*
- * Constant-time token check: the time depends on the configured secret's
- * length only, never on how much of the given token matches.
+ * The route refused the rest of the body (a chunked body over --max-body):
+ * libmicrohttpd cannot queue a response before the body ended, so the
+ * gateway writes r->reply (an error) on the socket itself, and the socket
+ * lingers (linger.c) while MHD drops the connection.
  */
-static bool
-TokenMatches(const char *given, size_t glen, const char *secret)
+static enum MHD_Result
+AnswerMidBody(struct request *r)
 {
-	size_t		slen = strlen(secret);
-	volatile unsigned char diff = (unsigned char) (glen != slen);
-	size_t		i;
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	size_t		len = 0;
+	char	   *body;
+	struct buf	b;
 
-	for (i = 0; i < slen; i++)
-		diff |= (unsigned char) (secret[i] ^ (i < glen ? given[i] : 0));
-	return diff == 0;
-}
-
-/* Does the request carry one of the accepted bearer tokens? */
-static bool
-Authorized(struct request *r, const char *token1, const char *token2)
-{
-	const char *h = request_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
-	const char *t;
-	size_t		n;
-	bool		ok = false;
-
-	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
-		return false;
-	t = h + 7;
-	while (*t == ' ')
-		t++;
-	n = strlen(t);
-	while (n > 0 && (t[n - 1] == ' ' || t[n - 1] == '\t'))
-		n--;
-	/* check both without short-circuit */
-	if (token1 && TokenMatches(t, n, token1))
-		ok = true;
-	if (token2 && TokenMatches(t, n, token2))
-		ok = true;
-	return ok;
-}
-
-/*
- * Route the request: path, method, token, parameters. Returns ACT_REPLY
- * with an error, or ACT_CONTINUE.
- */
-static enum action
-Route(struct request *r)
-{
-	const char *raw = r->raw_uri;
-	const char *q;
-	size_t		rawlen;
-	char		path[MAX_TAG_LEN + 80];
-	size_t		plen;
-	bool		get = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
-	bool		post = strcmp(r->method, "POST") == 0;
-	const char *allow = NULL;
-	const char *why = NULL;
-	bool		is_release = false;
-
-	r->get_style = get;
-	r->route = ROUTE_OTHER;
-
-	/* absolute-form request-target: keep the path */
-	if (strncasecmp(raw, "http://", 7) == 0 || strncasecmp(raw, "https://", 8) == 0)
+	if (r->reply.status < 400 || ci == NULL)
+		return MHD_NO;
+	r->linger = true;
+	body = ErrorJson(&r->reply, &len);
+	buf_init(&b);
+	buf_printf(&b, "HTTP/1.1 %d %s\r\n", r->reply.status,
+			   MHD_get_reason_phrase_for((unsigned int) r->reply.status));
+	ReplyHeaders(r, AddToBytes, &b);
+	buf_printf(&b, "Content-Length: %zu\r\n\r\n", len);
+	buf_put(&b, body ? body : "", body ? len : 0);
+	if (body != NULL && !b.oom && linger_socket(ci->connect_fd, b.data, b.len))
 	{
-		const char *s = strchr(strstr(raw, "//") + 2, '/');
-
-		raw = s ? s : "/";
+		r->responded = true;
+		r->bytes_out = len;
 	}
-	q = strchr(raw, '?');
-	rawlen = q ? (size_t) (q - raw) : strlen(raw);
-	r->path_end = raw + rawlen;
-
-	if (!url_decode(raw, rawlen, false, path, sizeof(path), &plen))
-	{
-		if (rawlen >= sizeof(path) - 1 && strncmp(raw, "/profile/", 9) == 0)
-			reply_error(r, 400, "invalid tag", "The tag is longer than 128 characters.");
-		else
-			reply_error(r, 400, "invalid request path",
-						"The path has a malformed %-escape, a control character or invalid UTF-8, or is too long.");
-		return ACT_REPLY;
-	}
-
-	if (strncmp(path, "/profile/", 9) == 0)
-	{
-		char	   *spec = path + 9;
-		char	   *at = strchr(spec, '@');
-		size_t		taglen = at ? (size_t) (at - spec) : strlen(spec);
-
-		is_release = at != NULL;
-		allow = is_release ? "GET, HEAD" : "GET, HEAD, POST";
-		if (get)
-			r->route = is_release ? ROUTE_RELEASE : ROUTE_PROFILE;
-		else if (post && !is_release)
-			r->route = ROUTE_UPLOAD;
-		else
-		{
-			r->reply.allow = allow;
-			reply_errorf(r, 405, "method not allowed", "Use %s.", allow);
-			return ACT_REPLY;
-		}
-		/* token before anything else is revealed */
-		if (r->route == ROUTE_UPLOAD && cfg.upload_token &&
-			!Authorized(r, cfg.upload_token, NULL))
-		{
-			reply_error(r, 401, "unauthorized", "This gateway requires an upload token: Authorization: Bearer <token>.");
-			return ACT_REPLY;
-		}
-		if (r->route != ROUTE_UPLOAD && cfg.read_token &&
-			!Authorized(r, cfg.read_token, cfg.upload_token))
-		{
-			reply_error(r, 401, "unauthorized", "This gateway requires a read token: Authorization: Bearer <token>.");
-			return ACT_REPLY;
-		}
-		if (!tag_valid(spec, taglen, &why))
-		{
-			reply_error(r, 400, "invalid tag", why);
-			return ACT_REPLY;
-		}
-		memcpy(r->tag, spec, taglen);
-		r->tag[taglen] = '\0';
-		if (is_release)
-		{
-			const char *sha = at + 1;
-			size_t		i;
-
-			if (strlen(sha) != 64)
-			{
-				reply_error(r, 400, "invalid release", "A release is /profile/<tag>@<sha256>, the SHA-256 in 64 hex digits.");
-				return ACT_REPLY;
-			}
-			for (i = 0; i < 64; i++)
-			{
-				char		c = sha[i];
-
-				if (c >= 'A' && c <= 'F')
-					c = (char) (c - 'A' + 'a');
-				if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
-				{
-					reply_error(r, 400, "invalid release", "A release is /profile/<tag>@<sha256>, the SHA-256 in 64 hex digits.");
-					return ACT_REPLY;
-				}
-				r->sha256[i] = c;
-			}
-			r->sha256[64] = '\0';
-		}
-	}
-	else if (strcmp(path, "/tags") == 0)
-	{
-		r->route = ROUTE_TAGS;
-		allow = "GET, HEAD";
-	}
-	else if (strcmp(path, "/healthz") == 0)
-	{
-		r->route = ROUTE_HEALTHZ;
-		allow = "GET, HEAD";
-	}
-	else if (strcmp(path, "/metrics") == 0)
-	{
-		r->route = ROUTE_METRICS;
-		allow = "GET, HEAD";
-	}
-	else
-	{
-		reply_error(r, 404, "not found",
-					"Routes: POST/GET /profile/<tag>, GET /profile/<tag>@<sha256>, GET /tags, /healthz, /metrics.");
-		return ACT_REPLY;
-	}
-
-	if (!is_release && r->route != ROUTE_PROFILE && r->route != ROUTE_UPLOAD && !get)
-	{
-		r->route = ROUTE_OTHER;
-		r->reply.allow = allow;
-		reply_errorf(r, 405, "method not allowed", "Use %s.", allow);
-		return ACT_REPLY;
-	}
-	if (r->route == ROUTE_TAGS && cfg.read_token &&
-		!Authorized(r, cfg.read_token, cfg.upload_token))
-	{
-		reply_error(r, 401, "unauthorized", "This gateway requires a read token: Authorization: Bearer <token>.");
-		return ACT_REPLY;
-	}
-
-	if (q != NULL)
-	{
-		int			n = query_parse(q + 1, r->params, MAX_QUERY_PARAMS, &why);
-
-		if (n < 0)
-		{
-			reply_error(r, 400, "invalid query string", why);
-			return ACT_REPLY;
-		}
-		r->nparams = n;
-	}
-	return ACT_CONTINUE;
+	r->linger = false;			/* done: nothing more at the end */
+	free(body);
+	buf_free(&b);
+	return MHD_NO;				/* MHD closes its side of the connection */
 }
 
 /* Does a body follow the headers? */
@@ -474,41 +375,15 @@ HasBody(struct request *r)
 		(cl != NULL && strcmp(cl, "0") != 0);
 }
 
-/* First handler call of a route with the headers known. */
+/* Headers are in: find the route; its begin callback sees them first. */
 static enum action
 Begin(struct request *r)
 {
-	enum action a = Route(r);
+	enum action a = router->dispatch(r);
 
-	if (a != ACT_CONTINUE)
+	if (a != ACT_CONTINUE || r->route->begin == NULL)
 		return a;
-	if (r->route == ROUTE_UPLOAD)
-		return upload_begin(r);
-	return ACT_CONTINUE;
-}
-
-/* The whole request is in: dispatch to the route's handler. */
-static enum action
-Complete(struct request *r)
-{
-	switch (r->route)
-	{
-		case ROUTE_UPLOAD:
-			return upload_complete(r);
-		case ROUTE_PROFILE:
-			return profile_get(r);
-		case ROUTE_RELEASE:
-			return release_get(r);
-		case ROUTE_TAGS:
-			return tags_get(r);
-		case ROUTE_HEALTHZ:
-			return healthz_get(r);
-		case ROUTE_METRICS:
-			return metrics_get(r);
-		default:
-			reply_error(r, 404, "not found", NULL);
-			return ACT_REPLY;
-	}
+	return r->route->begin(r);
 }
 
 /*
@@ -588,7 +463,7 @@ RequestNew(struct MHD_Connection *c, const char *uri)
 	}
 	r->conn = c;
 	r->start_ns = now_ns();
-	r->route = ROUTE_OTHER;
+	r->route_number = -1;		/* none yet */
 	snprintf(r->method, sizeof(r->method), "-");
 	snprintf(r->remote, sizeof(r->remote), "-");
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -614,9 +489,12 @@ RequestNew(struct MHD_Connection *c, const char *uri)
 	return r;
 }
 
-/* MHD: the request line is parsed (called once per request). */
+/*
+ * MHD: the request line is parsed (called once per request, as MHD's "URI
+ * log" callback, the first that sees a request): allocate its state.
+ */
 static void *
-UriLog(void *cls, const char *uri, struct MHD_Connection *c)
+RequestStart(void *cls, const char *uri, struct MHD_Connection *c)
 {
 	(void) cls;
 	return RequestNew(c, uri ? uri : "/");
@@ -624,7 +502,7 @@ UriLog(void *cls, const char *uri, struct MHD_Connection *c)
 
 /* MHD: the access handler, called several times per request. */
 static enum MHD_Result
-Handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+RequestStep(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 	   const char *version, const char *upload_data, size_t *upload_data_size,
 	   void **con_cls)
 {
@@ -663,6 +541,7 @@ Handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 			r->reply_pending = true;
 			return MHD_YES;
 		}
+		r->linger = a == ACT_REPLY;
 		return Act(r, a);
 	}
 
@@ -672,8 +551,9 @@ Handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 
 		*upload_data_size = 0;
 		r->bytes_in += n;
-		if (r->route == ROUTE_UPLOAD && !upload_body(r, upload_data, n))
-			return MHD_NO;		/* close the connection */
+		if (r->route != NULL && r->route->body != NULL &&
+			!r->route->body(r, upload_data, n))
+			return AnswerMidBody(r);
 		return MHD_YES;			/* other routes ignore a body */
 	}
 
@@ -691,10 +571,10 @@ Handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 
 	if (r->reply_pending)
 		return Respond(r);
-	if (!r->body_done)
+	if (!r->body_done && r->route != NULL)
 	{
 		r->body_done = true;
-		return Act(r, Complete(r));
+		return Act(r, r->route->complete(r));
 	}
 	/* nothing left to do: should not happen */
 	if (!r->responded)
@@ -705,9 +585,9 @@ Handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 	return MHD_YES;
 }
 
-/* MHD: the request is over: log, count, free. */
+/* MHD: the request is over (answered or not): log, count, free. */
 static void
-Completed(void *cls, struct MHD_Connection *c, void **con_cls,
+RequestEnd(void *cls, struct MHD_Connection *c, void **con_cls,
 		  enum MHD_RequestTerminationCode toe)
 {
 	struct request *r = *con_cls;
@@ -719,7 +599,6 @@ Completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	};
 
 	(void) cls;
-	(void) c;
 	if (r == NULL)
 		return;
 	*con_cls = NULL;
@@ -738,23 +617,34 @@ Completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	memset(&e, 0, sizeof(e));
 	e.method = r->method;
 	e.path = path;
-	e.route = route_name(r->route);
+	e.route = router->name(r->route_number);
 	e.status = r->responded ? r->reply.status : 0;
 	e.bytes_in = r->bytes_in;
 	e.bytes_out = r->responded ? r->bytes_out : 0;
 	e.ms = seconds * 1000;
 	e.remote = r->remote;
-	e.tag = r->tag[0] ? r->tag : NULL;
+	e.tag = request_capture(r, "tag");
 	e.cache = r->cache_result;
 	e.id = r->id;
 	e.error = (r->responded && r->reply.status >= 400) ? r->reply.error : NULL;
 	e.termination = ((unsigned) toe < sizeof(term) / sizeof(term[0])) ? term[toe] : "other";
 	log_access(&e);
-	metrics_request(r->route, e.status, seconds);
+	metrics_request(r->route_number, e.status, seconds);
 
-	upload_free(r);
-	download_free(r);
+	/* answered before the end of the body: keep reading, then close */
+	if (r->linger && r->responded && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+	{
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+		if (ci != NULL)
+			(void) linger_socket(ci->connect_fd, NULL, 0);
+	}
+
+	if (r->state != NULL && r->route != NULL && r->route->free != NULL)
+		r->route->free(r->state);
 	params_free(r->params, r->nparams);
+	params_free(r->captures, r->ncaptures);
 	free(r->reply.body);
 	free(r->reply.error);
 	free(r->reply.detail);
@@ -781,13 +671,16 @@ MhdLog(void *cls, const char *fmt, va_list ap)
 
 /* Start the daemon on an already listening socket. */
 struct MHD_Daemon *
-server_start(int listen_fd)
+http_start(int listen_fd, const struct router *r)
 {
 	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 		MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_ITC;
 
+	router = r;
+	if (!linger_start())
+		return NULL;
 	/* the logger must come first, or MHD logs the options' errors itself */
-	return MHD_start_daemon(flags, 0, NULL, NULL, Handle, NULL,
+	return MHD_start_daemon(flags, 0, NULL, NULL, RequestStep, NULL,
 							MHD_OPTION_EXTERNAL_LOGGER, MhdLog, NULL,
 							MHD_OPTION_LISTEN_SOCKET, listen_fd,
 							MHD_OPTION_THREAD_POOL_SIZE, cfg.threads,
@@ -796,7 +689,15 @@ server_start(int listen_fd)
 							MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg.max_per_ip,
 							MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg.conn_memory,
 							MHD_OPTION_STRICT_FOR_CLIENT, (int) 1,
-							MHD_OPTION_URI_LOG_CALLBACK, UriLog, NULL,
-							MHD_OPTION_NOTIFY_COMPLETED, Completed, NULL,
+							MHD_OPTION_URI_LOG_CALLBACK, RequestStart, NULL,
+							MHD_OPTION_NOTIFY_COMPLETED, RequestEnd, NULL,
 							MHD_OPTION_END);
+}
+
+/* Stop the daemon (no request in flight), then the lingering sockets. */
+void
+http_stop(struct MHD_Daemon *daemon)
+{
+	MHD_stop_daemon(daemon);
+	linger_stop();
 }

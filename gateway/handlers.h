@@ -1,0 +1,28 @@
+/*
+ * handlers.h
+ *	  The route handlers of pprof-gateway, as the route table (routes.c)
+ *	  names them. Each handler file includes this header, so a callback's
+ *	  signature is checked against the table's.
+ */
+#ifndef PGW_HANDLERS_H
+#define PGW_HANDLERS_H
+
+#include "http.h"
+
+/* upload.c: POST /profile/{tag} */
+extern enum action upload_begin(struct request *r);
+extern bool upload_body(struct request *r, const char *data, size_t n);
+extern enum action upload_complete(struct request *r);
+extern void upload_free(void *state);
+
+/* download.c: GET /profile/{tag}, GET /profile/{tag}@{release} */
+extern enum action profile_get(struct request *r);
+extern enum action release_get(struct request *r);
+extern void download_free(void *state);
+
+/* info.c: /tags, /healthz, /metrics */
+extern enum action tags_get(struct request *r);
+extern enum action healthz_get(struct request *r);
+extern enum action metrics_get(struct request *r);
+
+#endif							/* PGW_HANDLERS_H */
