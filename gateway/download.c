@@ -122,12 +122,22 @@ ReplyEntry(struct request *r, struct cache_entry *e, bool immutable)
 	r->reply.attachment = true;
 }
 
-/* Database thread: selection key, cache, merge on a miss. */
+/* 404: the selection has nothing to merge (res is freed). */
 static bool
-ProfileRun(struct db_ctx *ctx, void *arg)
+NoUsableProfile(struct request *r, PGresult *res)
 {
-	struct request *r = arg;
 	struct download *d = r->state;
+
+	PQclear(res);
+	reply_errorf(r, 404, "no usable profile",
+				 "No PGO-usable profile of tag %s matches the selection.", d->tag);
+	return true;
+}
+
+/* Database thread, on a cache miss: merge, cache under the merged rows' key, answer. */
+static bool
+Merge(struct db_ctx *ctx, struct request *r, struct download *d)
+{
 	char		sql[1200];
 	PGresult   *res;
 	struct buf	key;
@@ -135,35 +145,6 @@ ProfileRun(struct db_ctx *ctx, void *arg)
 	int64_t		t0;
 	char	   *bytes;
 	size_t		len;
-
-	coalesce_board(r);
-	snprintf(sql, sizeof(sql), "SELECT pgo.selection_key($1%s)", d->sel.args);
-	res = db_query(ctx, sql, d->sel.nvalues, d->sel.values, NULL, NULL, 0);
-	if (res == NULL)
-		return !ctx->err->conn_lost;
-	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
-	{
-		PQclear(res);
-		reply_errorf(r, 404, "no usable profile",
-					 "No PGO-usable profile of tag %s matches the selection.", d->tag);
-		return true;
-	}
-	buf_init(&key);
-	buf_put(&key, d->key_prefix.data, d->key_prefix.len);
-	buf_puts(&key, PQgetvalue(res, 0, 0));
-	PQclear(res);
-	e = key.oom ? NULL : cache_get(key.data, key.len);
-	buf_free(&key);
-	cache_count_result(e != NULL ? CACHE_HIT : CACHE_MISS);
-	if (e != NULL)
-	{
-		r->cache_result = r->reply.x_cache = "hit";
-		cache_ref(e);
-		d->result = e;
-		ReplyEntry(r, e, false);
-		return true;
-	}
-	r->cache_result = r->reply.x_cache = "miss";
 
 	/* one statement: the key of exactly the rows that were merged */
 	snprintf(sql, sizeof(sql),
@@ -176,12 +157,7 @@ ProfileRun(struct db_ctx *ctx, void *arg)
 	if (res == NULL)
 		return !ctx->err->conn_lost;
 	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 1))
-	{
-		PQclear(res);
-		reply_errorf(r, 404, "no usable profile",
-					 "No PGO-usable profile of tag %s matches the selection.", d->tag);
-		return true;
-	}
+		return NoUsableProfile(r, res);
 	len = (size_t) PQgetlength(res, 0, 1);
 	bytes = malloc(len ? len : 1);
 	if (bytes == NULL)
@@ -209,6 +185,43 @@ ProfileRun(struct db_ctx *ctx, void *arg)
 		cache_put(e);
 	buf_free(&key);
 	PQclear(res);
+	cache_ref(e);
+	d->result = e;
+	ReplyEntry(r, e, false);
+	return true;
+}
+
+/* Database thread: selection key, then the cache; a miss merges. */
+static bool
+ProfileRun(struct db_ctx *ctx, void *arg)
+{
+	struct request *r = arg;
+	struct download *d = r->state;
+	char		sql[600];
+	PGresult   *res;
+	struct buf	key;
+	struct cache_entry *e;
+
+	coalesce_board(r);
+	snprintf(sql, sizeof(sql), "SELECT pgo.selection_key($1%s)", d->sel.args);
+	res = db_query(ctx, sql, d->sel.nvalues, d->sel.values, NULL, NULL, 0);
+	if (res == NULL)
+		return !ctx->err->conn_lost;
+	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
+		return NoUsableProfile(r, res);
+	buf_init(&key);
+	buf_put(&key, d->key_prefix.data, d->key_prefix.len);
+	buf_puts(&key, PQgetvalue(res, 0, 0));
+	PQclear(res);
+	e = key.oom ? NULL : cache_get(key.data, key.len);
+	buf_free(&key);
+	cache_count_result(e != NULL ? CACHE_HIT : CACHE_MISS);
+	if (e == NULL)
+	{
+		r->cache_result = r->reply.x_cache = "miss";
+		return Merge(ctx, r, d);
+	}
+	r->cache_result = r->reply.x_cache = "hit";
 	cache_ref(e);
 	d->result = e;
 	ReplyEntry(r, e, false);
@@ -254,7 +267,7 @@ ProfileSubmit(struct request *r)
  * as named arguments of the catalog's selection functions, in a fixed
  * order so equal selections give equal SQL; $1 is the tag. key (may be
  * NULL) gets the parameters for a cache key. false: r->reply is the 400
- * (or the 503 of out of memory).
+ * (or the out-of-memory answer).
  */
 bool
 download_selection(struct request *r, const char *tag, struct selection *sel,

@@ -42,6 +42,11 @@ $node->safe_psql('postgres', qq{
 	SELECT 'fleet', 'http://$addr/t/' || i || '?seconds=1', '5 seconds',
 		   jsonb_build_object('t', i::text), '2 seconds', false
 	FROM generate_series(1, $targets) i});
+# two that fail in ways only a stand-in shows: rate-limited, unavailable
+$node->safe_psql('postgres', qq{
+	INSERT INTO pgo.scrape_targets (tag, url, schedule, enabled) VALUES
+	('limited', 'http://$addr/limited?seconds=0&status=429&retry_after=30', '5 seconds', false),
+	('down', 'http://$addr/down?seconds=0&status=503', '5 seconds', false)});
 
 my @args = ('--concurrency', '16', '--poll-interval', '200ms');
 my $w1 = start_worker(node => $node, id => 'one', args => \@args);
@@ -118,6 +123,23 @@ is($node->safe_psql('postgres', q{
 cmp_ok($skipped, '<=', 3 * scalar(@held) + $targets / 10,
 	"few slots skipped ($skipped: those of the killed worker's leases)");
 cmp_ok($slots, '>=', $targets * ($elapsed / 5) * 0.7, 'most slots scraped');
+
+# 429 with Retry-After: transient, and the next try waits as asked (30 s,
+# past the next slots); 503: transient, retried within the slot
+my ($lim_status, $lim_error, $lim_wait) = split /\|/, $node->safe_psql('postgres', q{
+	SELECT last_status, last_error, extract(epoch FROM next_run_at - last_run_at)
+	FROM pgo.scrape_status WHERE tag = 'limited'});
+is($lim_status, 'transient', '429: transient');
+like($lim_error, qr/HTTP 429 with Retry-After/, '429: the reason says so');
+cmp_ok($lim_wait, '>=', 30, "429: the next try after Retry-After ($lim_wait s)");
+cmp_ok($node->safe_psql('postgres', q{SELECT consecutive_failures FROM pgo.scrape_status WHERE tag = 'limited'}),
+	'<=', 2, '429: not retried before Retry-After');
+my ($down_status, $down_error, $down_failures) = split /\|/, $node->safe_psql('postgres', q{
+	SELECT last_status, last_error, consecutive_failures FROM pgo.scrape_status WHERE tag = 'down'});
+is($down_status, 'transient', '503: transient');
+like($down_error, qr/HTTP 503/, '503: the reason says so');
+cmp_ok($down_failures, '>', $elapsed / 5, "503: retried within slots ($down_failures tries)");
+cmp_ok($down_failures, '<', $elapsed, '503: with backoff, not in a tight loop');
 
 kill 'TERM', $server;
 wait_or_kill($server, 10);

@@ -1,7 +1,8 @@
 // Command profserver stands in for many /debug/pprof endpoints in the
 // pprof-worker tests (regress/t/3xx_scrape_*): every path answers with the
 // same profile file after sleeping ?seconds=, as net/http/pprof's CPU
-// profile endpoint takes that long; ?status=N answers N with a text body.
+// profile endpoint takes that long; ?status=N answers N with a text body
+// (and ?retry_after=S a Retry-After header).
 //
 //	profserver -profile FILE [-listen 127.0.0.1:0]
 //
@@ -43,6 +44,9 @@ func main() {
 			case <-r.Context().Done():
 				return
 			}
+		}
+		if ra := q.Get("retry_after"); ra != "" {
+			w.Header().Set("Retry-After", ra)
 		}
 		if st, err := strconv.Atoi(q.Get("status")); err == nil {
 			http.Error(w, http.StatusText(st), st)
