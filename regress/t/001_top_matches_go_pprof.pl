@@ -15,8 +15,7 @@ use PostgreSQL::Test::Utils;
 use PprofTest;
 use Test::More;
 
-plan skip_all => 'Go not found ($GO, go on PATH or /usr/lib/go-1.23/bin/go)'
-  unless go_binary();
+skip_all_unless(go_binary(), 'Go not found ($GO, go on PATH or /usr/lib/go-1.23/bin/go)');
 
 my $data = fixture_dir();
 

@@ -16,9 +16,10 @@ use IO::Uncompress::Gunzip qw(gunzip $GunzipError);
 use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
+use Test::More ();
 
 our @EXPORT = qw(tmpdir write_file new_node fixture_dir fixture fixture_table
-  pb_fields go_binary run_with_go run_go go_ok go_top);
+  pb_fields go_binary run_with_go run_go go_ok go_top skip_all_unless skip_unless);
 
 my $repo = File::Spec->rel2abs(dirname(__FILE__) . '/../..');
 my $tmp_dir;    # created on first use: tempdir() needs Utils' INIT (TESTDIR)
@@ -29,6 +30,35 @@ if (!defined $ENV{PG_REGRESS})
 {
 	my ($pgxs) = run_command([ 'pg_config', '--pgxs' ]);
 	$ENV{PG_REGRESS} = dirname(dirname($pgxs)) . '/test/regress/pg_regress';
+}
+
+# A test that needs a tool this machine lacks skips, except in CI
+# (CI=true): there scripts/install-deps has installed every tool, so a
+# missing one is a broken setup, and a skip would hide it: the test fails.
+sub _ci
+{
+	return ($ENV{CI} // '') =~ /^(?:true|1|yes)$/i;
+}
+
+# The whole test file needs $have: skip it, or fail in CI.
+sub skip_all_unless
+{
+	my ($have, $why) = @_;
+	return if $have;
+	Test::More::plan(skip_all => $why) unless _ci();
+	Test::More::plan(tests => 1);
+	Test::More::fail("$why (CI=true: required)");
+	exit 1;
+}
+
+# Inside a SKIP: block, the next $count tests need $have: skip them, or
+# fail in CI.
+sub skip_unless
+{
+	my ($have, $why, $count) = @_;
+	return if $have;
+	Test::More::fail("$why (CI=true: required)") if _ci();
+	Test::More::skip($why, $count);
 }
 
 # A new temporary directory, absolute (the server, go and curl run elsewhere).
