@@ -229,6 +229,13 @@ extern bool PprofOpenWithSampleType(FunctionCallInfo fcinfo, int type_arg,
 									PprofView *view, int *k);
 extern char *PprofSampleTypeName(const PprofView *view, int index);
 extern char *PprofSampleTypeList(const PprofView *view);
+extern bool PprofOpenArgWithSampleType(FunctionCallInfo fcinfo, int arg,
+									   int type_arg, PprofView *view, int *k);
+
+/* pprof_report.c */
+extern const char *PprofFrameName(const PprofView *view, const PprofLocation *loc,
+								  const PprofLine *line, uint32 *len);
+extern void PprofAddChecked(int64 *acc, int64 value, const PprofView *view, int k);
 
 /*
  * pprof_pgo.c: what go build -pgo (Go 1.21-1.23) makes of a profile.

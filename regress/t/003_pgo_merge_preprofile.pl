@@ -19,7 +19,7 @@ use PprofTest;
 use Test::More;
 use Time::HiRes qw(time);
 
-plan skip_all => 'Go toolchain not available' unless go_binary();
+skip_all_unless(go_binary(), 'Go toolchain not available');
 my $data = fixture_dir();
 my $tmp = tmpdir();
 
@@ -198,7 +198,7 @@ is($node->safe_psql('postgres',
 SKIP:
 {
 	my $f = $files{'A + long capture'};
-	skip 'no A + long capture merge', 5 unless $f;
+	skip_unless($f, 'no A + long capture merge', 5);
 	my $src = "$tmp/src";
 	PostgreSQL::Test::RecursiveCopy::copypath("$data/gen", $src);
 	my %hot;
