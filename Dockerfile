@@ -11,7 +11,7 @@
 # (scripts/test-docker checks that).
 
 FROM debian:bookworm AS build
-RUN apt-get update && apt-get install -y --no-install-recommends build-essential pkg-config ca-certificates postgresql-server-dev-15 libpq-dev zlib1g-dev libprotobuf-c-dev protobuf-c-compiler libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev && rm -rf /var/lib/apt/lists/*
+RUN apt-get update && apt-get install -y --no-install-recommends build-essential pkg-config ca-certificates postgresql-server-dev-15 libpq-dev zlib1g-dev libprotobuf-c-dev protobuf-c-compiler libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev libssl-dev && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Makefile Makefile
 COPY pprof.control pprof.control
@@ -39,7 +39,7 @@ ENTRYPOINT ["/usr/bin/pprof-gateway"]
 # The worker (scrapes of /debug/pprof): PGO_* variables (pprof-worker
 # --help); it serves only GET /metrics, on PGO_METRICS_LISTEN.
 FROM debian:bookworm-slim AS worker
-RUN apt-get update && apt-get install -y --no-install-recommends libpq5 libmicrohttpd12 libcurl4 libjansson4 ca-certificates curl && rm -rf /var/lib/apt/lists/*
+RUN apt-get update && apt-get install -y --no-install-recommends libpq5 libmicrohttpd12 libcurl4 libjansson4 libssl3 ca-certificates curl && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/worker/pprof-worker /usr/bin/pprof-worker
 ENV PGO_METRICS_LISTEN=:9091
 EXPOSE 9091
