@@ -29,6 +29,9 @@ OBJS = \
 	extension/pprof_filter.o \
 	extension/pprof_pgo_edges.o \
 	extension/pprof_compiler.o \
+	extension/pprof_flametree.o \
+	extension/pprof_flamegraph.o \
+	extension/pprof_folded.o \
 	extension/cron.o \
 	extension/pprof_cron.o
 
@@ -42,7 +45,7 @@ OBJS = \
 # object is defined once.
 EXTVERSION = 0.3
 SQL_SOURCES = $(sort $(wildcard sql/src/*.sql))
-SQL_NEW_0_3 = sql/src/60_compiler.sql sql/src/70_scrape.sql sql/src/75_publish.sql
+SQL_NEW_0_3 = sql/src/60_compiler.sql sql/src/65_pictures.sql sql/src/70_scrape.sql sql/src/75_publish.sql
 DATA = sql/pprof--0.1.sql sql/pprof--0.1--0.2.sql
 DATA_built = sql/pprof--$(EXTVERSION).sql sql/pprof--0.2--0.3.sql
 
@@ -84,7 +87,12 @@ sql/pprof--0.2--0.3.sql: sql/upgrade/pprof--0.2--0.3.sql $(SQL_NEW_0_3) $(SQL_SO
 extension/proto/profile.pb-c.c extension/proto/profile.pb-c.h: extension/proto/profile.proto
 	protoc-c --proto_path=extension/proto --c_out=extension/proto $<
 
+<<<<<<< HEAD
+$(OBJS): extension/pprof.h extension/pprof_pgcompat.h extension/proto/profile.pb-c.h
+=======
 $(OBJS): extension/pprof.h extension/proto/profile.pb-c.h
+extension/pprof_flametree.o extension/pprof_flamegraph.o extension/pprof_folded.o: extension/pprof_flame.h extension/pprof_merge.h
+>>>>>>> main
 
 .PHONY: run test fuzz fixtures gateway gateway-asan clean-gateway worker worker-asan clean-worker \
 	installcheck-tap
@@ -98,16 +106,19 @@ gateway-asan:
 worker-asan:
 	$(MAKE) -C worker asan PG_CONFIG="$(PG_CONFIG)"
 
-# the HTTP gateway has its own plain Makefile (libpq + libmicrohttpd only)
-all: gateway
+# the HTTP gateway has its own plain Makefile (libpq + libmicrohttpd only),
+# pprof-worker (scheduled scrapes) too. debian/rules builds both once, on
+# their own: WITH_PROGRAMS=no in pg_buildext's loop over the PostgreSQL
+# majors (and in the Dockerfile's extension build).
+ifneq ($(WITH_PROGRAMS),no)
+all: gateway worker
+endif
 gateway:
 	$(MAKE) -C gateway PG_CONFIG="$(PG_CONFIG)"
 clean: clean-gateway
 clean-gateway:
 	$(MAKE) -C gateway clean
 
-# pprof-worker (scheduled scrapes): its own plain Makefile too
-all: worker
 worker:
 	$(MAKE) -C worker PG_CONFIG="$(PG_CONFIG)"
 clean: clean-worker
@@ -125,3 +136,8 @@ fuzz:
 
 fixtures:
 	regress/data/gen/gen.sh
+
+# Debian packages into build/deb (dpkg-buildpackage -b -us -uc, debian/)
+.PHONY: deb
+deb:
+	scripts/build-deb

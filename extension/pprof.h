@@ -39,6 +39,7 @@
 
 #include "fmgr.h"
 #include "nodes/pg_list.h"
+#include "pprof_pgcompat.h"
 
 /* Bumped whenever the stored layout changes; readers reject other values. */
 #define PPROF_LAYOUT_VERSION	1
@@ -228,6 +229,13 @@ extern bool PprofOpenWithSampleType(FunctionCallInfo fcinfo, int type_arg,
 									PprofView *view, int *k);
 extern char *PprofSampleTypeName(const PprofView *view, int index);
 extern char *PprofSampleTypeList(const PprofView *view);
+extern bool PprofOpenArgWithSampleType(FunctionCallInfo fcinfo, int arg,
+									   int type_arg, PprofView *view, int *k);
+
+/* pprof_report.c */
+extern const char *PprofFrameName(const PprofView *view, const PprofLocation *loc,
+								  const PprofLine *line, uint32 *len);
+extern void PprofAddChecked(int64 *acc, int64 value, const PprofView *view, int k);
 
 /*
  * pprof_pgo.c: what go build -pgo (Go 1.21-1.27) makes of a profile.
@@ -284,7 +292,7 @@ extern bytea *PprofGzip(const char *data, Size len);
 /* pprof_decode.c */
 extern Pprof *PprofDecode(const char *data, Size len, PprofError *err);
 extern Pprof *PprofDecodeRaw(const char *data, Size len, PprofError *err);
-extern void PprofThrow(const PprofError *err) pg_attribute_noreturn();
+pg_noreturn extern void PprofThrow(const PprofError *err);
 extern char *PprofErrorText(const PprofError *err);
 
 /* pprof_encode.c */

@@ -19,7 +19,7 @@ use PostgreSQL::Test::Utils;
 use Test::More ();
 
 our @EXPORT = qw(tmpdir write_file new_node fixture_dir fixture fixture_table
-  pb_fields go_binary go_toolchains run_with_go run_go go_ok skip_all_unless skip_unless);
+  pb_fields go_binary go_toolchains run_with_go run_go go_ok go_top skip_all_unless skip_unless);
 
 my $repo = File::Spec->rel2abs(dirname(__FILE__) . '/../..');
 my $tmp_dir;    # created on first use: tempdir() needs Utils' INIT (TESTDIR)
@@ -241,6 +241,42 @@ sub go_ok
 	my ($rc, $out, $err) = run_go(undef, {}, @_);
 	die "go @_ failed ($rc): $err" if $rc != 0;
 	return $out;
+}
+
+# -unit that makes go tool pprof print raw integers for a sample unit
+my %unit_flag = (nanoseconds => '-unit=ns', bytes => '-unit=B');
+
+# ("function|flat|cum") rows of go tool pprof -top on $file, in its order,
+# for sample type $type (undef: the default) whose unit is $unit; inlined
+# functions without their "(inline)" mark.
+sub go_top
+{
+	my ($file, $type, $unit) = @_;
+	my @args = ('tool', 'pprof', '-top', '-nodecount=1000000',
+		'-nodefraction=0', '-edgefraction=0', '-symbolize=none');
+	push @args, "-sample_index=$type" if defined $type;
+	push @args, $unit_flag{$unit} if defined $unit && exists $unit_flag{$unit};
+	push @args, $file;
+
+	my ($rc, $out, $err) = run_go(undef, {}, @args);
+	die "go @args failed: $err" if $rc != 0;
+
+	my @rows;
+	my $in_table = 0;
+	foreach my $line (split /\n/, $out)
+	{
+		if ($line =~ /^\s+flat\s+flat%\s+sum%\s+cum\s+cum%$/)
+		{
+			$in_table = 1;
+			next;
+		}
+		next unless $in_table;
+		$line =~ /^\s*(-?\d+)[A-Za-z]*\s+\S+%\s+\S+%\s+(-?\d+)[A-Za-z]*\s+\S+%\s\s(.+?)(?: \((?:partial-)?inline\))?$/
+		  or die "unexpected go tool pprof line: $line";
+		push @rows, "$3|$1|$2";
+	}
+	die "no table in go tool pprof output:\n$out" unless $in_table;
+	return \@rows;
 }
 
 1;
