@@ -40,6 +40,7 @@
 
 #include "fmgr.h"
 #include "nodes/pg_list.h"
+#include "pprof_pgcompat.h"
 
 /* Bumped whenever the stored layout changes; readers reject other values. */
 #define PPROF_LAYOUT_VERSION	1
@@ -230,15 +231,59 @@ extern bool PprofOpenWithSampleType(FunctionCallInfo fcinfo, int type_arg,
 									PprofView *view, int *k);
 extern char *PprofSampleTypeName(const PprofView *view, int index);
 extern char *PprofSampleTypeList(const PprofView *view);
+extern bool PprofOpenArgWithSampleType(FunctionCallInfo fcinfo, int arg,
+									   int type_arg, PprofView *view, int *k);
+
+/* pprof_report.c */
+extern const char *PprofFrameName(const PprofView *view, const PprofLocation *loc,
+								  const PprofLine *line, uint32 *len);
+extern void PprofAddChecked(int64 *acc, int64 value, const PprofView *view, int k);
 
 /*
- * pprof_pgo.c: what go build -pgo (Go 1.21-1.23) makes of a profile.
+ * pprof_pgo.c: what go build -pgo (Go 1.21-1.27) makes of a profile.
  * PprofPgoSampleIndex() is the sample type the compiler weighs edges with,
  * or -1; PprofPgoProblems() lists, as sentences in the database encoding,
  * why the profile is rejected or ignored by go build (NIL when usable).
  */
 extern int	PprofPgoSampleIndex(const PprofView *view);
 extern List *PprofPgoProblems(const PprofView *view);
+
+/*
+ * pprof_pgo_edges.c: the weighted call edges the compiler builds from a
+ * profile (what go tool preprofile prints), sorted as it sorts them.
+ */
+typedef enum PgoEdgesStatus
+{
+	PGO_EDGES_OK,				/* edges with a non-zero total weight */
+	PGO_EDGES_NO_SAMPLES,		/* ignored: no samples */
+	PGO_EDGES_NO_SAMPLE_TYPE,	/* rejected: no samples/count, cpu/nanoseconds */
+	PGO_EDGES_ALL_ZERO,			/* no graph node: Go 1.27 ignores, 1.23 rejects */
+	PGO_EDGES_NO_START_LINE,	/* rejected: no Function.start_line */
+	PGO_EDGES_NO_WEIGHT,		/* ignored: the edges weigh 0 in total */
+	PGO_EDGES_OVERFLOW			/* weights beyond int64 (Go wraps them) */
+} PgoEdgesStatus;
+
+typedef struct PgoEdge
+{
+	const char *caller;			/* bytes, into the profile's strings */
+	uint32		caller_len;
+	uint32		callee_len;
+	const char *callee;
+	int64		offset;			/* call line - caller's start line */
+	int64		weight;
+} PgoEdge;
+
+typedef struct PgoEdges
+{
+	PgoEdgesStatus status;
+	int			sample_index;	/* PprofPgoSampleIndex() */
+	int64		total_weight;
+	uint32		n_edges;
+	PgoEdge    *edges;			/* heaviest first */
+} PgoEdges;
+
+extern void PgoEdgesBuild(const PprofView *view, PgoEdges *out);
+extern PgoEdgesStatus PgoEdgesVerdict(const PprofView *view);
 
 /* pprof_gzip.c */
 extern bool PprofIsGzip(const char *data, Size len);
@@ -249,7 +294,7 @@ extern bytea *PprofGzip(const char *data, Size len);
 /* pprof_decode.c */
 extern Pprof *PprofDecode(const char *data, Size len, PprofError *err);
 extern Pprof *PprofDecodeRaw(const char *data, Size len, PprofError *err);
-extern void PprofThrow(const PprofError *err) pg_attribute_noreturn();
+pg_noreturn extern void PprofThrow(const PprofError *err);
 extern char *PprofErrorText(const PprofError *err);
 
 /* pprof_sniff.c */

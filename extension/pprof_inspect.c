@@ -84,11 +84,19 @@ bool
 PprofOpenWithSampleType(FunctionCallInfo fcinfo, int type_arg, PprofView *view,
 						int *k)
 {
+	return PprofOpenArgWithSampleType(fcinfo, 0, type_arg, view, k);
+}
+
+/* PprofOpenWithSampleType() of the profile in argument arg. */
+bool
+PprofOpenArgWithSampleType(FunctionCallInfo fcinfo, int arg, int type_arg,
+						   PprofView *view, int *k)
+{
 	char	   *server;
 
-	if (PG_ARGISNULL(0))
+	if (PG_ARGISNULL(arg))
 		return false;
-	PprofOpen(PG_GETARG_PPROF_P(0), view);
+	PprofOpen(PG_GETARG_PPROF_P(arg), view);
 
 	if (view->hdr->n_sample_types == 0)
 		ereport(ERROR,

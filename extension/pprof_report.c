@@ -98,12 +98,9 @@ typedef struct KeyedLabel
 	uint32		label;			/* label index */
 } KeyedLabel;
 
-static void OverflowError(const PprofView *view, int k) pg_attribute_noreturn();
-static void AddChecked(int64 *acc, int64 value, const PprofView *view, int k);
+pg_noreturn static void OverflowError(const PprofView *view, int k);
 static uint64 Abs64(int64 v);
 static int	CompareBytes(const char *a, uint32 alen, const char *b, uint32 blen);
-static const char *FrameName(const PprofView *view, const PprofLocation *loc,
-							 const PprofLine *line, uint32 *len);
 static text *FrameText(const PprofView *view, const PprofLocation *loc,
 					   const PprofLine *line);
 static void TextOrNull(const PprofView *view, uint32 index, Datum *value,
@@ -140,8 +137,8 @@ OverflowError(const PprofView *view, int k)
 }
 
 /* *acc += value, or ERROR when the sum leaves bigint's range. */
-static void
-AddChecked(int64 *acc, int64 value, const PprofView *view, int k)
+void
+PprofAddChecked(int64 *acc, int64 value, const PprofView *view, int k)
 {
 	if (pg_add_s64_overflow(*acc, value, acc))
 		OverflowError(view, k);
@@ -171,8 +168,8 @@ CompareBytes(const char *a, uint32 alen, const char *b, uint32 blen)
  * "<unknown>". line is NULL for a location without lines. Bytes of *len,
  * followed by a NUL.
  */
-static const char *
-FrameName(const PprofView *view, const PprofLocation *loc, const PprofLine *line,
+const char *
+PprofFrameName(const PprofView *view, const PprofLocation *loc, const PprofLine *line,
 		  uint32 *len)
 {
 	if (line != NULL)
@@ -212,12 +209,12 @@ FrameName(const PprofView *view, const PprofLocation *loc, const PprofLine *line
 	return "<unknown>";
 }
 
-/* FrameName() as text. */
+/* PprofFrameName() as text. */
 static text *
 FrameText(const PprofView *view, const PprofLocation *loc, const PprofLine *line)
 {
 	uint32		len;
-	const char *name = FrameName(view, loc, line, &len);
+	const char *name = PprofFrameName(view, loc, line, &len);
 
 	return cstring_to_text(PprofBytesToServer(name, len));
 }
@@ -276,7 +273,7 @@ WeighSample(const PprofView *view, int k, uint32 s, int64 w, Weights *wt)
 			if (node >= 0 && wt->stamp[node] != s + 1)
 			{
 				wt->stamp[node] = s + 1;
-				AddChecked(&wt->cum[node], w, view, k);
+				PprofAddChecked(&wt->cum[node], w, view, k);
 			}
 		}
 	}
@@ -285,7 +282,7 @@ WeighSample(const PprofView *view, int k, uint32 s, int64 w, Weights *wt)
 		int32		leaf = wt->node_of[FrameSlot(view, view->stack[sample->first_location], 0)];
 
 		if (leaf >= 0)
-			AddChecked(&wt->flat[leaf], w, view, k);
+			PprofAddChecked(&wt->flat[leaf], w, view, k);
 	}
 }
 
@@ -449,7 +446,7 @@ pprof_top(PG_FUNCTION_ARGS)
 
 		if (loc->n_lines == 0)
 		{
-			names[n_named].name = FrameName(&view, loc, NULL, &names[n_named].name_len);
+			names[n_named].name = PprofFrameName(&view, loc, NULL, &names[n_named].name_len);
 			names[n_named].function = PG_UINT32_MAX;
 			names[n_named].slot = FrameSlot(&view, i, 0);
 			n_named++;
@@ -458,7 +455,7 @@ pprof_top(PG_FUNCTION_ARGS)
 		{
 			const PprofLine *line = &view.lines[loc->first_line + j];
 
-			names[n_named].name = FrameName(&view, loc, line, &names[n_named].name_len);
+			names[n_named].name = PprofFrameName(&view, loc, line, &names[n_named].name_len);
 			names[n_named].function = line->function;
 			names[n_named].slot = FrameSlot(&view, i, j);
 			n_named++;
@@ -493,7 +490,7 @@ pprof_top(PG_FUNCTION_ARGS)
 			continue;
 		if (w == PG_INT64_MIN)
 			OverflowError(&view, k);	/* |w| is not a bigint */
-		AddChecked(&total_abs, w < 0 ? -w : w, &view, k);
+		PprofAddChecked(&total_abs, w < 0 ? -w : w, &view, k);
 		WeighSample(&view, k, s, w, &wt);
 	}
 
@@ -654,7 +651,7 @@ pprof_labels(PG_FUNCTION_ARGS)
 			if (r > i && refs[r].sample == refs[r - 1].sample)
 				continue;
 			samples++;
-			AddChecked(&total, view.values[(Size) refs[r].sample * n_types + k], &view, k);
+			PprofAddChecked(&total, view.values[(Size) refs[r].sample * n_types + k], &view, k);
 		}
 
 		values[0] = PointerGetDatum(cstring_to_text(refs[i].key));

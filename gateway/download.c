@@ -29,13 +29,9 @@
 #include "metrics.h"
 #include "url.h"
 
-#define MAX_SELECT_ARGS 6
-
 struct download
 {
-	char		args[400];		/* SQL after "$1": named arguments */
-	const char *values[MAX_SELECT_ARGS + 2];
-	int			nvalues;
+	struct selection sel;		/* GET /profile/{tag}: $1 = the tag */
 	struct buf	key_prefix;		/* cache key without the selection key */
 	char	   *if_none_match;
 	struct cache_entry *result; /* the job's answer, for coalesced requests */
@@ -154,9 +150,9 @@ Merge(struct db_ctx *ctx, struct request *r, struct download *d)
 	snprintf(sql, sizeof(sql),
 			 "SELECT k, p, encode(sha256(p), 'hex') "
 			 "FROM pgo.selection_key($1%s) AS k, pgo.profile_for($1%s) AS p",
-			 d->args, d->args);
+			 d->sel.args, d->sel.args);
 	t0 = now_ns();
-	res = db_query(ctx, sql, d->nvalues, d->values, NULL, NULL, 1);
+	res = db_query(ctx, sql, d->sel.nvalues, d->sel.values, NULL, NULL, 1);
 	metrics_merge_seconds((double) (now_ns() - t0) / 1e9);
 	if (res == NULL)
 		return !ctx->err->conn_lost;
@@ -207,8 +203,8 @@ ProfileRun(struct db_ctx *ctx, void *arg)
 	struct cache_entry *e;
 
 	coalesce_board(r);
-	snprintf(sql, sizeof(sql), "SELECT pgo.selection_key($1%s)", d->args);
-	res = db_query(ctx, sql, d->nvalues, d->values, NULL, NULL, 0);
+	snprintf(sql, sizeof(sql), "SELECT pgo.selection_key($1%s)", d->sel.args);
+	res = db_query(ctx, sql, d->sel.nvalues, d->sel.values, NULL, NULL, 0);
 	if (res == NULL)
 		return !ctx->err->conn_lost;
 	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
@@ -266,17 +262,21 @@ ProfileSubmit(struct request *r)
 	coalesce_submit(r, r->executor, d->key_prefix.data, d->key_prefix.len, ShareResult);
 }
 
-/* GET /profile/<tag>: map the selection to the catalog's arguments, look it up. */
-enum action
-profile_get(struct request *r)
+/*
+ * The selection of a request (the query parameters of GET /profile/{tag})
+ * as named arguments of the catalog's selection functions, in a fixed
+ * order so equal selections give equal SQL; $1 is the tag. key (may be
+ * NULL) gets the parameters for a cache key. false: r->reply is the 400
+ * (or the out-of-memory answer).
+ */
+bool
+download_selection(struct request *r, const char *tag, struct selection *sel,
+				   struct buf *key)
 {
-	struct download *d = DownloadNew(r, "P");
 	size_t		off = 0;
 	int			i;
 	int			j;
 
-	if (d == NULL)
-		return ACT_REPLY;
 	for (i = 0; i < r->nparams; i++)
 	{
 		for (j = 0; j < MAX_SELECT_ARGS; j++)
@@ -287,31 +287,48 @@ profile_get(struct request *r)
 			reply_errorf(r, 400, "invalid query parameter",
 						 "Unknown parameter %.64s; use window, max, mode, normalize, min_duration, top_by_cpu.",
 						 r->params[i].key);
-			return ACT_REPLY;
+			return false;
 		}
 	}
-	d->values[d->nvalues++] = d->tag;
-	/* fixed order: equal selections give equal SQL and cache keys */
+	sel->nvalues = 0;
+	sel->args[0] = '\0';
+	sel->values[sel->nvalues++] = tag;
 	for (j = 0; j < MAX_SELECT_ARGS; j++)
 	{
 		const char *v = request_param(r, select_params[j].param);
 
 		if (v == NULL)
 			continue;
-		d->values[d->nvalues] = v;
-		off += (size_t) snprintf(d->args + off, sizeof(d->args) - off, ", %s => $%d::%s",
-								 select_params[j].arg, d->nvalues + 1, select_params[j].cast);
-		d->nvalues++;
-		buf_printf(&d->key_prefix, "\x1f%s=", select_params[j].param);
-		buf_puts(&d->key_prefix, v);
+		sel->values[sel->nvalues] = v;
+		off += (size_t) snprintf(sel->args + off, sizeof(sel->args) - off, ", %s => $%d::%s",
+								 select_params[j].arg, sel->nvalues + 1, select_params[j].cast);
+		sel->nvalues++;
+		if (key != NULL)
+		{
+			buf_printf(key, "\x1f%s=", select_params[j].param);
+			buf_puts(key, v);
+		}
 	}
-	buf_put(&d->key_prefix, "\x1f", 1);
-	if (d->key_prefix.oom)
+	if (key != NULL)
 	{
-		reply_out_of_memory(r);
-		return ACT_REPLY;
+		buf_put(key, "\x1f", 1);
+		if (key->oom)
+		{
+			reply_out_of_memory(r);
+			return false;
+		}
 	}
+	return true;
+}
 
+/* GET /profile/<tag>: map the selection to the catalog's arguments, look it up. */
+enum action
+profile_get(struct request *r)
+{
+	struct download *d = DownloadNew(r, "P");
+
+	if (d == NULL || !download_selection(r, d->tag, &d->sel, &d->key_prefix))
+		return ACT_REPLY;
 	r->submit = ProfileSubmit;
 	return request_db(r, ProfileRun, db_reader, 0, NULL);
 }

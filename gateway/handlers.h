@@ -20,6 +20,27 @@ extern enum action profile_get(struct request *r);
 extern enum action release_get(struct request *r);
 extern void download_free(void *state);
 
+/*
+ * A selection (the query parameters of GET /profile/{tag}) as named
+ * arguments of the catalog's selection functions: values[0] is the tag ($1),
+ * args the SQL after "$1" naming the others; values has room for one more.
+ */
+#define MAX_SELECT_ARGS 6
+struct selection
+{
+	char		args[400];
+	const char *values[MAX_SELECT_ARGS + 2];
+	int			nvalues;
+};
+extern bool download_selection(struct request *r, const char *tag,
+							   struct selection *sel, struct buf *key);
+
+/* ui.c: GET /ui, GET /ui/{tag}, GET /profile/{tag}/flamegraph.svg */
+extern enum action ui_index_get(struct request *r);
+extern enum action ui_tag_get(struct request *r);
+extern enum action flamegraph_get(struct request *r);
+extern void ui_free(void *state);
+
 /* info.c: /tags, /healthz, /metrics */
 extern enum action tags_get(struct request *r);
 extern enum action healthz_get(struct request *r);

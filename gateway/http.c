@@ -226,7 +226,11 @@ ReplyHeaders(struct request *r, add_header_fn add, void *sink)
 			add(sink, MHD_HTTP_HEADER_RETRY_AFTER, retry);
 		}
 		if (rep->status == MHD_HTTP_UNAUTHORIZED)
+		{
+			/* Basic (the token as password) is what a browser can send */
+			add(sink, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Basic realm=\"pprof-gateway\", charset=\"UTF-8\"");
 			add(sink, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"pprof-gateway\"");
+		}
 	}
 	else
 	{

@@ -32,6 +32,8 @@
 
 static const struct route routes[] = {
 	/* methods, pattern, auth, begin, body, complete, free, metrics name */
+	{METHOD_GET | METHOD_HEAD, "/profile/{tag}/flamegraph.svg", AUTH_READ,
+	NULL, NULL, flamegraph_get, ui_free, "flamegraph"},
 	{METHOD_GET | METHOD_HEAD, "/profile/{tag}@{release}", AUTH_READ,
 	NULL, NULL, release_get, download_free, "release"},
 	{METHOD_GET | METHOD_HEAD, "/profile/{tag}", AUTH_READ,
@@ -40,6 +42,10 @@ static const struct route routes[] = {
 	upload_begin, upload_body, upload_complete, upload_free, "upload"},
 	{METHOD_GET | METHOD_HEAD, "/tags", AUTH_READ,
 	NULL, NULL, tags_get, NULL, "tags"},
+	{METHOD_GET | METHOD_HEAD, "/ui", AUTH_READ,
+	NULL, NULL, ui_index_get, ui_free, "ui"},
+	{METHOD_GET | METHOD_HEAD, "/ui/{tag}", AUTH_READ,
+	NULL, NULL, ui_tag_get, ui_free, "ui_tag"},
 	{METHOD_GET | METHOD_HEAD, "/healthz", AUTH_NONE,
 	NULL, NULL, healthz_get, NULL, "healthz"},
 	{METHOD_GET | METHOD_HEAD, "/metrics", AUTH_NONE,
@@ -210,7 +216,47 @@ TokenMatches(const char *given, size_t glen, const char *secret)
 	return diff == 0;
 }
 
-/* Does the request carry one of the accepted bearer tokens? */
+/*
+ * Decode base64 (RFC 4648, padding optional) into out; false on a byte that
+ * is not base64 or when out is too small.
+ */
+static bool
+Base64Decode(const char *in, size_t n, char *out, size_t cap, size_t *outlen)
+{
+	static const char alphabet[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	unsigned	acc = 0;
+	int			bits = 0;
+	size_t		o = 0;
+	size_t		i;
+
+	while (n > 0 && in[n - 1] == '=')
+		n--;
+	for (i = 0; i < n; i++)
+	{
+		const char *p = in[i] ? strchr(alphabet, in[i]) : NULL;
+
+		if (p == NULL)
+			return false;
+		acc = (acc << 6) | (unsigned) (p - alphabet);
+		bits += 6;
+		if (bits >= 8)
+		{
+			bits -= 8;
+			if (o == cap)
+				return false;
+			out[o++] = (char) ((acc >> bits) & 0xFF);
+		}
+	}
+	*outlen = o;
+	return true;
+}
+
+/*
+ * Does the request carry one of the accepted tokens: "Bearer <token>", or
+ * "Basic" with the token as the password (any user name), which is what a
+ * browser sends for the web pages?
+ */
 static bool
 HasToken(struct request *r, const char *token1, const char *token2)
 {
@@ -218,15 +264,30 @@ HasToken(struct request *r, const char *token1, const char *token2)
 	const char *t;
 	size_t		n;
 	bool		ok = false;
+	char		basic[512];
 
-	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+	if (h == NULL)
 		return false;
-	t = h + 7;
+	if (strncasecmp(h, "Bearer ", 7) != 0 && strncasecmp(h, "Basic ", 6) != 0)
+		return false;
+	t = h + 6;
 	while (*t == ' ')
 		t++;
 	n = strlen(t);
 	while (n > 0 && (t[n - 1] == ' ' || t[n - 1] == '\t'))
 		n--;
+	if (strncasecmp(h, "Basic ", 6) == 0)
+	{
+		const char *colon;
+
+		if (!Base64Decode(t, n, basic, sizeof(basic), &n))
+			return false;
+		colon = memchr(basic, ':', n);
+		if (colon == NULL)
+			return false;
+		t = colon + 1;
+		n -= (size_t) (t - basic);
+	}
 	/* check both without short-circuit */
 	if (token1 && TokenMatches(t, n, token1))
 		ok = true;

@@ -52,10 +52,12 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "publish.h"
 #include "scrape.h"
 
 const struct job_kind *const job_kinds[] = {
 	&scrape_job_kind,
+	&publish_job_kind,
 };
 const int	n_job_kinds = sizeof(job_kinds) / sizeof(job_kinds[0]);
 

@@ -46,6 +46,7 @@ struct job_kind
 	const char *name;			/* "scrape": log lines, the `kind` label */
 	const char *metric;			/* "scrapes": pgo_worker_<metric>_total{result} */
 	const char *const *results; /* result labels, NULL-terminated, [0] = success */
+	int			successes;		/* results[0 .. successes-1] are successes (0: only [0]) */
 	const char *claim_sql;		/* $1 worker id -> 0 or 1 row, the lease taken */
 	const char *lag_sql;		/* -> one float8: seconds the oldest due job waits */
 	bool		(*prepare) (void);	/* once at start-up (NULL: nothing); false: exit 1 */

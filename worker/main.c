@@ -34,13 +34,15 @@ volatile sig_atomic_t worker_stopping;
 volatile sig_atomic_t worker_abort;
 
 static const char usage[] =
-"pprof-worker " WORKER_VERSION ": the scheduled work of pg_pprof (scrapes of /debug/pprof).\n"
+"pprof-worker " WORKER_VERSION ": the scheduled work of pg_pprof (scrapes of /debug/pprof,\n"
+"publishing default.pgo to git forges).\n"
 "\n"
 "Usage: pprof-worker [FLAGS]\n"
 "\n"
-"Jobs are rows of the catalog (pgo.scrape_targets); any number of workers\n"
-"on any number of hosts share them: a due job is leased to one worker, and\n"
-"the lease of a worker that dies expires, so another one takes the job.\n"
+"Jobs are rows of the catalog (pgo.scrape_targets, pgo.publications); any\n"
+"number of workers on any number of hosts share them: a due job is leased\n"
+"to one worker, and the lease of a worker that dies expires, so another\n"
+"one takes the job.\n"
 "Every flag can also be set by the environment variable shown; a flag wins.\n"
 "Durations take ms, s, m suffixes (a bare number is seconds); sizes k, M, G.\n"
 "\n"
@@ -62,15 +64,20 @@ static const char usage[] =
 "  --resolve HOST=ADDR,...   PGO_RESOLVE           fixed addresses of a host name instead of\n"
 "                                                  DNS, as curl --resolve (repeatable; in the\n"
 "                                                  variable, entries separated by spaces)\n"
-"  --ca-file FILE            PGO_CA_FILE           CA certificates for https targets\n"
-"                                                  (default: the system's)\n"
+"  --ca-file FILE            PGO_CA_FILE           CA certificates for https targets and\n"
+"                                                  forges (default: the system's)\n"
 "  --connect-timeout DUR     PGO_CONNECT_TIMEOUT   connecting to the database (default 3s)\n"
 "  --statement-timeout DUR   PGO_STATEMENT_TIMEOUT statement_timeout of the worker's\n"
 "                                                  sessions (default 30s)\n"
 "  --help, --version\n"
 "\n"
+"Publications name their forge credential: an environment variable of the\n"
+"worker, an absolute file, or a file in $PGO_CREDENTIALS_DIR; commits of\n"
+"forge git are authored by $PGO_GIT_AUTHOR_NAME <$PGO_GIT_AUTHOR_EMAIL>.\n"
+"\n"
 "Log: one JSON line per event on stderr (\"job done\", \"job failed\" with the\n"
-"kind, the job and the reason). See README.md, section \"Pull mode\".\n";
+"kind, the job and the reason). See README.md, sections \"Pull mode\" and\n"
+"\"Publishing\".\n";
 
 enum
 {

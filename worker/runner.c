@@ -86,9 +86,9 @@ RunJob(int k, PGconn *conn, PGresult *row)
 			log_eventf("warning", "job outcome not recorded",
 					   "kind=%s %s result=%s error=%s", kind->name, j.what,
 					   kind->results[j.result], j.error);
-		else if (j.result == 0)
+		else if (j.result < (kind->successes > 0 ? kind->successes : 1))
 			log_eventf("info", "job done", "kind=%s %s result=%s ms=%.0f",
-					   kind->name, j.what, kind->results[0], seconds * 1000);
+					   kind->name, j.what, kind->results[j.result], seconds * 1000);
 		else
 			log_eventf("warning", "job failed", "kind=%s %s result=%s ms=%.0f error=%s",
 					   kind->name, j.what, kind->results[j.result], seconds * 1000,

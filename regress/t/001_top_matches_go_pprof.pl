@@ -15,8 +15,7 @@ use PostgreSQL::Test::Utils;
 use PprofTest;
 use Test::More;
 
-plan skip_all => 'Go not found ($GO, go on PATH or /usr/lib/go-1.23/bin/go)'
-  unless go_binary();
+skip_all_unless(go_binary(), 'Go not found ($GO, go on PATH or /usr/lib/go-1.23/bin/go)');
 
 my $data = fixture_dir();
 
@@ -24,42 +23,8 @@ my @fixtures = qw(cpu.pb.gz cpu.pb cpu_labels.pb.gz cpu_empty.pb.gz
   cpu_a1.pb.gz cpu_a2.pb.gz cpu_a3.pb.gz cpu_a_long.pb.gz cpu_b1.pb.gz
   heap.pb.gz goroutine.pb.gz);
 
-# -unit that makes go tool pprof print raw integers for a sample unit
-my %unit_flag = (nanoseconds => '-unit=ns', bytes => '-unit=B');
-
 my $node = new_node('main');
 $node->safe_psql('postgres', 'CREATE TABLE fixture (name text PRIMARY KEY, p pprof)');
-
-# (function, flat, cum) rows of go tool pprof -top, in its order
-sub go_top
-{
-	my ($file, $type, $unit) = @_;
-	my @args = ('tool', 'pprof', '-top', '-nodecount=1000000',
-		'-nodefraction=0', '-edgefraction=0', '-symbolize=none');
-	push @args, "-sample_index=$type" if defined $type;
-	push @args, $unit_flag{$unit} if defined $unit && exists $unit_flag{$unit};
-	push @args, $file;
-
-	my ($rc, $out, $err) = run_go(undef, {}, @args);
-	BAIL_OUT("go @args failed: $err") if $rc != 0;
-
-	my @rows;
-	my $in_table = 0;
-	foreach my $line (split /\n/, $out)
-	{
-		if ($line =~ /^\s+flat\s+flat%\s+sum%\s+cum\s+cum%$/)
-		{
-			$in_table = 1;
-			next;
-		}
-		next unless $in_table;
-		$line =~ /^\s*(-?\d+)[A-Za-z]*\s+\S+%\s+\S+%\s+(-?\d+)[A-Za-z]*\s+\S+%\s\s(.+?)(?: \((?:partial-)?inline\))?$/
-		  or BAIL_OUT("unexpected go tool pprof line: $line");
-		push @rows, "$3|$1|$2";
-	}
-	BAIL_OUT("no table in go tool pprof output:\n$out") unless $in_table;
-	return \@rows;
-}
 
 foreach my $name (@fixtures)
 {

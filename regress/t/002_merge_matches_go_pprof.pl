@@ -20,7 +20,7 @@ use PostgreSQL::Test::Utils;
 use PprofTest;
 use Test::More;
 
-plan skip_all => 'Go toolchain not available' unless go_binary();
+skip_all_unless(go_binary(), 'Go toolchain not available');
 my $data = fixture_dir();
 my $tmp = tmpdir();
 

@@ -25,7 +25,7 @@ my @fixtures = qw(cpu.pb.gz cpu.pb cpu_labels.pb.gz heap.pb.gz goroutine.pb.gz
 # 1. round trip through the type, judged by go tool pprof
 SKIP:
 {
-	skip 'Go toolchain not found', scalar(@fixtures) unless go_binary();
+	skip_unless(go_binary(), 'Go toolchain not found', scalar(@fixtures));
 	for my $f (@fixtures)
 	{
 		my $hex = $node->safe_psql('postgres',
@@ -62,15 +62,20 @@ for my $agg (qw(pprof_merge pgo_merge))
 my $out = $node->safe_psql('postgres', q{
 	SELECT length(pprof_merge(p)::bytea) FROM many;  -- warm caches
 	SELECT sum(total_bytes) AS before FROM pg_backend_memory_contexts \gset
-	DO $$ BEGIN
+	CREATE FUNCTION pg_temp.aborted_merge() RETURNS text LANGUAGE plpgsql AS $$
+	BEGIN
 		PERFORM length(pprof_merge(x.p)::bytea)
 		FROM (SELECT p FROM many UNION ALL SELECT p FROM bad UNION ALL SELECT p FROM many) x;
-	EXCEPTION WHEN data_exception THEN NULL;
+		RETURN 'no error';
+	EXCEPTION WHEN data_exception THEN
+		RETURN SQLSTATE || ' ' || SQLERRM;
 	END $$;
+	SELECT pg_temp.aborted_merge();
 	SELECT sum(total_bytes) - :before FROM pg_backend_memory_contexts;
 	SELECT length(pgo_merge(p)::bytea) > 0 FROM many;
 });
-my ($growth, $works) = (split /\n/, $out)[ -2, -1 ];
+my ($error, $growth, $works) = (split /\n/, $out)[ -3, -2, -1 ];
+like($error, qr/^22\S{3} /, "the merge with a heap profile in the middle failed ($error)");
 cmp_ok($growth, '<', 1024 * 1024, "memory after an aborted 6000-row merge grew by $growth bytes only");
 is($works, 't', 'the next merge works');
 
@@ -81,7 +86,7 @@ SKIP:
 	# (not `command -v`: backticks without shell metacharacters exec
 	# directly, and command is a shell builtin)
 	my ($valgrind) = grep { -x } map { "$_/valgrind" } split /:/, $ENV{PATH};
-	skip 'valgrind not installed', 2 unless $valgrind;
+	skip_unless($valgrind, 'valgrind not installed', 2);
 	$node->safe_psql('postgres', q{CREATE TABLE small AS SELECT p FROM many LIMIT 60});
 	$node->stop;
 	my $script = join("\n",

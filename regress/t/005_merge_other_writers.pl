@@ -22,11 +22,7 @@ use PprofTest;
 use ProfileRewrite;
 use Test::More;
 
-if (!go_binary())
-{
-	die 'Go toolchain not available' if $ENV{CI};
-	plan skip_all => 'Go toolchain not available';
-}
+skip_all_unless(go_binary(), 'Go toolchain not available');
 my $data = fixture_dir();
 my $tmp = tmpdir();
 my $int64_max = 9223372036854775807;

@@ -99,7 +99,8 @@ sub rows_read
 	my $in_scan = 0;
 	foreach my $line (split /\n/, $plans)
 	{
-		if ($line =~ /(Index Scan|Index Only Scan|Seq Scan|Bitmap Heap Scan) .*\bon (profiles_\w+).*actual rows=(\d+) loops=(\d+)/)
+		# (PostgreSQL 18 prints the average rows per loop with two decimals)
+		if ($line =~ /(Index Scan|Index Only Scan|Seq Scan|Bitmap Heap Scan) .*\bon (profiles_\w+).*actual rows=(\d+(?:\.\d+)?) loops=(\d+)/)
 		{
 			$scans++;
 			$rows += $3 * $4;

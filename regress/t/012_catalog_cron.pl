@@ -19,11 +19,10 @@ use Test::More;
 my $data = fixture_dir();
 
 my $node = new_node('cron');
-if ($node->safe_psql('postgres', q{SELECT count(*) FROM pg_available_extensions WHERE name = 'pg_cron'}) eq '0')
-{
-	$node->stop;
-	plan skip_all => 'pg_cron is not installed';
-}
+my $have_cron = $node->safe_psql('postgres',
+	q{SELECT count(*) FROM pg_available_extensions WHERE name = 'pg_cron'}) ne '0';
+$node->stop unless $have_cron;
+skip_all_unless($have_cron, 'pg_cron is not installed');
 
 $node->append_conf('postgresql.conf', q{
 shared_preload_libraries = 'pg_cron'

@@ -171,7 +171,11 @@ my $catalog_sql = q{
 				WHEN 'pg_type'::regclass THEN (
 					SELECT concat_ws(' ', 'type', t.typtype, t.typlen, t.typbyval, t.typalign, t.typstorage,
 									 t.typcategory, t.typinput, t.typoutput, t.typreceive, t.typsend,
-									 t.typanalyze, t.typdefault, 'acl=' || t.typacl::text)
+									 t.typanalyze, t.typdefault, 'acl=' || t.typacl::text,
+									 (SELECT 'attributes=' || string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod),
+																		 ', ' ORDER BY a.attnum)
+									  FROM pg_attribute a
+									  WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped))
 					FROM pg_type t WHERE t.oid = m.objid)
 				WHEN 'pg_cast'::regclass THEN (
 					SELECT concat_ws(' ', 'cast', k.castcontext, k.castmethod, k.castfunc::regprocedure)

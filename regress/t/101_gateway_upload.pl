@@ -167,7 +167,7 @@ isnt($j->{id}, $first->{id}, 'another key: a new row');
 SKIP:
 {
 	my $client = "$FindBin::Bin/../../clients/go";
-	skip 'Go or clients/go not available', 6 unless go_binary() && -f "$client/go.mod";
+	skip_unless(go_binary() && -f "$client/go.mod", 'Go or clients/go not available', 6);
 	my $dir = "$tmp/goclient";
 	mkdir $dir;
 	write_file("$dir/go.mod",

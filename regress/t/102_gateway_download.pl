@@ -57,7 +57,7 @@ my $etag = $r->{headers}{etag};
 
 SKIP:
 {
-	skip 'Go not available', 3 unless go_binary();
+	skip_unless(go_binary(), 'Go not available', 3);
 	my ($rc, $out, $err) = run_go($tmp, {}, 'tool', 'pprof', '-top', $file);
 	is($rc, 0, 'go tool pprof reads the downloaded default.pgo') or diag("$out$err");
 	like($out, qr/flat%/, 'go tool pprof prints a table');
@@ -143,7 +143,7 @@ foreach my $case ([ 'nosuchtag', 'unknown tag' ], [ 'heaponly', 'only unusable p
 }
 SKIP:
 {
-	skip 'Go not available', 1 unless go_binary();
+	skip_unless(go_binary(), 'Go not available', 1);
 	my ($rc, $out, $err) = run_go("$tmp/app", {}, 'build', "-pgo=$empty", '-o', "$tmp/app/app", '.');
 	is($rc, 0, 'go build -pgo=<the empty 404 file> still succeeds') or diag("$out$err");
 }

@@ -166,7 +166,7 @@ GO
 
 	# the Go client: a 413 is final, not retried
 	my $client = "$FindBin::Bin/../../clients/go";
-	skip 'clients/go not available', 3 unless -f "$client/go.mod";
+	skip_unless(-f "$client/go.mod", 'clients/go not available', 3);
 	my $cdir = "$tmp/client";
 	mkdir $cdir;
 	write_file("$cdir/go.mod",

@@ -23,7 +23,7 @@ use Test::More;
 use Time::HiRes qw(time sleep);
 
 my $go = go_binary();
-plan skip_all => 'Go toolchain not available' unless $go;
+skip_all_unless($go, 'Go toolchain not available');
 
 my $t_start = time();
 my $repo = File::Spec->rel2abs("$FindBin::Bin/../..");

@@ -16,10 +16,11 @@ use IO::Uncompress::Gunzip qw(gunzip $GunzipError);
 use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
-use Test::More;
+use Test::More ();
 
 our @EXPORT = qw(tmpdir write_file new_node fixture_dir fixture fixture_table
-  pb_fields go_binary run_with_go run_go go_ok parse_traces multiset_is);
+  pb_fields go_binary go_toolchains run_with_go run_go go_ok go_top skip_all_unless skip_unless
+  parse_traces multiset_is);
 
 my $repo = File::Spec->rel2abs(dirname(__FILE__) . '/../..');
 my $tmp_dir;    # created on first use: tempdir() needs Utils' INIT (TESTDIR)
@@ -30,6 +31,35 @@ if (!defined $ENV{PG_REGRESS})
 {
 	my ($pgxs) = run_command([ 'pg_config', '--pgxs' ]);
 	$ENV{PG_REGRESS} = dirname(dirname($pgxs)) . '/test/regress/pg_regress';
+}
+
+# A test that needs a tool this machine lacks skips, except in CI
+# (CI=true): there scripts/install-deps has installed every tool, so a
+# missing one is a broken setup, and a skip would hide it: the test fails.
+sub _ci
+{
+	return ($ENV{CI} // '') =~ /^(?:true|1|yes)$/i;
+}
+
+# The whole test file needs $have: skip it, or fail in CI.
+sub skip_all_unless
+{
+	my ($have, $why) = @_;
+	return if $have;
+	Test::More::plan(skip_all => $why) unless _ci();
+	Test::More::plan(tests => 1);
+	Test::More::fail("$why (CI=true: required)");
+	exit 1;
+}
+
+# Inside a SKIP: block, the next $count tests need $have: skip them, or
+# fail in CI.
+sub skip_unless
+{
+	my ($have, $why, $count) = @_;
+	return if $have;
+	Test::More::fail("$why (CI=true: required)") if _ci();
+	Test::More::skip($why, $count);
 }
 
 # A new temporary directory, absolute (the server, go and curl run elsewhere).
@@ -149,6 +179,28 @@ sub go_binary
 	return undef;
 }
 
+# The toolchains the compiler-facing tests run on: Go 1.23 (bookworm-
+# backports) and the current release, Go 1.27 (sid), both installed by
+# scripts/install-deps; as { name => 'go1.NN', go => path } in that order.
+# Outside CI a missing one is left out (with a note); under CI=true it dies.
+sub go_toolchains
+{
+	my @found;
+	foreach my $minor (23, 27)
+	{
+		my $go = "/usr/lib/go-1.$minor/bin/go";
+		if (-f $go && -x _)
+		{
+			push @found, { name => "go1.$minor", go => $go };
+			next;
+		}
+		die "$go not found (scripts/install-deps installs it)"
+		  if ($ENV{CI} // '') eq 'true';
+		Test::More::note("$go not found: not tested with Go 1.$minor");
+	}
+	return @found;
+}
+
 # Run @cmd in $dir (undef: a temporary directory) with Go offline: no
 # module or toolchain download, HOME and GOPATH in a temporary directory,
 # and one build cache for all the tests of a run, so the standard library
@@ -215,15 +267,51 @@ sub multiset_is
 	$count{$_}-- for @$ref;
 	my @only_ours = grep { $count{$_} > 0 } sort keys %count;
 	my @only_ref = grep { $count{$_} < 0 } sort keys %count;
-	my $ok = ok(!@only_ours && !@only_ref, $what);
+	my $ok = Test::More::ok(!@only_ours && !@only_ref, $what);
 	if (!$ok)
 	{
-		diag(scalar(@$ours) . " in ours, " . scalar(@$ref) . " in the reference");
-		diag("only in ours (x$count{$_}):\n$_") for @only_ours[ 0 .. ($#only_ours < 2 ? $#only_ours : 2) ];
-		diag("only in the reference (x" . -$count{$_} . "):\n$_")
+		Test::More::diag(scalar(@$ours) . " in ours, " . scalar(@$ref) . " in the reference");
+		Test::More::diag("only in ours (x$count{$_}):\n$_") for @only_ours[ 0 .. ($#only_ours < 2 ? $#only_ours : 2) ];
+		Test::More::diag("only in the reference (x" . -$count{$_} . "):\n$_")
 		  for @only_ref[ 0 .. ($#only_ref < 2 ? $#only_ref : 2) ];
 	}
 	return $ok;
+}
+
+# -unit that makes go tool pprof print raw integers for a sample unit
+my %unit_flag = (nanoseconds => '-unit=ns', bytes => '-unit=B');
+
+# ("function|flat|cum") rows of go tool pprof -top on $file, in its order,
+# for sample type $type (undef: the default) whose unit is $unit; inlined
+# functions without their "(inline)" mark.
+sub go_top
+{
+	my ($file, $type, $unit) = @_;
+	my @args = ('tool', 'pprof', '-top', '-nodecount=1000000',
+		'-nodefraction=0', '-edgefraction=0', '-symbolize=none');
+	push @args, "-sample_index=$type" if defined $type;
+	push @args, $unit_flag{$unit} if defined $unit && exists $unit_flag{$unit};
+	push @args, $file;
+
+	my ($rc, $out, $err) = run_go(undef, {}, @args);
+	die "go @args failed: $err" if $rc != 0;
+
+	my @rows;
+	my $in_table = 0;
+	foreach my $line (split /\n/, $out)
+	{
+		if ($line =~ /^\s+flat\s+flat%\s+sum%\s+cum\s+cum%$/)
+		{
+			$in_table = 1;
+			next;
+		}
+		next unless $in_table;
+		$line =~ /^\s*(-?\d+)[A-Za-z]*\s+\S+%\s+\S+%\s+(-?\d+)[A-Za-z]*\s+\S+%\s\s(.+?)(?: \((?:partial-)?inline\))?$/
+		  or die "unexpected go tool pprof line: $line";
+		push @rows, "$3|$1|$2";
+	}
+	die "no table in go tool pprof output:\n$out" unless $in_table;
+	return \@rows;
 }
 
 1;

@@ -40,3 +40,26 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION pgo.check_selection(interval, integer, interval, integer) IS 'raises invalid_parameter_value on selection parameters out of range (NULL = no limit)';
+
+CREATE FUNCTION pgo.check_labels(labels jsonb) RETURNS void
+	LANGUAGE plpgsql IMMUTABLE
+	SET search_path = pg_catalog, pgo, pg_temp
+	AS $$
+DECLARE
+	v_bad text;
+BEGIN
+	IF jsonb_typeof(check_labels.labels) <> 'object' THEN
+		RAISE EXCEPTION 'labels must be a JSON object, not %', jsonb_typeof(check_labels.labels)
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	SELECT min(e.key) INTO v_bad FROM jsonb_each(check_labels.labels) e
+	WHERE jsonb_typeof(e.value) <> 'string' OR length(e.key) NOT BETWEEN 1 AND 128
+		  OR length(e.value #>> '{}') > 1024;
+	IF v_bad IS NOT NULL OR (SELECT count(*) FROM jsonb_object_keys(check_labels.labels)) > 64 THEN
+		RAISE EXCEPTION 'invalid label %', COALESCE(quote_literal(v_bad), 'set')
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = 'Labels are at most 64 string values of at most 1024 characters, keys of 1 to 128 characters.';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION pgo.check_labels(jsonb) IS 'raises invalid_parameter_value unless labels are an upload''s labels (an object of at most 64 strings)';

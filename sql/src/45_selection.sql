@@ -53,36 +53,53 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION pgo.selection(text, interval, integer, text, interval, integer) IS 'the rows pgo.profile_for merges: usable rows of the tag in the window, newest first';
 
+-- The merge of a selection, for pgo.profile_for and pgo.publish: each row
+-- reduced to the requested mode when the mode is not its upload label, the
+-- ids and the bytes from one statement, so the ids are exactly the rows
+-- merged.
+CREATE FUNCTION pgo.merged_selection(tag text, "window" interval, max_profiles integer, mode text,
+									 "normalize" boolean, min_duration interval, top_by_cpu integer,
+									 OUT input_ids bigint[], OUT profile bytea)
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, pgo, pg_temp
+	SET plan_cache_mode = force_custom_plan
+	SET pprof.pgo_normalize = on
+	AS $$
+BEGIN
+	PERFORM pgo.check_tag(merged_selection.tag);
+	PERFORM pgo.check_selection(merged_selection."window", merged_selection.max_profiles,
+								merged_selection.min_duration, merged_selection.top_by_cpu);
+	-- scoped to this call by the SET clause above
+	PERFORM set_config('pprof.pgo_normalize',
+					   CASE WHEN merged_selection.normalize IS FALSE THEN 'off' ELSE 'on' END, true);
+
+	SELECT array_agg(s.id ORDER BY s.id),
+		   @extschema@.pgo_merge(
+			   CASE WHEN merged_selection.mode IS NOT NULL AND s.labels ->> 'mode' IS NULL
+					THEN @extschema@.pprof_filter_label(s.profile, 'mode', merged_selection.mode)
+					ELSE s.profile END)::bytea
+	INTO merged_selection.input_ids, merged_selection.profile
+	FROM pgo.selection(merged_selection.tag, merged_selection."window", merged_selection.max_profiles,
+					   merged_selection.mode, merged_selection.min_duration,
+					   merged_selection.top_by_cpu) AS s;
+END
+$$;
+COMMENT ON FUNCTION pgo.merged_selection(text, interval, integer, text, boolean, interval, integer) IS 'the ids and pgo_merge bytes of a selection (pgo.profile_for, pgo.publish); NULLs if nothing usable';
+REVOKE EXECUTE ON FUNCTION pgo.merged_selection(text, interval, integer, text, boolean, interval, integer) FROM PUBLIC;
+
 CREATE FUNCTION pgo.profile_for(tag text, "window" interval DEFAULT '7 days',
 								max_profiles integer DEFAULT 100, mode text DEFAULT NULL,
 								"normalize" boolean DEFAULT true, min_duration interval DEFAULT NULL,
 								top_by_cpu integer DEFAULT NULL)
 	RETURNS bytea
-	LANGUAGE plpgsql STABLE SECURITY DEFINER
+	LANGUAGE sql STABLE SECURITY DEFINER
 	SET search_path = pg_catalog, pgo, pg_temp
-	SET plan_cache_mode = force_custom_plan
-	SET pprof.pgo_normalize = on
-	AS $$
-DECLARE
-	result bytea;
-BEGIN
-	PERFORM pgo.check_tag(profile_for.tag);
-	PERFORM pgo.check_selection(profile_for."window", profile_for.max_profiles,
-								profile_for.min_duration, profile_for.top_by_cpu);
-	-- scoped to this call by the SET clause above
-	PERFORM set_config('pprof.pgo_normalize',
-					   CASE WHEN profile_for.normalize IS FALSE THEN 'off' ELSE 'on' END, true);
-
-	SELECT @extschema@.pgo_merge(
-			   CASE WHEN profile_for.mode IS NOT NULL AND s.labels ->> 'mode' IS NULL
-					THEN @extschema@.pprof_filter_label(s.profile, 'mode', profile_for.mode)
-					ELSE s.profile END)::bytea
-	INTO result
-	FROM pgo.selection(profile_for.tag, profile_for."window", profile_for.max_profiles,
-					   profile_for.mode, profile_for.min_duration, profile_for.top_by_cpu) AS s;
-	RETURN result;
-END
-$$;
+BEGIN ATOMIC
+	SELECT m.profile
+	FROM pgo.merged_selection(profile_for.tag, profile_for."window", profile_for.max_profiles,
+							  profile_for.mode, profile_for.normalize, profile_for.min_duration,
+							  profile_for.top_by_cpu) AS m;
+END;
 COMMENT ON FUNCTION pgo.profile_for(text, interval, integer, text, boolean, interval, integer) IS 'the merged default.pgo (gzip pprof) of a tag''s newest usable rows; NULL if none';
 
 CREATE FUNCTION pgo.selection_key(tag text, "window" interval DEFAULT '7 days',

@@ -85,43 +85,21 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION pgo.sum_counts(jsonb, jsonb) IS 'adds two {key: count} objects';
 
-CREATE FUNCTION pgo.apply_retention(idempotency_ttl interval DEFAULT '1 day')
-	RETURNS TABLE(tag text, deleted bigint, rolled_up bigint)
-	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+-- The steps of pgo.apply_retention, in the order it runs them. They are
+-- not meant to be called alone (apply_retention holds the lock that keeps
+-- two runs apart, and step 4 must come last): EXECUTE is not granted.
+
+-- 1. Rollups: the rows of one tag, mode, UTC day and sample types that are
+-- older than rollup_after (and not expired) become one row.
+CREATE FUNCTION pgo.retention_roll_up(as_of timestamptz) RETURNS jsonb
+	LANGUAGE plpgsql VOLATILE
 	SET search_path = pg_catalog, pgo, pg_temp
-	-- its statements touch few rows but look costly to the planner, and JIT
-	-- compiling them took seconds
-	SET jit = off
 	AS $$
-#variable_conflict use_column
 DECLARE
-	v_now timestamptz := now();
-	v_lock_timeout text := current_setting('lock_timeout');
-	v_deleted jsonb := '{}';
 	v_rolled jsonb := '{}';
-	v_counts jsonb;
 	v_pol record;
 	v_grp record;
-	v_part record;
-	v_min_age interval;
-	v_ok boolean;
-	v_new boolean;
-	v_seq bigint;
-	v_done boolean := false;
-	-- partitions to drop, with what retention saw in them
-	v_drop regclass[] := '{}';
-	v_drop_seq bigint[] := '{}';
-	v_drop_from timestamptz[] := '{}';
-	v_drop_to timestamptz[] := '{}';
-	v_drop_counts jsonb[] := '{}';
 BEGIN
-	IF NOT pg_try_advisory_xact_lock(('pgo.profiles'::regclass::oid::bigint << 8) + 2) THEN
-		RAISE NOTICE 'pgo.apply_retention() is already running in another session; nothing done';
-		RETURN;
-	END IF;
-
-	-- 1. Rollups: the rows of one tag, mode, UTC day and sample types that
-	-- are older than rollup_after (and not expired) become one row.
 	FOR v_pol IN
 		SELECT t.tag, r.max_age, r.rollup_after
 		FROM pgo.tag_names() AS t(tag) CROSS JOIN LATERAL pgo.policy_for(t.tag) AS r
@@ -134,8 +112,8 @@ BEGIN
 				   array_agg(p.id ORDER BY p.id) AS ids, max(p.received_at) AS last_at, count(*) AS n
 			FROM pgo.profiles p
 			WHERE p.tag = v_pol.tag
-			  AND p.received_at < v_now - v_pol.rollup_after
-			  AND (v_pol.max_age IS NULL OR p.received_at >= v_now - v_pol.max_age)
+			  AND p.received_at < retention_roll_up.as_of - v_pol.rollup_after
+			  AND (v_pol.max_age IS NULL OR p.received_at >= retention_roll_up.as_of - v_pol.max_age)
 			GROUP BY 1, 2, 3
 			HAVING count(*) > 1
 			ORDER BY 1, 2, 3
@@ -161,148 +139,239 @@ BEGIN
 			END;
 		END LOOP;
 	END LOOP;
+	RETURN v_rolled;
+END
+$$;
+COMMENT ON FUNCTION pgo.retention_roll_up(timestamptz) IS 'step 1 of pgo.apply_retention: merges old rows into one per (tag, mode, UTC day, sample types); returns {tag: rows merged}';
+REVOKE EXECUTE ON FUNCTION pgo.retention_roll_up(timestamptz) FROM PUBLIC;
+
+-- A partition step 2 found expired as a whole, with what it saw in it: the
+-- last profile id when it looked (a row above it arrived since) and the
+-- rows per tag.
+CREATE TYPE pgo.expired_partition AS (
+	partition regclass,
+	from_time timestamptz,
+	to_time timestamptz,
+	last_id bigint,
+	counts jsonb
+);
+COMMENT ON TYPE pgo.expired_partition IS 'a partition pgo.apply_retention will drop: time range, last profile id seen, rows per tag';
+
+-- 2a. Expiry by partition: those in which every row is expired and none is
+-- kept. The partitions older than the shortest max_age are examined each
+-- run, through their indexes only.
+CREATE FUNCTION pgo.retention_expired_partitions(as_of timestamptz)
+	RETURNS SETOF pgo.expired_partition
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pgo, pg_temp
+	AS $$
+DECLARE
+	v_min_age interval;
+	v_part record;
+	v_ok boolean;
+	v_seq bigint;
+	v_counts jsonb;
+BEGIN
+	SELECT min(r.max_age) INTO v_min_age FROM pgo.retention_policies r;
+	IF v_min_age IS NULL THEN
+		RETURN;
+	END IF;
+	FOR v_part IN
+		SELECT x.partition, x.from_time, x.to_time
+		FROM pgo.partitions() x
+		WHERE NOT x.is_default AND x.to_time <= retention_expired_partitions.as_of - v_min_age
+		ORDER BY x.from_time
+	LOOP
+		v_ok := false;
+		BEGIN
+			-- SHARE blocks only writers of this old partition (ingest
+			-- writes today's), so it may wait out autovacuum too.
+			PERFORM set_config('lock_timeout', '5s', true);
+			-- Waits for transactions still writing into the partition;
+			-- rows written after the lock is released get ids above v_seq.
+			EXECUTE format('LOCK TABLE %s IN SHARE MODE', v_part.partition);
+			v_seq := COALESCE(pg_sequence_last_value('pgo.profiles_id_seq'), 0);
+			-- every tag in it expired by its policy (tags: index probes)...
+			SELECT COALESCE(bool_and(r.max_age IS NOT NULL
+									 AND v_part.to_time <= retention_expired_partitions.as_of - r.max_age), true)
+			INTO v_ok
+			FROM pgo.tag_names(v_part.from_time, v_part.to_time) AS t(tag)
+				 LEFT JOIN LATERAL pgo.policy_for(t.tag) AS r ON true;
+			-- ... and no row of it among the keep_min newest of its tag and mode
+			IF v_ok THEN
+				SELECT NOT EXISTS (
+					SELECT 1
+					FROM pgo.tag_names(v_part.from_time, v_part.to_time) AS t(tag)
+						 CROSS JOIN LATERAL pgo.policy_for(t.tag) AS r
+						 CROSS JOIN LATERAL pgo.keep_bounds(t.tag, r.keep_min) AS b
+					WHERE EXISTS (
+						SELECT 1 FROM pgo.profiles p
+						WHERE p.tag = t.tag AND p.pgo_usable
+						  AND COALESCE(p.labels ->> 'mode', '') = b.mode
+						  AND p.received_at >= v_part.from_time AND p.received_at < v_part.to_time
+						  AND (b.received_at IS NULL OR (p.received_at, p.id) >= (b.received_at, b.id))))
+				INTO v_ok;
+			END IF;
+			-- the rows to report, counted only for a partition to drop
+			IF v_ok THEN
+				EXECUTE format('SELECT COALESCE(jsonb_object_agg(s.tag, s.n), ''{}'')'
+							   ' FROM (SELECT p.tag, count(*) AS n FROM %s p GROUP BY p.tag) s',
+							   v_part.partition)
+					INTO v_counts;
+			END IF;
+			-- leave the block by an error: that releases the lock (and
+			-- restores lock_timeout)
+			RAISE SQLSTATE 'PGOR0';
+		EXCEPTION
+			WHEN SQLSTATE 'PGOR0' THEN
+				NULL;
+			WHEN lock_not_available THEN
+				v_ok := false;
+		END;
+		IF v_ok THEN
+			RETURN NEXT ROW(v_part.partition, v_part.from_time, v_part.to_time, v_seq, v_counts)::pgo.expired_partition;
+		END IF;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION pgo.retention_expired_partitions(timestamptz) IS 'step 2a of pgo.apply_retention: the partitions whose rows are all expired and none kept';
+REVOKE EXECUTE ON FUNCTION pgo.retention_expired_partitions(timestamptz) FROM PUBLIC;
+
+-- 2b. Expiry by row, outside the partitions of 2a: rows older than max_age,
+-- but the keep_min newest usable rows of each (tag, mode), decided and
+-- deleted by one statement.
+CREATE FUNCTION pgo.retention_expire_rows(as_of timestamptz, dropped regclass[]) RETURNS jsonb
+	LANGUAGE sql VOLATILE
+	SET search_path = pg_catalog, pgo, pg_temp
+BEGIN ATOMIC
+	WITH pol AS MATERIALIZED (
+		SELECT t.tag, r.max_age, r.keep_min
+		FROM pgo.tag_names() AS t(tag) CROSS JOIN LATERAL pgo.policy_for(t.tag) AS r
+		WHERE r.max_age IS NOT NULL),
+	bounds AS MATERIALIZED (
+		SELECT pol.tag, b.mode, b.received_at, b.id
+		FROM pol CROSS JOIN LATERAL pgo.keep_bounds(pol.tag, pol.keep_min) AS b),
+	d AS (
+		DELETE FROM pgo.profiles p
+		USING pol
+		WHERE p.tag = pol.tag
+		  AND p.received_at < retention_expire_rows.as_of - pol.max_age
+		  AND p.tableoid <> ALL (retention_expire_rows.dropped::oid[])
+		  AND NOT (p.pgo_usable AND EXISTS (
+				SELECT 1 FROM bounds b
+				WHERE b.tag = p.tag AND b.mode = COALESCE(p.labels ->> 'mode', '')
+				  AND (b.received_at IS NULL OR (p.received_at, p.id) >= (b.received_at, b.id))))
+		RETURNING p.tag, p.id, p.received_at),
+	k AS (
+		DELETE FROM pgo.idempotency_keys k USING d
+		WHERE k.created_at = d.received_at AND k.profile_id = d.id)
+	SELECT COALESCE(jsonb_object_agg(c.tag, c.n), '{}')
+	FROM (SELECT d.tag, count(*) AS n FROM d GROUP BY d.tag) c;
+END;
+COMMENT ON FUNCTION pgo.retention_expire_rows(timestamptz, regclass[]) IS 'step 2b of pgo.apply_retention: deletes the expired rows outside the given partitions; returns {tag: rows deleted}';
+REVOKE EXECUTE ON FUNCTION pgo.retention_expire_rows(timestamptz, regclass[]) FROM PUBLIC;
+
+-- 4. Drop the partitions of 2a: the only step that blocks ingest, run last
+-- so that the lock is held only until the commit that follows. A partition
+-- that got rows since 2a is kept; if pgo.profiles stays busy, the rows 2a
+-- saw are deleted instead.
+CREATE FUNCTION pgo.retention_drop_partitions(expired pgo.expired_partition[]) RETURNS jsonb
+	LANGUAGE plpgsql VOLATILE
+	SET search_path = pg_catalog, pgo, pg_temp
+	AS $$
+DECLARE
+	v_lock_timeout text := current_setting('lock_timeout');
+	v_deleted jsonb := '{}';
+	v_counts jsonb;
+	v_new boolean;
+	v_part pgo.expired_partition;
+BEGIN
+	IF COALESCE(cardinality(retention_drop_partitions.expired), 0) = 0 THEN
+		RETURN v_deleted;
+	END IF;
+	FOR attempt IN 1 .. 5 LOOP
+		BEGIN
+			PERFORM set_config('lock_timeout', '200ms', true);
+			-- ONLY: the partitions are locked by DROP TABLE as needed;
+			-- locking them all would also wait for autovacuum on each
+			LOCK TABLE ONLY pgo.profiles IN ACCESS EXCLUSIVE MODE;
+			FOREACH v_part IN ARRAY retention_drop_partitions.expired LOOP
+				EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s p WHERE p.id > $1)', v_part.partition)
+					USING v_part.last_id INTO v_new;
+				IF v_new THEN
+					RAISE NOTICE 'partition % not dropped: rows were added since retention examined it', v_part.partition;
+					CONTINUE;
+				END IF;
+				DELETE FROM pgo.idempotency_keys k
+				WHERE k.created_at >= v_part.from_time AND k.created_at < v_part.to_time;
+				EXECUTE format('DROP TABLE %s', v_part.partition);
+				v_deleted := pgo.sum_counts(v_deleted, v_part.counts);
+			END LOOP;
+			PERFORM set_config('lock_timeout', v_lock_timeout, true);
+			RETURN v_deleted;
+		EXCEPTION WHEN lock_not_available THEN
+			PERFORM pg_sleep(0.1 * attempt);
+		END;
+	END LOOP;
+	PERFORM set_config('lock_timeout', v_lock_timeout, true);
+
+	-- pgo.profiles stayed busy: delete the rows seen instead
+	RAISE NOTICE 'pgo.profiles is busy: deleting the rows of % instead of dropping them',
+		(SELECT array_agg(e.partition) FROM unnest(retention_drop_partitions.expired) AS e);
+	FOREACH v_part IN ARRAY retention_drop_partitions.expired LOOP
+		EXECUTE format($q$
+			WITH d AS (DELETE FROM %s p WHERE p.id <= $1 RETURNING p.tag, p.id, p.received_at),
+			k AS (DELETE FROM pgo.idempotency_keys k USING d
+				  WHERE k.created_at = d.received_at AND k.profile_id = d.id)
+			SELECT COALESCE(jsonb_object_agg(c.tag, c.n), '{}')
+			FROM (SELECT d.tag, count(*) AS n FROM d GROUP BY d.tag) c$q$, v_part.partition)
+			USING v_part.last_id INTO v_counts;
+		v_deleted := pgo.sum_counts(v_deleted, v_counts);
+	END LOOP;
+	RETURN v_deleted;
+END
+$$;
+COMMENT ON FUNCTION pgo.retention_drop_partitions(pgo.expired_partition[]) IS 'step 4 of pgo.apply_retention: drops the partitions of step 2a (or deletes their rows if pgo.profiles stays busy); returns {tag: rows deleted}';
+REVOKE EXECUTE ON FUNCTION pgo.retention_drop_partitions(pgo.expired_partition[]) FROM PUBLIC;
+
+CREATE FUNCTION pgo.apply_retention(idempotency_ttl interval DEFAULT '1 day')
+	RETURNS TABLE(tag text, deleted bigint, rolled_up bigint)
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+	SET search_path = pg_catalog, pgo, pg_temp
+	-- its statements touch few rows but look costly to the planner, and JIT
+	-- compiling them took seconds
+	SET jit = off
+	AS $$
+#variable_conflict use_column
+DECLARE
+	v_now timestamptz := now();
+	v_rolled jsonb;
+	v_deleted jsonb;
+	v_expired pgo.expired_partition[];
+BEGIN
+	IF NOT pg_try_advisory_xact_lock(('pgo.profiles'::regclass::oid::bigint << 8) + 2) THEN
+		RAISE NOTICE 'pgo.apply_retention() is already running in another session; nothing done';
+		RETURN;
+	END IF;
+
+	-- 1. Rollups
+	v_rolled := pgo.retention_roll_up(v_now);
 
 	-- 2. Expiry: rows older than max_age, but the keep_min newest usable
-	-- rows of each (tag, mode). The partitions older than the shortest
-	-- max_age are examined each run through their indexes only.
-	SELECT min(r.max_age) INTO v_min_age FROM pgo.retention_policies r;
-	IF v_min_age IS NOT NULL THEN
-		-- 2a. Partitions in which every row is expired and none is kept.
-		FOR v_part IN
-			SELECT x.partition, x.from_time, x.to_time
-			FROM pgo.partitions() x
-			WHERE NOT x.is_default AND x.to_time <= v_now - v_min_age
-			ORDER BY x.from_time
-		LOOP
-			v_ok := false;
-			BEGIN
-				-- SHARE blocks only writers of this old partition (ingest
-				-- writes today's), so it may wait out autovacuum too.
-				PERFORM set_config('lock_timeout', '5s', true);
-				-- Waits for transactions still writing into the partition;
-				-- rows written after the lock is released get ids above v_seq.
-				EXECUTE format('LOCK TABLE %s IN SHARE MODE', v_part.partition);
-				v_seq := COALESCE(pg_sequence_last_value('pgo.profiles_id_seq'), 0);
-				-- every tag in it expired by its policy (tags: index probes)...
-				SELECT COALESCE(bool_and(r.max_age IS NOT NULL AND v_part.to_time <= v_now - r.max_age), true)
-				INTO v_ok
-				FROM pgo.tag_names(v_part.from_time, v_part.to_time) AS t(tag)
-					 LEFT JOIN LATERAL pgo.policy_for(t.tag) AS r ON true;
-				-- ... and no row of it among the keep_min newest of its tag and mode
-				IF v_ok THEN
-					SELECT NOT EXISTS (
-						SELECT 1
-						FROM pgo.tag_names(v_part.from_time, v_part.to_time) AS t(tag)
-							 CROSS JOIN LATERAL pgo.policy_for(t.tag) AS r
-							 CROSS JOIN LATERAL pgo.keep_bounds(t.tag, r.keep_min) AS b
-						WHERE EXISTS (
-							SELECT 1 FROM pgo.profiles p
-							WHERE p.tag = t.tag AND p.pgo_usable
-							  AND COALESCE(p.labels ->> 'mode', '') = b.mode
-							  AND p.received_at >= v_part.from_time AND p.received_at < v_part.to_time
-							  AND (b.received_at IS NULL OR (p.received_at, p.id) >= (b.received_at, b.id))))
-					INTO v_ok;
-				END IF;
-				-- the rows to report, counted only for a partition to drop
-				IF v_ok THEN
-					EXECUTE format('SELECT COALESCE(jsonb_object_agg(s.tag, s.n), ''{}'')'
-								   ' FROM (SELECT p.tag, count(*) AS n FROM %s p GROUP BY p.tag) s',
-								   v_part.partition)
-						INTO v_counts;
-				END IF;
-				-- leave the block by an error: that releases the lock
-				RAISE SQLSTATE 'PGOR0';
-			EXCEPTION
-				WHEN SQLSTATE 'PGOR0' THEN
-					NULL;
-				WHEN lock_not_available THEN
-					v_ok := false;
-			END;
-			IF v_ok THEN
-				v_drop := v_drop || v_part.partition;
-				v_drop_seq := v_drop_seq || v_seq;
-				v_drop_from := v_drop_from || v_part.from_time;
-				v_drop_to := v_drop_to || v_part.to_time;
-				v_drop_counts := v_drop_counts || v_counts;
-			END IF;
-		END LOOP;
-
-		-- 2b. Rows, elsewhere: decided and deleted by one statement.
-		WITH pol AS MATERIALIZED (
-			SELECT t.tag, r.max_age, r.keep_min
-			FROM pgo.tag_names() AS t(tag) CROSS JOIN LATERAL pgo.policy_for(t.tag) AS r
-			WHERE r.max_age IS NOT NULL),
-		bounds AS MATERIALIZED (
-			SELECT pol.tag, b.mode, b.received_at, b.id
-			FROM pol CROSS JOIN LATERAL pgo.keep_bounds(pol.tag, pol.keep_min) AS b),
-		d AS (
-			DELETE FROM pgo.profiles p
-			USING pol
-			WHERE p.tag = pol.tag
-			  AND p.received_at < v_now - pol.max_age
-			  AND p.tableoid <> ALL (v_drop::oid[])
-			  AND NOT (p.pgo_usable AND EXISTS (
-					SELECT 1 FROM bounds b
-					WHERE b.tag = p.tag AND b.mode = COALESCE(p.labels ->> 'mode', '')
-					  AND (b.received_at IS NULL OR (p.received_at, p.id) >= (b.received_at, b.id))))
-			RETURNING p.tag, p.id, p.received_at),
-		k AS (
-			DELETE FROM pgo.idempotency_keys k USING d
-			WHERE k.created_at = d.received_at AND k.profile_id = d.id)
-		SELECT COALESCE(jsonb_object_agg(c.tag, c.n), '{}') INTO v_counts
-		FROM (SELECT d.tag, count(*) AS n FROM d GROUP BY d.tag) c;
-		v_deleted := pgo.sum_counts(v_deleted, v_counts);
-	END IF;
+	-- rows of each (tag, mode); whole partitions where that is every row.
+	SELECT COALESCE(array_agg(e ORDER BY e.from_time), '{}') INTO v_expired
+	FROM pgo.retention_expired_partitions(v_now) AS e;
+	v_deleted := pgo.retention_expire_rows(v_now,
+		(SELECT COALESCE(array_agg(e.partition), '{}') FROM unnest(v_expired) AS e));
 
 	-- 3. Idempotency keys outlive their retries by idempotency_ttl.
 	IF apply_retention.idempotency_ttl IS NOT NULL THEN
 		DELETE FROM pgo.idempotency_keys k WHERE k.created_at < v_now - apply_retention.idempotency_ttl;
 	END IF;
 
-	-- 4. Drop the partitions of 2a: the only step that blocks ingest, last
-	-- so that the lock is held only until the commit that follows.
-	IF cardinality(v_drop) > 0 THEN
-		FOR attempt IN 1 .. 5 LOOP
-			BEGIN
-				PERFORM set_config('lock_timeout', '200ms', true);
-				-- ONLY: the partitions are locked by DROP TABLE as needed;
-				-- locking them all would also wait for autovacuum on each
-				LOCK TABLE ONLY pgo.profiles IN ACCESS EXCLUSIVE MODE;
-				FOR i IN 1 .. cardinality(v_drop) LOOP
-					EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s p WHERE p.id > $1)', v_drop[i])
-						USING v_drop_seq[i] INTO v_new;
-					IF v_new THEN
-						RAISE NOTICE 'partition % not dropped: rows were added since retention examined it', v_drop[i];
-						CONTINUE;
-					END IF;
-					DELETE FROM pgo.idempotency_keys k
-					WHERE k.created_at >= v_drop_from[i] AND k.created_at < v_drop_to[i];
-					EXECUTE format('DROP TABLE %s', v_drop[i]);
-					v_deleted := pgo.sum_counts(v_deleted, v_drop_counts[i]);
-				END LOOP;
-				v_done := true;
-				EXIT;
-			EXCEPTION WHEN lock_not_available THEN
-				PERFORM pg_sleep(0.1 * attempt);
-			END;
-		END LOOP;
-		PERFORM set_config('lock_timeout', v_lock_timeout, true);
-
-		IF NOT v_done THEN
-			-- pgo.profiles stayed busy: delete the rows seen instead
-			RAISE NOTICE 'pgo.profiles is busy: deleting the rows of % instead of dropping them', v_drop;
-			FOR i IN 1 .. cardinality(v_drop) LOOP
-				EXECUTE format($q$
-					WITH d AS (DELETE FROM %s p WHERE p.id <= $1 RETURNING p.tag, p.id, p.received_at),
-					k AS (DELETE FROM pgo.idempotency_keys k USING d
-						  WHERE k.created_at = d.received_at AND k.profile_id = d.id)
-					SELECT COALESCE(jsonb_object_agg(c.tag, c.n), '{}')
-					FROM (SELECT d.tag, count(*) AS n FROM d GROUP BY d.tag) c$q$, v_drop[i])
-					USING v_drop_seq[i] INTO v_counts;
-				v_deleted := pgo.sum_counts(v_deleted, v_counts);
-			END LOOP;
-		END IF;
-	END IF;
+	-- 4. Drop the partitions of 2, last: the lock it takes blocks ingest
+	-- until the commit that follows.
+	v_deleted := pgo.sum_counts(v_deleted, pgo.retention_drop_partitions(v_expired));
 
 	-- 5. Partitions ahead (and rows out of the default partition).
 	PERFORM pgo.maintain();

@@ -8,8 +8,6 @@ CREATE FUNCTION pgo.publish(tag text, "window" interval DEFAULT '7 days',
 	RETURNS pgo.releases
 	LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 	SET search_path = pg_catalog, pgo, pg_temp
-	SET plan_cache_mode = force_custom_plan
-	SET pprof.pgo_normalize = on
 	SET intervalstyle = iso_8601
 	AS $$
 DECLARE
@@ -18,21 +16,9 @@ DECLARE
 	v_sha text;
 	v_release pgo.releases;
 BEGIN
-	PERFORM pgo.check_tag(publish.tag);
-	PERFORM pgo.check_selection(publish."window", publish.max_profiles,
-								publish.min_duration, publish.top_by_cpu);
-	PERFORM set_config('pprof.pgo_normalize',
-					   CASE WHEN publish.normalize IS FALSE THEN 'off' ELSE 'on' END, true);
-
-	-- one statement: the ids are exactly the rows merged
-	SELECT array_agg(s.id ORDER BY s.id),
-		   @extschema@.pgo_merge(
-			   CASE WHEN publish.mode IS NOT NULL AND s.labels ->> 'mode' IS NULL
-					THEN @extschema@.pprof_filter_label(s.profile, 'mode', publish.mode)
-					ELSE s.profile END)::bytea
-	INTO v_ids, v_bytes
-	FROM pgo.selection(publish.tag, publish."window", publish.max_profiles,
-					   publish.mode, publish.min_duration, publish.top_by_cpu) AS s;
+	SELECT m.input_ids, m.profile INTO v_ids, v_bytes
+	FROM pgo.merged_selection(publish.tag, publish."window", publish.max_profiles, publish.mode,
+							  publish.normalize, publish.min_duration, publish.top_by_cpu) AS m;
 	IF v_bytes IS NULL THEN
 		RAISE EXCEPTION 'no usable profile to publish for tag "%"', publish.tag
 			USING ERRCODE = 'no_data_found',

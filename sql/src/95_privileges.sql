@@ -2,7 +2,7 @@
 -- Privileges of the catalog's functions (sql/src/40_catalog_tables.sql says
 -- why): EXECUTE on those that write, or read for a caller without table
 -- privileges, is revoked from PUBLIC; an administrator grants it (README).
--- The files of later objects revoke their own.
+-- Functions added since revoke it next to their definition.
 --
 REVOKE EXECUTE ON FUNCTION
 	pgo.ingest(text, bytea, jsonb, text, text),

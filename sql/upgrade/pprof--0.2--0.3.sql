@@ -1,6 +1,39 @@
 -- pprof 0.2 -> 0.3: changes to objects that exist in 0.2. Objects new in 0.3
 -- are not restated here: the build appends their source files (SQL_NEW_0_3
 -- in the Makefile) to make sql/pprof--0.2--0.3.sql.
+--
+-- A changed object, or a new one that lives in the concern file of objects
+-- of 0.2, is named by a line "-- @restate <source file> <object>": the
+-- build copies its definition from sql/src/ (sql/restate.pl), with the
+-- REVOKE that follows it there, so it is written once. regress/t/014_catalog_upgrade.pl checks that an upgraded
+-- catalog and a fresh one agree.
+
+--
+-- One rule, one place: the label checks of ingest in their own function,
+-- the insert with today's partition apart from the upload's logic.
+--
+-- @restate sql/src/42_checks.sql pgo.check_labels
+-- @restate sql/src/50_ingest.sql pgo.insert_profile
+-- @restate sql/src/50_ingest.sql pgo.store_profile
+-- @restate sql/src/50_ingest.sql pgo.ingest_summary
+
+--
+-- pgo.profile_for and pgo.publish merge the selection through one function
+-- (each wrote the mode filter and the normalize setting itself).
+--
+-- @restate sql/src/45_selection.sql pgo.merged_selection
+-- @restate sql/src/45_selection.sql pgo.profile_for
+-- @restate sql/src/58_releases.sql pgo.publish
+
+--
+-- pgo.apply_retention as its steps.
+--
+-- @restate sql/src/55_retention.sql pgo.retention_roll_up
+-- @restate sql/src/55_retention.sql pgo.expired_partition
+-- @restate sql/src/55_retention.sql pgo.retention_expired_partitions
+-- @restate sql/src/55_retention.sql pgo.retention_expire_rows
+-- @restate sql/src/55_retention.sql pgo.retention_drop_partitions
+-- @restate sql/src/55_retention.sql pgo.apply_retention
 
 -- pprof_top lists every function, as go tool pprof -top -nodefraction=0
 COMMENT ON FUNCTION pprof_top(pprof, integer, text) IS 'the n functions go tool pprof -top -nodefraction=0 lists first, in its order (plain -top also leaves out those under 0.5% of the total)';
