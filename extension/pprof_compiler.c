@@ -28,7 +28,7 @@
 #include "utils/builtins.h"
 
 #include "pprof.h"
-#include "pprof_merge.h"
+#include "pprof_intern.h"
 
 #define PREPROFILE_HEADER	"GO PREPROFILE V1\n"
 

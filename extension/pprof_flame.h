@@ -15,7 +15,8 @@
 #ifndef PPROF_FLAME_H
 #define PPROF_FLAME_H
 
-#include "pprof_merge.h"
+#include "pprof.h"
+#include "pprof_intern.h"
 
 /* Which profile of a tree a value belongs to. */
 typedef enum FlameSide

@@ -37,7 +37,7 @@
 #include "utils/memutils.h"
 
 #include "pprof.h"
-#include "pprof_merge.h"
+#include "pprof_intern.h"
 
 /* Interner key of a graph node (internal/profile NodeInfo). */
 typedef struct NodeKey
