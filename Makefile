@@ -85,12 +85,8 @@ sql/pprof--0.2--0.3.sql: sql/upgrade/pprof--0.2--0.3.sql $(SQL_NEW_0_3) $(SQL_SO
 extension/proto/profile.pb-c.c extension/proto/profile.pb-c.h: extension/proto/profile.proto
 	protoc-c --proto_path=extension/proto --c_out=extension/proto $<
 
-<<<<<<< HEAD
 $(OBJS): extension/pprof.h extension/pprof_pgcompat.h extension/proto/profile.pb-c.h
-=======
-$(OBJS): extension/pprof.h extension/proto/profile.pb-c.h
 extension/pprof_flametree.o extension/pprof_flamegraph.o extension/pprof_folded.o: extension/pprof_flame.h extension/pprof_merge.h
->>>>>>> main
 
 .PHONY: run test fuzz fixtures gateway gateway-asan clean-gateway worker worker-asan clean-worker \
 	installcheck-tap

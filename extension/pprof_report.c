@@ -98,12 +98,7 @@ typedef struct KeyedLabel
 	uint32		label;			/* label index */
 } KeyedLabel;
 
-<<<<<<< HEAD
 pg_noreturn static void OverflowError(const PprofView *view, int k);
-static void AddChecked(int64 *acc, int64 value, const PprofView *view, int k);
-=======
-static void OverflowError(const PprofView *view, int k) pg_attribute_noreturn();
->>>>>>> main
 static uint64 Abs64(int64 v);
 static int	CompareBytes(const char *a, uint32 alen, const char *b, uint32 blen);
 static text *FrameText(const PprofView *view, const PprofLocation *loc,
