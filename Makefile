@@ -27,6 +27,8 @@ OBJS = \
 	extension/pprof_merge_state.o \
 	extension/pprof_merge.o \
 	extension/pprof_filter.o \
+	extension/pprof_pgo_edges.o \
+	extension/pprof_compiler.o \
 	extension/pprof_flametree.o \
 	extension/pprof_flamegraph.o \
 	extension/pprof_folded.o \
@@ -43,7 +45,7 @@ OBJS = \
 # object is defined once.
 EXTVERSION = 0.3
 SQL_SOURCES = $(sort $(wildcard sql/src/*.sql))
-SQL_NEW_0_3 = sql/src/65_pictures.sql sql/src/70_scrape.sql sql/src/75_publish.sql
+SQL_NEW_0_3 = sql/src/60_compiler.sql sql/src/65_pictures.sql sql/src/70_scrape.sql sql/src/75_publish.sql
 DATA = sql/pprof--0.1.sql sql/pprof--0.1--0.2.sql
 DATA_built = sql/pprof--$(EXTVERSION).sql sql/pprof--0.2--0.3.sql
 

@@ -238,13 +238,50 @@ extern const char *PprofFrameName(const PprofView *view, const PprofLocation *lo
 extern void PprofAddChecked(int64 *acc, int64 value, const PprofView *view, int k);
 
 /*
- * pprof_pgo.c: what go build -pgo (Go 1.21-1.23) makes of a profile.
+ * pprof_pgo.c: what go build -pgo (Go 1.21-1.27) makes of a profile.
  * PprofPgoSampleIndex() is the sample type the compiler weighs edges with,
  * or -1; PprofPgoProblems() lists, as sentences in the database encoding,
  * why the profile is rejected or ignored by go build (NIL when usable).
  */
 extern int	PprofPgoSampleIndex(const PprofView *view);
 extern List *PprofPgoProblems(const PprofView *view);
+
+/*
+ * pprof_pgo_edges.c: the weighted call edges the compiler builds from a
+ * profile (what go tool preprofile prints), sorted as it sorts them.
+ */
+typedef enum PgoEdgesStatus
+{
+	PGO_EDGES_OK,				/* edges with a non-zero total weight */
+	PGO_EDGES_NO_SAMPLES,		/* ignored: no samples */
+	PGO_EDGES_NO_SAMPLE_TYPE,	/* rejected: no samples/count, cpu/nanoseconds */
+	PGO_EDGES_ALL_ZERO,			/* no graph node: Go 1.27 ignores, 1.23 rejects */
+	PGO_EDGES_NO_START_LINE,	/* rejected: no Function.start_line */
+	PGO_EDGES_NO_WEIGHT,		/* ignored: the edges weigh 0 in total */
+	PGO_EDGES_OVERFLOW			/* weights beyond int64 (Go wraps them) */
+} PgoEdgesStatus;
+
+typedef struct PgoEdge
+{
+	const char *caller;			/* bytes, into the profile's strings */
+	uint32		caller_len;
+	uint32		callee_len;
+	const char *callee;
+	int64		offset;			/* call line - caller's start line */
+	int64		weight;
+} PgoEdge;
+
+typedef struct PgoEdges
+{
+	PgoEdgesStatus status;
+	int			sample_index;	/* PprofPgoSampleIndex() */
+	int64		total_weight;
+	uint32		n_edges;
+	PgoEdge    *edges;			/* heaviest first */
+} PgoEdges;
+
+extern void PgoEdgesBuild(const PprofView *view, PgoEdges *out);
+extern PgoEdgesStatus PgoEdgesVerdict(const PprofView *view);
 
 /* pprof_gzip.c */
 extern bool PprofIsGzip(const char *data, Size len);

@@ -1,26 +1,18 @@
 /*-------------------------------------------------------------------------
  *
  * pprof_pgo.c
- *	  Would go build -pgo use this profile? The Go 1.21-1.23 rules, as code.
+ *	  Would go build -pgo use this profile? The Go 1.21-1.27 rules, as code.
  *
- * Read in the Go 1.23 source: go build runs cmd/preprofile (main.go
- * preprocess()), which parses the profile with cmd/internal/pgo/pprof.go
- * FromPProf(), as the compiler (cmd/compile/internal/pgoir/irgraph.go New())
- * does when handed a pprof file itself. FromPProf()
- *	- accepts a profile with no samples and ignores it (PGO off, no error);
- *	- fails unless a sample type is samples/count or cpu/nanoseconds (the
- *	  first such type weighs the edges);
- *	- builds internal/profile/graph.go NewGraph() from the samples whose
- *	  value is non-zero, taking only the two leaf-most locations of each
- *	  stack (every line of them, inlined frames included); its nodes are
- *	  (function name, address, start line, line), its edges join consecutive
- *	  distinct nodes;
- *	- createNamedEdgeMap() fails unless some node of that graph has a
- *	  function start_line != 0 ("profile missing Function.start_line data"),
- *	  so a profile whose samples all weigh zero fails as well;
- *	- ignores the profile when the edges weigh 0 in total.
- * DESIGN.md section 2 records the same behaviour for Go 1.21 and 1.22
- * (cmd/compile/internal/pgo there); only the 1.23 source was read for this.
+ * go build runs cmd/preprofile, which parses the profile with
+ * cmd/internal/pgo/pprof.go FromPProf(), as the compiler
+ * (cmd/compile/internal/pgoir/irgraph.go New()) does when handed a pprof
+ * file itself. FromPProf() accepts a profile without samples and ignores it,
+ * fails unless a sample type is samples/count or cpu/nanoseconds, then
+ * builds the call edges that pprof_pgo_edges.c models (its header lists the
+ * steps); the verdict here is that model's status. Read in the Go 1.23 and
+ * 1.27 sources; DESIGN.md section 2 records the same for 1.21 and 1.22. The
+ * one change between them: a profile whose samples all weigh zero is
+ * rejected by 1.23 ("missing start_line") and ignored by 1.27.
  *
  *-------------------------------------------------------------------------
  */
@@ -31,19 +23,6 @@
 #include "utils/builtins.h"
 
 #include "pprof.h"
-
-/* A node of the compiler's graph (internal/profile NodeInfo). */
-typedef struct PgoNode
-{
-	const char *name;			/* bytes, "" for a location without lines */
-	uint32		name_len;
-	uint64		address;
-	int64		start_line;
-	int64		line;
-} PgoNode;
-
-static void SampleGraphFacts(const PprofView *view, int k, bool *weighted,
-							 bool *start_line, bool *edge);
 
 PG_FUNCTION_INFO_V1(pprof_pgo_usable);
 PG_FUNCTION_INFO_V1(pprof_pgo_problems);
@@ -72,67 +51,6 @@ PprofPgoSampleIndex(const PprofView *view)
 }
 
 /*
- * Walk the part of the compiler's graph that the samples weighted by sample
- * type k build: is any sample non-zero, does any node have a start line,
- * is there any edge. (Node weights cancelling out to exactly zero, possible
- * only with negative values, are not modelled.)
- */
-static void
-SampleGraphFacts(const PprofView *view, int k, bool *weighted,
-				 bool *start_line, bool *edge)
-{
-	uint32		n_types = view->hdr->n_sample_types;
-	uint32		s;
-
-	*weighted = *start_line = *edge = false;
-	for (s = 0; s < view->hdr->n_samples && !(*start_line && *edge); s++)
-	{
-		const PprofSample *sample = &view->samples[s];
-		PgoNode		parent = {0};
-		bool		have_parent = false;
-		int			i;
-
-		if (view->values[(Size) s * n_types + k] == 0)
-			continue;
-		*weighted = true;
-
-		/* leaf-most two locations, caller first, each from caller line in */
-		for (i = Min(1, (int) sample->depth - 1); i >= 0; i--)
-		{
-			const PprofLocation *loc = &view->locations[view->stack[sample->first_location + i]];
-			int			ln = (int) loc->n_lines - 1;
-
-			do
-			{
-				PgoNode		node = {"", 0, loc->address, 0, 0};
-
-				if (loc->n_lines > 0)
-				{
-					const PprofLine *line = &view->lines[loc->first_line + ln];
-					const PprofFunction *f = &view->functions[line->function];
-
-					node.name = PprofString(view, f->name);
-					node.name_len = PprofStringLength(view, f->name);
-					node.start_line = f->start_line;
-					node.line = line->line;
-				}
-				if (node.start_line != 0)
-					*start_line = true;
-				if (have_parent &&
-					(node.name_len != parent.name_len ||
-					 memcmp(node.name, parent.name, node.name_len) != 0 ||
-					 node.address != parent.address ||
-					 node.start_line != parent.start_line ||
-					 node.line != parent.line))
-					*edge = true;
-				parent = node;
-				have_parent = true;
-			} while (--ln >= 0);
-		}
-	}
-}
-
-/*
  * Why go build -pgo would reject or ignore the profile: a list of sentences
  * in the database encoding, NIL when it is usable.
  */
@@ -152,21 +70,21 @@ PprofPgoProblems(const PprofView *view)
 						   pstrdup("The profile has no samples; go build -pgo accepts it but PGO has no effect."));
 	else if (k >= 0)
 	{
-		bool		weighted,
-					start_line,
-					edge;
+		PgoEdgesStatus status = PgoEdgesVerdict(view);
 
-		SampleGraphFacts(view, k, &weighted, &start_line, &edge);
-		if (!weighted)
+		if (status == PGO_EDGES_ALL_ZERO)
 			problems = lappend(problems,
-							   psprintf("Every sample has a zero %s value; go build -pgo rejects such a profile.",
+							   psprintf("Every sample has a zero %s value; go build -pgo ignores such a profile (Go 1.23 and older reject it).",
 										PprofSampleTypeName(view, k)));
-		else if (!start_line)
+		else if (status == PGO_EDGES_NO_START_LINE)
 			problems = lappend(problems,
 							   pstrdup("No sampled function has a start line (Function.start_line); go build -pgo rejects the profile. Go 1.20 and later write start lines."));
-		else if (!edge)
+		else if (status == PGO_EDGES_NO_WEIGHT)
 			problems = lappend(problems,
 							   pstrdup("No sample has a caller frame, so the profile has no call edges and PGO has no effect."));
+		else if (status == PGO_EDGES_OVERFLOW)
+			problems = lappend(problems,
+							   pstrdup("The call edge weights add up to more than a 64-bit integer holds; go build -pgo would wrap them around."));
 	}
 	return problems;
 }

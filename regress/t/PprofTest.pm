@@ -19,7 +19,7 @@ use PostgreSQL::Test::Utils;
 use Test::More ();
 
 our @EXPORT = qw(tmpdir write_file new_node fixture_dir fixture fixture_table
-  pb_fields go_binary run_with_go run_go go_ok go_top skip_all_unless skip_unless);
+  pb_fields go_binary go_toolchains run_with_go run_go go_ok go_top skip_all_unless skip_unless);
 
 my $repo = File::Spec->rel2abs(dirname(__FILE__) . '/../..');
 my $tmp_dir;    # created on first use: tempdir() needs Utils' INIT (TESTDIR)
@@ -176,6 +176,28 @@ sub go_binary
 		return $candidate if -f $candidate && -x _;
 	}
 	return undef;
+}
+
+# The toolchains the compiler-facing tests run on: Go 1.23 (bookworm-
+# backports) and the current release, Go 1.27 (sid), both installed by
+# scripts/install-deps; as { name => 'go1.NN', go => path } in that order.
+# Outside CI a missing one is left out (with a note); under CI=true it dies.
+sub go_toolchains
+{
+	my @found;
+	foreach my $minor (23, 27)
+	{
+		my $go = "/usr/lib/go-1.$minor/bin/go";
+		if (-f $go && -x _)
+		{
+			push @found, { name => "go1.$minor", go => $go };
+			next;
+		}
+		die "$go not found (scripts/install-deps installs it)"
+		  if ($ENV{CI} // '') eq 'true';
+		Test::More::note("$go not found: not tested with Go 1.$minor");
+	}
+	return @found;
 }
 
 # Run @cmd in $dir (undef: a temporary directory) with Go offline: no
