@@ -30,6 +30,7 @@ OBJS = \
 	extension/pprof_merge_pgo.o \
 	extension/pprof_merge_output.o \
 	extension/pprof_merge.o \
+	extension/pprof_pgo_projection.o \
 	extension/pprof_filter.o \
 	extension/pprof_pgo_edges.o \
 	extension/pprof_compiler.o \
@@ -92,6 +93,10 @@ extension/proto/profile.pb-c.c extension/proto/profile.pb-c.h: extension/proto/p
 	protoc-c --proto_path=extension/proto --c_out=extension/proto $<
 
 $(OBJS): extension/pprof.h extension/pprof_pgcompat.h extension/proto/profile.pb-c.h
+extension/pprof_merge_state.o extension/pprof_merge_lossless.o extension/pprof_merge_pgo.o \
+extension/pprof_merge_output.o: extension/pprof_merge_state.h extension/pprof_intern.h
+extension/pprof_merge.o extension/pprof_merge_state.o extension/pprof_merge_lossless.o \
+extension/pprof_merge_pgo.o extension/pprof_merge_output.o extension/pprof_pgo_projection.o: extension/pprof_merge.h
 extension/pprof_flametree.o extension/pprof_flamegraph.o extension/pprof_folded.o: extension/pprof_flame.h extension/pprof_merge.h
 
 .PHONY: run test fuzz fixtures gateway gateway-asan clean-gateway worker worker-asan clean-worker \

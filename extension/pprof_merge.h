@@ -29,6 +29,7 @@ extern void MergeStateAddState(MergeState *state, const MergeState *other);
 extern bytea *MergeStateSerialize(const MergeState *state);
 extern void MergeStateAddSerialized(MergeState *state, const char *data, Size len);
 extern bool MergeStateIsEmpty(const MergeState *state);
+extern void PprofCheckMergeInput(const Pprof *pprof, MergeMode mode, int frames);
 
 /* pprof_merge_output.c */
 extern Pprof *MergeStateToPprof(const MergeState *state, bool partial);
@@ -37,6 +38,20 @@ extern Pprof *MergeStateToPprof(const MergeState *state, bool partial);
 #define PPROF_FLAG_PGO_PARTIAL	0x01
 /* ... of a merge whose output is in nanoseconds (pprof_merge_pgo.c) */
 #define PPROF_FLAG_PGO_NANOSECONDS 0x02
+
+/*
+ * ... the pgo projection of a profile (pprof_pgo_projection.c), whose header
+ * field reserved holds PPROF_PROJECTION_VERSION in its high byte and the
+ * leaf-most frames kept in its low byte
+ */
+#define PPROF_FLAG_PGO_PROJECTION 0x04
+#define PPROF_PROJECTION_VERSION 1
+
+static inline uint16
+PprofProjectionReserved(int frames)
+{
+	return (uint16) ((PPROF_PROJECTION_VERSION << 8) | frames);
+}
 
 /* Fixed-point scale of pgo_merge sample weights (exact sums, any order). */
 #define PGO_FIXED_ONE			65536

@@ -36,6 +36,7 @@ static double PgoNormalization(const PprofView *v, int value_index,
 								double count_scale, double period);
 static int64 PgoWeight(int64 raw, double scale);
 static uint32 PgoSampleKey(MergeState *s, InputMap *m, const PprofSample *smp);
+static uint32 PgoMapLocation(MergeState *s, InputMap *m, uint32 index, uint32 synth);
 
 /*
  * The pgo_merge part of a new state: the settings, read once so one merge
@@ -51,6 +52,9 @@ MergePgoInit(MergeState *s)
 	s->sid_count = MergeInternString(s, "count", 5);
 	s->sid_cpu = MergeInternString(s, "cpu", 3);
 	s->sid_nanoseconds = MergeInternString(s, "nanoseconds", 11);
+	InternerInit(&s->pgo_contents, s->cxt, 1024);
+	s->pgo_content_cap = 1024;
+	s->pgo_content_location = MemoryContextAlloc(s->cxt, sizeof(uint32) * s->pgo_content_cap);
 	ReadDenylist(s);
 }
 
@@ -298,7 +302,74 @@ PgoSampleKey(MergeState *s, InputMap *m, const PprofSample *smp)
 				break;
 			}
 		}
-		key[w++] = MergeMapLocation(s, m, li, synth);
+		key[w++] = PgoMapLocation(s, m, li, synth);
 	}
 	return w;
+}
+
+/*
+ * State index of input location index at synthetic address synth: what
+ * MergeMapLocation() gives, looked up by the location's content first. The
+ * content (file header of pprof_merge_state.h) determines the location's
+ * state key, whose function is the interned name (denylisted or not) and
+ * start line: equal contents are one state location. A location of a
+ * binary that earlier inputs had then costs one hash of its bytes, instead
+ * of interning its names, functions and key (BENCHMARKS.md, "Merge path").
+ */
+static uint32
+PgoMapLocation(MergeState *s, InputMap *m, uint32 index, uint32 synth)
+{
+	const PprofView *v = m->v;
+	const PprofLocation *l = &v->locations[index];
+	uint32		slot = index * s->pgo_frames + synth;
+	Size		need = 2;
+	uint32	   *key;
+	uint32		w = 0;
+	uint32		k;
+	uint32		content;
+	bool		found;
+
+	if (m->locations[slot] != NO_INDEX)
+		return m->locations[slot];
+
+	for (k = 0; k < l->n_lines; k++)
+		need += 5 + (PprofStringLength(v, v->functions[v->lines[l->first_line + k].function].name) + 3) / 4;
+	if (need > m->content_cap)
+	{
+		m->content_cap = Max(need, 2 * m->content_cap);
+		m->content = m->content ? repalloc_huge(m->content, sizeof(uint32) * m->content_cap)
+			: MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * m->content_cap);
+	}
+	key = m->content;
+	key[w++] = synth;
+	key[w++] = l->n_lines;
+	for (k = 0; k < l->n_lines; k++)
+	{
+		const PprofLine *line = &v->lines[l->first_line + k];
+		const PprofFunction *f = &v->functions[line->function];
+		uint32		len = PprofStringLength(v, f->name);
+
+		PutWord64(&key[w], (uint64) f->start_line);
+		PutWord64(&key[w + 2], (uint64) line->line);
+		key[w + 4] = len;
+		w += 5;
+		/* the name, zero-padded to whole words */
+		if (len > 0)
+			key[w + (len - 1) / 4] = 0;
+		memcpy(&key[w], PprofString(v, f->name), len);
+		w += (len + 3) / 4;
+	}
+
+	content = InternerAdd(&s->pgo_contents, key, w * sizeof(uint32), &found);
+	if (found)
+		return m->locations[slot] = s->pgo_content_location[content];
+
+	if (content == s->pgo_content_cap)
+	{
+		s->pgo_content_cap *= 2;
+		s->pgo_content_location = repalloc_huge(s->pgo_content_location,
+												sizeof(uint32) * s->pgo_content_cap);
+	}
+	s->pgo_content_location[content] = MergeMapLocation(s, m, index, synth);
+	return s->pgo_content_location[content];
 }

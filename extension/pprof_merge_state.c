@@ -78,10 +78,45 @@ MergeStateIsEmpty(const MergeState *s)
 void
 MergeStateAdd(MergeState *s, const Pprof *pprof, double weight)
 {
-	/* flags are set only on partial layouts, which never leave a merge */
-	if (pprof->flags != 0)
-		elog(ERROR, "pprof layout flags %u in a merge input", pprof->flags);
+	PprofCheckMergeInput(pprof, s->mode, s->pgo_frames);
 	AddInput(s, pprof, weight, NULL);
+}
+
+/*
+ * A value a merge of mode (keeping frames leaf-most locations, MERGE_PGO)
+ * can take as an input: any profile, and a pgo projection
+ * (pprof_pgo_projection.c) in pgo_merge if it kept enough frames. A
+ * projection holds only what pgo_merge reads, so pprof_merge refuses it.
+ */
+void
+PprofCheckMergeInput(const Pprof *pprof, MergeMode mode, int frames)
+{
+	int			version = pprof->reserved >> 8;
+	int			kept = pprof->reserved & 0xff;
+
+	if (pprof->flags == 0)
+		return;
+	/* other flags are set only on partial layouts, which never leave a merge */
+	if (pprof->flags != PPROF_FLAG_PGO_PROJECTION)
+		elog(ERROR, "pprof layout flags %u in a merge input", pprof->flags);
+	if (version != PPROF_PROJECTION_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("unsupported pgo projection version %d", version),
+				 errdetail("This build of the pprof extension reads version %d.",
+						   PPROF_PROJECTION_VERSION)));
+	if (mode == MERGE_LOSSLESS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("pprof_merge cannot merge a pgo projection"),
+				 errdetail("A projection (pprof_pgo_projection) keeps only what pgo_merge reads of a profile."),
+				 errhint("Merge the profiles themselves.")));
+	if (frames > kept)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("pgo projection keeps only %d leaf-most frames, %d needed", kept, frames),
+				 errdetail("pgo_merge reads pprof.pgo_frames leaf-most frames of each sample."),
+				 errhint("Merge the profiles themselves, or set pprof.pgo_frames to %d or less.", kept)));
 }
 
 /*
@@ -215,6 +250,8 @@ InputMapInit(MergeState *s, InputMap *m, const PprofView *v)
 	m->locations = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * nloc);
 	memset(m->locations, 0xff, sizeof(uint32) * nloc);
 	m->key = palloc(sizeof(uint32) * (2 + PPROF_MAX_STACK_DEPTH + 5 * PPROF_MAX_LABELS_PER_SAMPLE));
+	m->content = NULL;
+	m->content_cap = 0;
 }
 
 /* State string id of input string index. */

@@ -100,6 +100,15 @@ struct MergeState
 	bool		pgo_nanoseconds;
 	int			pgo_frames;
 	bool		pgo_normalize;
+	/*
+	 * MERGE_PGO: locations by content, [synth, n_lines, {start_line (2),
+	 * line (2), name length, name bytes (padded to words)}*]: the input's
+	 * bytes, so a location another input had is found with one probe, not
+	 * one per string, function and location (pprof_merge_pgo.c)
+	 */
+	PprofInterner pgo_contents;
+	uint32	   *pgo_content_location;	/* per content: state location */
+	uint32		pgo_content_cap;
 	uint32	   *deny;			/* string ids of denylisted names */
 	int			n_deny;
 	uint32		sid_samples,
@@ -157,6 +166,8 @@ typedef struct InputMap
 	uint32	   *mappings;
 	uint32	   *locations;		/* PGO: n_locations * pgo_frames */
 	uint32	   *key;			/* a sample key being built */
+	uint32	   *content;		/* MERGE_PGO: a location's content key */
+	Size		content_cap;	/* words */
 } InputMap;
 
 /*

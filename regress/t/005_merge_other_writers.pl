@@ -188,5 +188,28 @@ foreach my $set ([ 'alone', qw(cpu_ns) ],
 is(preprofile("$tmp/ns" . ($n - 2) . '.pb.gz'), preprofile($file{cpu_ns}),
 	'cpu_ns alone: go tool preprofile equals that of the input');
 
+#
+# The compiler's projection (pprof_pgo_projection, what pgo.profiles keeps
+# beside each profile) stands for these profiles too: pgo_merge of the
+# projections is pgo_merge of the profiles, byte for byte, alone and
+# together, normalized or not, weighted, at 2 and 4 frames.
+#
+foreach my $settings ('pprof.pgo_normalize = off', 'pprof.pgo_normalize = on',
+	'pprof.pgo_frames = 2')
+{
+	my $differ = $node->safe_psql('postgres', qq{
+		SET $settings;
+		WITH c AS (SELECT name, p, pprof_pgo_projection(p, 4) AS q, length(name) / 3.0 AS w FROM fx)
+		SELECT coalesce(string_agg(name, ', ' ORDER BY name), 'none') FROM (
+			SELECT name, md5(pgo_merge(p)::bytea) IS DISTINCT FROM md5(pgo_merge(q)::bytea)
+					  OR md5(pgo_merge(p, w)::bytea) IS DISTINCT FROM md5(pgo_merge(q, w)::bytea) AS d
+			FROM c GROUP BY name
+			UNION ALL
+			SELECT 'all', md5(pgo_merge(p)::bytea) IS DISTINCT FROM md5(pgo_merge(q)::bytea)
+					  OR md5(pgo_merge(p, w)::bytea) IS DISTINCT FROM md5(pgo_merge(q, w)::bytea)
+			FROM c) x WHERE d});
+	is($differ, 'none', "$settings: pgo_merge of the projections is that of the profiles");
+}
+
 $node->stop;
 done_testing();

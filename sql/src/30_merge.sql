@@ -60,6 +60,13 @@ CREATE AGGREGATE pgo_merge(pprof, float8) (
 );
 COMMENT ON AGGREGATE pgo_merge(pprof, float8) IS 'pgo_merge with a weight per row (>= 0) scaling its contribution';
 
+-- What pgo_merge reads of a profile (extension/pprof_pgo_projection.c):
+-- pgo.profiles keeps it beside each profile, so catalog merges read a few
+-- kilobytes per row instead of the whole profile.
+CREATE FUNCTION pprof_pgo_projection(pprof, frames integer) RETURNS pprof
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION pprof_pgo_projection(pprof, integer) IS 'the profile reduced to what pgo_merge reads of it (sample types, values, leaf-most frames, "mode" labels); pgo_merge of it is pgo_merge of the profile for pprof.pgo_frames up to frames';
+
 
 --
 -- Label filters (extension/pprof_filter.c): the fleet catalog selects one

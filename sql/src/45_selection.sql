@@ -32,7 +32,7 @@ CREATE FUNCTION pgo.selection(tag text, "window" interval DEFAULT '7 days',
 BEGIN ATOMIC
 	SELECT s.id, s.tag, s.labels, s.source, s.received_at, s.profile, s.duration_seconds,
 		   s.cpu_nanos, s.samples, s.pgo_usable, s.problems, s.build_id, s.input_bytes,
-		   s.sample_types, s.sample_modes
+		   s.sample_types, s.sample_modes, s.pgo_projection
 	FROM (SELECT n.*,
 				 row_number() OVER (ORDER BY n.cpu_nanos DESC NULLS LAST, n.received_at DESC, n.id DESC) AS cpu_rank
 		  FROM (SELECT p.*
@@ -56,7 +56,9 @@ COMMENT ON FUNCTION pgo.selection(text, interval, integer, text, interval, integ
 -- The merge of a selection, for pgo.profile_for and pgo.publish: each row
 -- reduced to the requested mode when the mode is not its upload label, the
 -- ids and the bytes from one statement, so the ids are exactly the rows
--- merged.
+-- merged. It merges the rows' projections (pgo.profiles.pgo_projection, 4
+-- frames), which give the bytes the profiles give, unless pprof.pgo_frames
+-- asks for more frames than they keep.
 CREATE FUNCTION pgo.merged_selection(tag text, "window" interval, max_profiles integer, mode text,
 									 "normalize" boolean, min_duration interval, top_by_cpu integer,
 									 OUT input_ids bigint[], OUT profile bytea)
@@ -65,6 +67,8 @@ CREATE FUNCTION pgo.merged_selection(tag text, "window" interval, max_profiles i
 	SET plan_cache_mode = force_custom_plan
 	SET pprof.pgo_normalize = on
 	AS $$
+DECLARE
+	v_projection boolean;
 BEGIN
 	PERFORM pgo.check_tag(merged_selection.tag);
 	PERFORM pgo.check_selection(merged_selection."window", merged_selection.max_profiles,
@@ -72,11 +76,17 @@ BEGIN
 	-- scoped to this call by the SET clause above
 	PERFORM set_config('pprof.pgo_normalize',
 					   CASE WHEN merged_selection.normalize IS FALSE THEN 'off' ELSE 'on' END, true);
+	-- loads the module, so pprof.pgo_frames has its effective value
+	PERFORM @extschema@.pprof_is_valid('\x'::bytea);
+	v_projection := current_setting('pprof.pgo_frames')::integer <= 4;
 
 	SELECT array_agg(s.id ORDER BY s.id),
 		   @extschema@.pgo_merge(
 			   CASE WHEN merged_selection.mode IS NOT NULL AND s.labels ->> 'mode' IS NULL
-					THEN @extschema@.pprof_filter_label(s.profile, 'mode', merged_selection.mode)
+					THEN @extschema@.pprof_filter_label(
+						CASE WHEN v_projection THEN s.pgo_projection ELSE s.profile END,
+						'mode', merged_selection.mode)
+					WHEN v_projection THEN s.pgo_projection
 					ELSE s.profile END)::bytea
 	INTO merged_selection.input_ids, merged_selection.profile
 	FROM pgo.selection(merged_selection.tag, merged_selection."window", merged_selection.max_profiles,

@@ -37,3 +37,30 @@
 
 -- pprof_top lists every function, as go tool pprof -top -nodefraction=0
 COMMENT ON FUNCTION pprof_top(pprof, integer, text) IS 'the n functions go tool pprof -top -nodefraction=0 lists first, in its order (plain -top also leaves out those under 0.5% of the total)';
+
+--
+-- pgo.profiles keeps what pgo_merge reads of each profile, its projection,
+-- which catalog merges read instead of the profile (pgo.merged_selection,
+-- restated above). Adding the column computes it for every existing row.
+--
+-- @restate sql/src/30_merge.sql pprof_pgo_projection
+ALTER TABLE pgo.profiles ADD COLUMN pgo_projection @extschema@.pprof NOT NULL
+	GENERATED ALWAYS AS (@extschema@.pprof_pgo_projection(profile, 4)) STORED;
+COMMENT ON COLUMN pgo.profiles.pgo_projection IS 'pprof_pgo_projection(profile, 4): what pgo_merge reads of the profile; catalog merges read it';
+-- lz4 as the profile (40_catalog_tables.sql); SET COMPRESSION does not
+-- reach existing partitions, the default one included
+DO $$
+DECLARE
+	r regclass;
+BEGIN
+	FOR r IN SELECT 'pgo.profiles'::regclass
+			 UNION ALL
+			 SELECT i.inhrelid::regclass FROM pg_inherits i WHERE i.inhparent = 'pgo.profiles'::regclass
+	LOOP
+		EXECUTE format('ALTER TABLE %s ALTER COLUMN pgo_projection SET COMPRESSION lz4', r);
+	END LOOP;
+EXCEPTION WHEN feature_not_supported THEN
+	NULL;						-- a server built without lz4 keeps pglz
+END
+$$;
+-- @restate sql/src/45_selection.sql pgo.selection
