@@ -332,8 +332,13 @@ PgoMapLocation(MergeState *s, InputMap *m, uint32 index, uint32 synth)
 	if (m->locations[slot] != NO_INDEX)
 		return m->locations[slot];
 
+	/* names read in place: the decoder validated every string index */
 	for (k = 0; k < l->n_lines; k++)
-		need += 5 + (PprofStringLength(v, v->functions[v->lines[l->first_line + k].function].name) + 3) / 4;
+	{
+		uint32		name = v->functions[v->lines[l->first_line + k].function].name;
+
+		need += 5 + (v->str_offsets[name + 1] - v->str_offsets[name] + 2) / 4;
+	}
 	if (need > m->content_cap)
 	{
 		m->content_cap = Max(need, 2 * m->content_cap);
@@ -347,7 +352,7 @@ PgoMapLocation(MergeState *s, InputMap *m, uint32 index, uint32 synth)
 	{
 		const PprofLine *line = &v->lines[l->first_line + k];
 		const PprofFunction *f = &v->functions[line->function];
-		uint32		len = PprofStringLength(v, f->name);
+		uint32		len = v->str_offsets[f->name + 1] - v->str_offsets[f->name] - 1;
 
 		PutWord64(&key[w], (uint64) f->start_line);
 		PutWord64(&key[w + 2], (uint64) line->line);
@@ -356,7 +361,7 @@ PgoMapLocation(MergeState *s, InputMap *m, uint32 index, uint32 synth)
 		/* the name, zero-padded to whole words */
 		if (len > 0)
 			key[w + (len - 1) / 4] = 0;
-		memcpy(&key[w], PprofString(v, f->name), len);
+		memcpy(&key[w], v->str_data + v->str_offsets[f->name], len);
 		w += (len + 3) / 4;
 	}
 
