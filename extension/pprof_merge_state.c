@@ -362,12 +362,13 @@ MergeMapMapping(MergeState *s, InputMap *m, uint32 index)
 }
 
 /*
- * State index of input location index. LOSSLESS: the key holds the mapping
- * and the address relative to its start (pprof normalizes for ASLR). PGO:
- * the key holds the synthetic address synth instead, and no mapping.
+ * State index of input location index, which the input has not mapped yet
+ * (MergeMapLocation() asks). LOSSLESS: the key holds the mapping and the
+ * address relative to its start (pprof normalizes for ASLR). PGO: the key
+ * holds the synthetic address synth instead, and no mapping.
  */
 uint32
-MergeMapLocation(MergeState *s, InputMap *m, uint32 index, uint32 synth)
+MergeMapNewLocation(MergeState *s, InputMap *m, uint32 index, uint32 synth)
 {
 	const PprofLocation *l = &m->v->locations[index];
 	uint32		slot = s->mode == MERGE_PGO ? index * s->pgo_frames + synth : index;
@@ -377,9 +378,6 @@ MergeMapLocation(MergeState *s, InputMap *m, uint32 index, uint32 synth)
 	uint32		k;
 	uint32		w = 0;
 	bool		found;
-
-	if (m->locations[slot] != NO_INDEX)
-		return m->locations[slot];
 
 	nwords = 5 + l->n_lines * 5;
 	if (nwords > lengthof(stack_key))

@@ -188,7 +188,7 @@ typedef struct PgoInput
 extern uint32 MergeInternString(MergeState *s, const char *str, uint32 len);
 extern uint32 MergeMapString(MergeState *s, InputMap *m, uint32 index);
 extern uint32 MergeMapMapping(MergeState *s, InputMap *m, uint32 index);
-extern uint32 MergeMapLocation(MergeState *s, InputMap *m, uint32 index, uint32 synth);
+extern uint32 MergeMapNewLocation(MergeState *s, InputMap *m, uint32 index, uint32 synth);
 extern void MergeAddHeader(MergeState *s, InputMap *m);
 extern void MergeAddSample(MergeState *s, const uint32 *key, uint32 nwords,
 						   const int64 *values);
@@ -205,6 +205,21 @@ typedef struct MergePartial
 	uint32		type_inputs[PPROF_MAX_SAMPLE_TYPES];
 	uint64		type_before[PPROF_MAX_SAMPLE_TYPES];
 } MergePartial;
+
+/*
+ * State index of input location index (PGO: at synthetic address synth):
+ * every frame of every sample asks, most of them for a location the input
+ * mapped already, so that answer is inline (MergeMapNewLocation maps one).
+ */
+static inline uint32
+MergeMapLocation(MergeState *s, InputMap *m, uint32 index, uint32 synth)
+{
+	uint32		slot = s->mode == MERGE_PGO ? index * s->pgo_frames + synth : index;
+
+	if (m->locations[slot] != NO_INDEX)
+		return m->locations[slot];
+	return MergeMapNewLocation(s, m, index, synth);
+}
 
 /* pprof_merge_lossless.c: what pprof_merge adds of an input */
 extern void MergeLosslessAdd(MergeState *s, InputMap *m, const MergePartial *partial);
