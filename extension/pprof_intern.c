@@ -168,13 +168,3 @@ InternerAdd(PprofInterner *it, const void *key, uint32 len, bool *found)
 		InternerGrowBuckets(it);
 	return index;
 }
-
-/* The key stored at index (4-byte aligned), and its length. */
-const char *
-InternerKey(const PprofInterner *it, uint32 index, uint32 *len)
-{
-	if (index >= it->n)
-		elog(ERROR, "interner index %u out of range", index);
-	*len = it->lengths[index];
-	return it->arena + it->offsets[index];
-}

@@ -34,6 +34,18 @@ typedef struct PprofInterner
 
 extern void InternerInit(PprofInterner *it, MemoryContext cxt, uint32 expected);
 extern uint32 InternerAdd(PprofInterner *it, const void *key, uint32 len, bool *found);
-extern const char *InternerKey(const PprofInterner *it, uint32 index, uint32 *len);
+
+/*
+ * The key stored at index (4-byte aligned), and its length. Inline: the
+ * merge output's sorts read two keys per comparison.
+ */
+static inline const char *
+InternerKey(const PprofInterner *it, uint32 index, uint32 *len)
+{
+	if (unlikely(index >= it->n))
+		elog(ERROR, "interner index %u out of range", index);
+	*len = it->lengths[index];
+	return it->arena + it->offsets[index];
+}
 
 #endif							/* PPROF_INTERN_H */
