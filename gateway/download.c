@@ -160,9 +160,12 @@ Merge(struct db_ctx *ctx, struct request *r, struct download *d)
 
 	/* one statement: the key of exactly the rows that were merged */
 	snprintf(sql, sizeof(sql),
-			 "SELECT k, p, encode(sha256(p), 'hex') "
-			 "FROM pgo.selection_key($1%s) AS k, %s(pgo.profile_for($1%s)) AS p",
-			 d->sel.args, d->preprofile ? "pgo.preprofile" : "", d->sel.args);
+			 d->preprofile
+			 ? "SELECT k, p, encode(sha256(p), 'hex') "
+			 "FROM pgo.selection_key($1%s) AS k, pgo.preprofile(pgo.profile_for($1%s)) AS p"
+			 : "SELECT k, p, encode(sha256(p), 'hex') "
+			 "FROM pgo.selection_key($1%s) AS k, pgo.profile_for($1%s) AS p",
+			 d->sel.args, d->sel.args);
 	t0 = now_ns();
 	res = db_query(ctx, sql, d->sel.nvalues, d->sel.values, NULL, NULL, 1);
 	metrics_merge_seconds((double) (now_ns() - t0) / 1e9);

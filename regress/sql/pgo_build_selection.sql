@@ -6,6 +6,8 @@
 \getenv abs_srcdir PG_ABS_SRCDIR
 \set d :abs_srcdir '/data/'
 SET max_parallel_workers_per_gather = 0;
+-- in one transaction, rolled back: the later tests list every tag
+BEGIN;
 
 -- SQLSTATE and message of a statement's error, or 'ok'
 CREATE FUNCTION try_b(q text) RETURNS text LANGUAGE plpgsql AS $$
@@ -91,7 +93,7 @@ SELECT h.tag, h.newest_usable IS NOT NULL AS has_usable,
 	   CASE WHEN h.usable_age_seconds > 3 * 86400 - 600 THEN 'days' WHEN h.usable_age_seconds >= 0 THEN 'fresh' END AS age,
 	   round(h.drift::numeric, 2) AS drift
 FROM pgo.tag_health() h WHERE h.tag LIKE 'bs-%' ORDER BY h.tag;
--- bounded: the tags with the newest uploads
+-- bounded: the tags with the newest uploads (one transaction: all at the same time, by name)
 SELECT h.tag FROM pgo.tag_health(2) h ORDER BY h.tag;
 SELECT try_b($$SELECT * FROM pgo.tag_health(0)$$);
 
@@ -100,3 +102,5 @@ SELECT try_b($$SELECT * FROM pgo.tag_health(0)$$);
 --
 SELECT t, try_b(format('SELECT pgo.check_tag(%L)', t)) FROM unnest(ARRAY['.', '..', '...', '.a', 'a..b']) AS t;
 SELECT try_b($$SELECT pgo.ingest('..', pg_read_binary_file('$$ || :'d' || $$cpu_a1.pb.gz'))$$) LIKE '22023: invalid profile tag%' AS ingest_refuses;
+
+ROLLBACK;

@@ -85,3 +85,7 @@ $$;
 
 -- pprof_top lists every function, as go tool pprof -top -nodefraction=0
 COMMENT ON FUNCTION pprof_top(pprof, integer, text) IS 'the n functions go tool pprof -top -nodefraction=0 lists first, in its order (plain -top also leaves out those under 0.5% of the total)';
+
+-- the compilers pprof_pgo_usable answers for (README: Go 1.24 to 1.27 read
+-- profiles as 1.23 does)
+COMMENT ON FUNCTION pprof_pgo_usable(pprof) IS 'true if go build -pgo (Go 1.21 to 1.27) would use the profile';
