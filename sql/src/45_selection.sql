@@ -31,9 +31,7 @@ CREATE FUNCTION pgo.selection_candidates(tag text, "window" interval, mode text,
 	RETURNS SETOF pgo.profiles
 	LANGUAGE sql STABLE
 BEGIN ATOMIC
-	SELECT p.id, p.tag, p.labels, p.source, p.received_at, p.profile, p.duration_seconds,
-		   p.cpu_nanos, p.samples, p.pgo_usable, p.problems, p.build_id, p.input_bytes,
-		   p.sample_types, p.sample_modes
+	SELECT p.*
 	FROM pgo.profiles p
 	WHERE p.tag = selection_candidates.tag
 	  AND p.pgo_usable
@@ -66,9 +64,7 @@ CREATE FUNCTION pgo.selection_go(tag text, "window" interval, mode text, min_dur
 	RETURNS SETOF pgo.profiles
 	LANGUAGE sql STABLE
 BEGIN ATOMIC
-	SELECT p.id, p.tag, p.labels, p.source, p.received_at, p.profile, p.duration_seconds,
-		   p.cpu_nanos, p.samples, p.pgo_usable, p.problems, p.build_id, p.input_bytes,
-		   p.sample_types, p.sample_modes
+	SELECT p.*
 	FROM pgo.selection_candidates(selection_go.tag, selection_go."window", selection_go.mode,
 								  selection_go.min_duration) p
 	WHERE selection_go.go_version IS NULL
