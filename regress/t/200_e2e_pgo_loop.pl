@@ -168,6 +168,19 @@ is($node->safe_psql('postgres',
 		"SELECT DISTINCT labels->>'go' ~ ('^go' || replace('$push_minor', '.', '\\.') || '(\\.|\$)') "
 		  . "FROM pgo.profiles WHERE tag = '$tag' AND labels->>'mode' = 'serve'"),
 	't', "the windows come from the $toolchains[-1]{name} build (label go)");
+# a build on that toolchain asks for its profiles: the windows, not the
+# scrape (no label go); a minor no profile has selects them all
+$r = http('GET', "$gw->{url}/profile/$tag?go_version=$push_minor");
+is($r->{status}, 200, "GET /profile/<tag>?go_version=$push_minor: 200");
+is(unpack('H*', $r->{body}),
+	$node->safe_psql('postgres', "SELECT encode(pgo.profile_for('$tag', go_version => '$push_minor'), 'hex')"),
+	"?go_version=$push_minor: what pgo.profile_for gives with go_version");
+is($node->safe_psql('postgres',
+		"SELECT string_agg(DISTINCT labels->>'mode', ',') FROM pgo.selection('$tag', go_version => '$push_minor')"),
+	'serve', "?go_version=$push_minor: the windows of that build only");
+is($node->safe_psql('postgres',
+		"SELECT count(*) = (SELECT count(*) FROM pgo.selection('$tag')) FROM pgo.selection('$tag', go_version => '1.1')"),
+	't', 'a Go minor no profile has: every profile');
 
 # --- The build: curl the merged profile, go build with it.
 $r = http('GET', "$gw->{url}/profile/$tag", out => "$tmp/merged.pgo");
