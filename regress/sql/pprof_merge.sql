@@ -292,6 +292,19 @@ SELECT count(DISTINCT input_order) > 1 AS orders_differ,
        count(DISTINCT pgo_weighted) AS distinct_weighted_results
 FROM runs;
 
+-- samples that differ only in their labels are ordered by the labels'
+-- content, not by the ids the state gave their strings (which follow the
+-- order of the rows): the same profile, its strings and labels listed in
+-- another order, merges to the same bytes, first or last (a finding of
+-- fuzz/merge_fuzz.c)
+CREATE TABLE m_lab AS
+SELECT f AS name, pg_read_binary_file(:'data' || f || '.pb')::pprof AS p
+FROM unnest(ARRAY['merge_labels_a', 'merge_labels_b']) AS f;
+SELECT (SELECT pprof_merge(p ORDER BY name) FROM m_lab)::bytea =
+       (SELECT pprof_merge(p ORDER BY name DESC) FROM m_lab)::bytea AS any_order,
+       (SELECT pprof_merge(p) FROM m_lab WHERE name = 'merge_labels_a')::bytea =
+       (SELECT pprof_merge(p) FROM m_lab WHERE name = 'merge_labels_b')::bytea AS same_content;
+
 -- 40 rows of the A and B profiles, one per page, so that parallel workers
 -- can share them
 CREATE TABLE m_par (id int, filler text, p pprof) WITH (fillfactor = 10, parallel_workers = 2);
@@ -363,6 +376,6 @@ RESET min_parallel_table_scan_size;
 RESET parallel_tuple_cost;
 RESET parallel_setup_cost;
 
-DROP TABLE m_fx, m_frames4, m_nodeny, m_deny, m_par, m_part, m_serial, m_serial_norm;
+DROP TABLE m_fx, m_lab, m_frames4, m_nodeny, m_deny, m_par, m_part, m_serial, m_serial_norm;
 DROP FUNCTION m_fix, m_merge, m_pgo, m_pgo_w, m_merge1, m_pgo1, m_totals_scaled,
   m_stack_diff, m_sum_diff, m_zero_samples;
