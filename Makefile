@@ -49,7 +49,7 @@ OBJS = \
 # object is defined once.
 EXTVERSION = 0.3
 SQL_SOURCES = $(sort $(wildcard sql/src/*.sql))
-SQL_NEW_0_3 = sql/src/60_compiler.sql sql/src/65_pictures.sql sql/src/70_scrape.sql sql/src/75_publish.sql
+SQL_NEW_0_3 = sql/src/60_compiler.sql sql/src/62_drift.sql sql/src/65_pictures.sql sql/src/70_scrape.sql sql/src/75_publish.sql
 DATA = sql/pprof--0.1.sql sql/pprof--0.1--0.2.sql
 DATA_built = sql/pprof--$(EXTVERSION).sql sql/pprof--0.2--0.3.sql
 

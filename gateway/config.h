@@ -27,6 +27,8 @@
 #define DEFAULT_CONN_MEMORY			(128u * 1024)
 #define DEFAULT_DRAIN_TIMEOUT_S		40
 #define DEFAULT_RETRY_AFTER_S		1
+#define DEFAULT_METRICS_TAGS		20		/* tags in /metrics (pgo.tag_health) */
+#define MAX_METRICS_TAGS			10000
 
 /*
  * hard limits (not configurable): what protects the gateway itself. The
@@ -77,6 +79,7 @@ struct config
 	size_t		conn_memory;
 	unsigned	drain_timeout_s;
 	unsigned	retry_after_s;
+	unsigned	metrics_tags;		/* 0: no per-tag gauges */
 };
 
 extern struct config cfg;

@@ -18,6 +18,10 @@
  *
  * Releases are immutable: cached without expiry, and answered 304 without a
  * database query when the client already holds the URL's hash.
+ *
+ * ?format=preprofile serves the same merge in the compiler's serialized
+ * form (pgo.preprofile: what go tool preprofile -i writes), cached under
+ * its own key.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +40,7 @@ struct download
 	char	   *if_none_match;
 	struct cache_entry *result; /* the job's answer, for coalesced requests */
 	const char *tag;
+	bool		preprofile;		/* ?format=preprofile */
 	char		sha256[65];		/* a release's, lower case */
 };
 
@@ -58,6 +63,8 @@ static const struct
 	{"normalize", "\"normalize\"", "boolean"},
 	{"min_duration", "\"min_duration\"", "interval"},
 	{"top_by_cpu", "\"top_by_cpu\"", "integer"},
+	{"go_version", "\"go_version\"", "text"},
+	{"version", "\"version\"", "text"},
 };
 
 /* Free the download state of a request. */
@@ -118,8 +125,13 @@ ReplyEntry(struct request *r, struct cache_entry *e, bool immutable)
 	}
 	r->reply.status = 200;
 	r->reply.entry = e;
-	r->reply.content_type = "application/octet-stream";
-	r->reply.attachment = true;
+	if (d != NULL && d->preprofile)
+		r->reply.content_type = "text/plain; charset=utf-8";
+	else
+	{
+		r->reply.content_type = "application/octet-stream";
+		r->reply.attachment = true;
+	}
 }
 
 /* 404: the selection has nothing to merge (res is freed). */
@@ -138,7 +150,7 @@ NoUsableProfile(struct request *r, PGresult *res)
 static bool
 Merge(struct db_ctx *ctx, struct request *r, struct download *d)
 {
-	char		sql[1200];
+	char		sql[1400];
 	PGresult   *res;
 	struct buf	key;
 	struct cache_entry *e;
@@ -148,7 +160,10 @@ Merge(struct db_ctx *ctx, struct request *r, struct download *d)
 
 	/* one statement: the key of exactly the rows that were merged */
 	snprintf(sql, sizeof(sql),
-			 "SELECT k, p, encode(sha256(p), 'hex') "
+			 d->preprofile
+			 ? "SELECT k, p, encode(sha256(p), 'hex') "
+			 "FROM pgo.selection_key($1%s) AS k, pgo.preprofile(pgo.profile_for($1%s)) AS p"
+			 : "SELECT k, p, encode(sha256(p), 'hex') "
 			 "FROM pgo.selection_key($1%s) AS k, pgo.profile_for($1%s) AS p",
 			 d->sel.args, d->sel.args);
 	t0 = now_ns();
@@ -197,7 +212,7 @@ ProfileRun(struct db_ctx *ctx, void *arg)
 {
 	struct request *r = arg;
 	struct download *d = r->state;
-	char		sql[600];
+	char		sql[700];
 	PGresult   *res;
 	struct buf	key;
 	struct cache_entry *e;
@@ -266,12 +281,13 @@ ProfileSubmit(struct request *r)
  * The selection of a request (the query parameters of GET /profile/{tag})
  * as named arguments of the catalog's selection functions, in a fixed
  * order so equal selections give equal SQL; $1 is the tag. key (may be
- * NULL) gets the parameters for a cache key. false: r->reply is the 400
- * (or the out-of-memory answer).
+ * NULL) gets the parameters for a cache key. also (may be NULL) names one
+ * more parameter the caller reads itself. false: r->reply is the 400 (or
+ * the out-of-memory answer).
  */
 bool
 download_selection(struct request *r, const char *tag, struct selection *sel,
-				   struct buf *key)
+				   struct buf *key, const char *also)
 {
 	size_t		off = 0;
 	int			i;
@@ -282,11 +298,11 @@ download_selection(struct request *r, const char *tag, struct selection *sel,
 		for (j = 0; j < MAX_SELECT_ARGS; j++)
 			if (strcmp(r->params[i].key, select_params[j].param) == 0)
 				break;
-		if (j == MAX_SELECT_ARGS)
+		if (j == MAX_SELECT_ARGS && (also == NULL || strcmp(r->params[i].key, also) != 0))
 		{
 			reply_errorf(r, 400, "invalid query parameter",
-						 "Unknown parameter %.64s; use window, max, mode, normalize, min_duration, top_by_cpu.",
-						 r->params[i].key);
+						 "Unknown parameter %.64s; use window, max, mode, normalize, min_duration, top_by_cpu, go_version, version%s%s.",
+						 r->params[i].key, also ? ", " : "", also ? also : "");
 			return false;
 		}
 	}
@@ -325,9 +341,22 @@ download_selection(struct request *r, const char *tag, struct selection *sel,
 enum action
 profile_get(struct request *r)
 {
-	struct download *d = DownloadNew(r, "P");
+	const char *format = request_param(r, "format");
+	bool		preprofile = format != NULL && strcmp(format, "preprofile") == 0;
+	struct download *d;
 
-	if (d == NULL || !download_selection(r, d->tag, &d->sel, &d->key_prefix))
+	if (format != NULL && !preprofile && strcmp(format, "pprof") != 0)
+	{
+		reply_error(r, 400, "invalid query parameter",
+					"format is pprof (default.pgo, the default) or preprofile (go tool preprofile's form).");
+		return ACT_REPLY;
+	}
+	/* the kind in the cache key keeps the two forms apart */
+	d = DownloadNew(r, preprofile ? "V" : "P");
+	if (d == NULL)
+		return ACT_REPLY;
+	d->preprofile = preprofile;
+	if (!download_selection(r, d->tag, &d->sel, &d->key_prefix, "format"))
 		return ACT_REPLY;
 	r->submit = ProfileSubmit;
 	return request_db(r, ProfileRun, db_reader, 0, NULL);

@@ -25,15 +25,16 @@ extern void download_free(void *state);
  * arguments of the catalog's selection functions: values[0] is the tag ($1),
  * args the SQL after "$1" naming the others; values has room for one more.
  */
-#define MAX_SELECT_ARGS 6
+#define MAX_SELECT_ARGS 8
 struct selection
 {
-	char		args[400];
+	char		args[512];
 	const char *values[MAX_SELECT_ARGS + 2];
 	int			nvalues;
 };
 extern bool download_selection(struct request *r, const char *tag,
-							   struct selection *sel, struct buf *key);
+							   struct selection *sel, struct buf *key,
+							   const char *also);
 
 /* ui.c: GET /ui, GET /ui/{tag}, GET /profile/{tag}/flamegraph.svg */
 extern enum action ui_index_get(struct request *r);
@@ -45,5 +46,6 @@ extern void ui_free(void *state);
 extern enum action tags_get(struct request *r);
 extern enum action healthz_get(struct request *r);
 extern enum action metrics_get(struct request *r);
+extern void metrics_free(void *state);
 
 #endif							/* PGW_HANDLERS_H */

@@ -565,7 +565,7 @@ RequestStep(void *cls, struct MHD_Connection *c, const char *url, const char *me
 	{
 		/* resumed: the job is over */
 		r->db_pending = false;
-		if (r->job.err.http_status != 0)
+		if (r->job.err.http_status != 0 && !(r->after_db_on_error && r->after_db))
 		{
 			reply_db_error(r, &r->job.err);
 			return Respond(r);

@@ -131,6 +131,8 @@ struct request
 	struct request *coalesce_next;
 	/* called on the HTTP thread once the job is over (err already mapped) */
 	enum action (*after_db) (struct request *r);
+	/* after_db answers a failed job too (job.err set), not the error reply */
+	bool		after_db_on_error;
 
 	struct reply reply;
 	size_t		bytes_out;

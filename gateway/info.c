@@ -9,6 +9,7 @@
 #include "handlers.h"
 #include "json.h"
 #include "metrics.h"
+#include "routes.h"
 
 /* Database thread: the tags as one JSON document built by PostgreSQL. */
 static bool
@@ -85,13 +86,75 @@ healthz_get(struct request *r)
 	return request_db(r, PingRun, db_primary, cfg.health_timeout_ms, HealthzNext);
 }
 
+/* GET /metrics: the per-tag gauges the database thread rendered */
+struct metrics_state
+{
+	struct buf	tags;
+};
+
+/* Free the state of a GET /metrics. */
+void
+metrics_free(void *state)
+{
+	struct metrics_state *m = state;
+
+	buf_free(&m->tags);
+	free(m);
+}
+
+/* One gauge of every tag's row, from column col of res (NULL: no sample). */
+static void
+TagGauge(struct buf *b, PGresult *res, int col, const char *name, const char *help)
+{
+	int			i;
+
+	buf_printf(b, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+	/* tags are [A-Za-z0-9._-]: nothing to escape in a label value */
+	for (i = 0; i < PQntuples(res); i++)
+		if (!PQgetisnull(res, i, col))
+			buf_printf(b, "%s{tag=\"%s\"} %s\n", name, PQgetvalue(res, i, 0), PQgetvalue(res, i, col));
+}
+
+/*
+ * Database thread: pgo.tag_health, the catalog's one judgement of a tag's
+ * profile age and drift, as gauges. A failure leaves them out and says so
+ * in pgo_gateway_tag_health_up: the gateway's own metrics are served
+ * whatever the database does.
+ */
+#define TAG_HEALTH_UP_HELP "1 when the per-tag gauges (pgo.tag_health) could be read, else 0."
+
+static bool
+TagHealthRun(struct db_ctx *ctx, void *arg)
+{
+	struct request *r = arg;
+	struct metrics_state *m = r->state;
+	char		n[16];
+	const char *values[1] = {n};
+	PGresult   *res;
+
+	snprintf(n, sizeof(n), "%u", cfg.metrics_tags);
+	res = db_query(ctx, "SELECT tag, usable_age_seconds, drift FROM pgo.tag_health($1::integer)",
+				   1, values, NULL, NULL, 0);
+	if (res == NULL)
+		return true;			/* MetricsReply says so */
+	metrics_gauge(&m->tags, "pgo_gateway_tag_health_up", TAG_HEALTH_UP_HELP, 1);
+	TagGauge(&m->tags, res, 1, "pgo_tag_profile_age_seconds",
+			 "Age of the tag's newest PGO-usable profile (absent: it has none).");
+	TagGauge(&m->tags, res, 2, "pgo_tag_drift",
+			 "pgo.drift of the tag's default selection against its newest release, 0 to 1 (absent: no release).");
+	PQclear(res);
+	return true;
+}
+
 /*
  * GET /metrics: the gateway's counters (metrics.c), then what the database
- * executors and the response cache report of themselves.
+ * executors and the response cache report of themselves, then the per-tag
+ * gauges (MetricsTags).
  */
-enum action
-metrics_get(struct request *r)
+static enum action
+MetricsReply(struct request *r)
 {
+	struct metrics_state *m = r->state;
 	struct buf	b;
 	struct db_stats ds;
 	struct cache_stats cs;
@@ -115,6 +178,20 @@ metrics_get(struct request *r)
 				  (double) ds.queued);
 	metrics_gauge(&b, "pgo_gateway_in_flight_requests", "Requests being processed.",
 				  (double) metrics_get_in_flight());
+	if (m != NULL && r->job.err.http_status != 0)
+	{
+		/* the database failed: the gateway's own metrics all the same */
+		memset(&r->job.err, 0, sizeof(r->job.err));
+		buf_free(&m->tags);
+		buf_init(&m->tags);
+		metrics_gauge(&m->tags, "pgo_gateway_tag_health_up", TAG_HEALTH_UP_HELP, 0);
+	}
+	if (m != NULL)
+	{
+		buf_put(&b, m->tags.data, m->tags.len);
+		if (m->tags.oom)
+			b.oom = true;
+	}
 	if (b.oom)
 	{
 		buf_free(&b);
@@ -125,4 +202,28 @@ metrics_get(struct request *r)
 	r->reply.body = buf_steal(&b, &r->reply.len);
 	r->reply.content_type = "text/plain; version=0.0.4; charset=utf-8";
 	return ACT_REPLY;
+}
+
+/*
+ * GET /metrics. The per-tag gauges (--metrics-tags of them) name tags, so
+ * with a read token they are only for a request that carries it; each
+ * scrape costs the catalog up to one merge per tag with a release.
+ */
+enum action
+metrics_get(struct request *r)
+{
+	struct metrics_state *m;
+
+	if (cfg.metrics_tags == 0 || !routes_may_read(r))
+		return MetricsReply(r);
+	m = calloc(1, sizeof(*m));
+	if (m == NULL)
+	{
+		reply_out_of_memory(r);
+		return ACT_REPLY;
+	}
+	buf_init(&m->tags);
+	r->state = m;
+	r->after_db_on_error = true;
+	return request_db(r, TagHealthRun, db_reader, 0, MetricsReply);
 }

@@ -72,6 +72,8 @@ static const char usage[] =
 "  --drain-timeout DUR       PGO_DRAIN_TIMEOUT     on SIGTERM, wait this long for requests in\n"
 "                                                  flight (default 40s)\n"
 "  --retry-after SECONDS     PGO_RETRY_AFTER       Retry-After of 503 answers (default 1)\n"
+"  --metrics-tags N          PGO_METRICS_TAGS      tags with per-tag gauges in /metrics, those\n"
+"                                                  with the newest uploads (default 20, 0: none)\n"
 "  --help, --version\n"
 "\n"
 "Routes: POST /profile/<tag>, GET|HEAD /profile/<tag>, GET|HEAD /profile/<tag>@<sha256>,\n"
@@ -121,7 +123,7 @@ enum
 	OPT_CACHE_SIZE, OPT_THREADS, OPT_DB_POOL, OPT_READ_DB_POOL, OPT_POOL_WAIT,
 	OPT_CONNECT_TIMEOUT, OPT_STATEMENT_TIMEOUT, OPT_HEALTH_TIMEOUT,
 	OPT_HTTP_TIMEOUT, OPT_MAX_CONNECTIONS, OPT_MAX_PER_IP, OPT_CONN_MEMORY,
-	OPT_DRAIN_TIMEOUT, OPT_RETRY_AFTER
+	OPT_DRAIN_TIMEOUT, OPT_RETRY_AFTER, OPT_METRICS_TAGS
 };
 
 /* flag -> environment variable */
@@ -148,6 +150,7 @@ static const struct cli_setting settings[] =
 	{OPT_CONN_MEMORY, "connection-memory", "PGO_CONNECTION_MEMORY"},
 	{OPT_DRAIN_TIMEOUT, "drain-timeout", "PGO_DRAIN_TIMEOUT"},
 	{OPT_RETRY_AFTER, "retry-after", "PGO_RETRY_AFTER"},
+	{OPT_METRICS_TAGS, "metrics-tags", "PGO_METRICS_TAGS"},
 };
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
 
@@ -232,6 +235,9 @@ Apply(int opt, const char *name, const char *v)
 		case OPT_RETRY_AFTER:
 			cfg.retry_after_s = cli_count(name, v, 1, 3600);
 			break;
+		case OPT_METRICS_TAGS:
+			cfg.metrics_tags = cli_count(name, v, 0, MAX_METRICS_TAGS);
+			break;
 	}
 }
 
@@ -267,6 +273,7 @@ Configure(int argc, char **argv)
 	cfg.conn_memory = DEFAULT_CONN_MEMORY;
 	cfg.drain_timeout_s = DEFAULT_DRAIN_TIMEOUT_S;
 	cfg.retry_after_s = DEFAULT_RETRY_AFTER_S;
+	cfg.metrics_tags = DEFAULT_METRICS_TAGS;
 
 	/* tokens come from the environment, never from argv (visible in ps) */
 	cfg.upload_token = getenv("PGO_UPLOAD_TOKEN");

@@ -15,10 +15,10 @@
  * of the rows that share its pattern, a 404 lists the patterns.
  *
  * A pattern is matched against the DECODED path. A {name} part is one path
- * segment: the gateway refuses a part that contains a slash (%2F) or is
- * only dots (a client would read "." or ".." as a step of the path). What a
+ * segment: the gateway refuses a part that contains a slash (%2F). What a
  * part may otherwise hold is for its handler, and in the end for the
- * catalog, to judge (a tag by pgo.check_tag).
+ * catalog, to judge (a tag by pgo.check_tag, which refuses "." and "..",
+ * the parts a client would read as a step of the path).
  */
 #include "routes.h"
 
@@ -49,7 +49,7 @@ static const struct route routes[] = {
 	{METHOD_GET | METHOD_HEAD, "/healthz", AUTH_NONE,
 	NULL, NULL, healthz_get, NULL, "healthz"},
 	{METHOD_GET | METHOD_HEAD, "/metrics", AUTH_NONE,
-	NULL, NULL, metrics_get, NULL, "metrics"},
+	NULL, NULL, metrics_get, metrics_free, "metrics"},
 };
 
 #define NROUTES ((int) (sizeof(routes) / sizeof(routes[0])))
@@ -212,9 +212,16 @@ Authorized(struct request *r, enum auth_level level)
 	return false;
 }
 
+/* May the request read (a read token, when one is set)? No reply is made. */
+bool
+routes_may_read(struct request *r)
+{
+	return cfg.read_token == NULL || HasToken(r, cfg.read_token, cfg.upload_token);
+}
+
 /*
  * Keep the parts the pattern named, decoded. A part is one path segment
- * (no slash, not only dots); else r->reply is the 400.
+ * (no slash); else r->reply is the 400.
  */
 static bool
 KeepCaptures(struct request *r, const struct span *caps, int ncaps)
@@ -232,8 +239,8 @@ KeepCaptures(struct request *r, const struct span *caps, int ncaps)
 
 			snprintf(error, sizeof(error), "invalid %.*s", (int) c->namelen, c->name);
 			reply_errorf(r, 400, error,
-						 "The %.*s is one segment of the path: it cannot contain a slash (%%2F) "
-						 "or consist of dots only.", (int) c->namelen, c->name);
+						 "The %.*s is one segment of the path: it cannot contain a slash (%%2F).",
+						 (int) c->namelen, c->name);
 			return false;
 		}
 		kept->key = strndup(c->name, c->namelen);

@@ -15,5 +15,6 @@
  * r->route set, or ACT_REPLY with the error (404, 405, 401, 400).
  */
 extern const struct router *routes_init(void);
+extern bool routes_may_read(struct request *r);
 
 #endif							/* PGW_ROUTES_H */

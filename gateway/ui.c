@@ -67,7 +67,7 @@ PageNew(struct request *r, enum ui_kind kind)
 	r->state = p;
 	p->kind = kind;
 	if (kind != UI_INDEX &&
-		!download_selection(r, request_capture(r, "tag"), &p->sel, NULL))
+		!download_selection(r, request_capture(r, "tag"), &p->sel, NULL, NULL))
 		return NULL;
 	return p;
 }

@@ -82,20 +82,13 @@ path_match(const char *pattern, const char *path, struct span *caps, int *ncaps)
 }
 
 /*
- * Is a matched part one path segment: no slash (%2F), not only dots (a
- * client would read "." or ".." as a step of the path)? Empty is the
- * handler's to judge.
+ * Is a matched part one path segment: no slash (%2F)? What it may otherwise
+ * hold ("." and ".." included) is for the catalog to judge.
  */
 bool
 path_segment_valid(const char *value, size_t len)
 {
-	size_t		dots = 0;
-
-	if (memchr(value, '/', len) != NULL)
-		return false;
-	while (dots < len && value[dots] == '.')
-		dots++;
-	return len == 0 || dots < len;
+	return memchr(value, '/', len) == NULL;
 }
 
 /* Value of a hex digit, -1 if c is not one. */

@@ -69,9 +69,14 @@ func Run(ctx context.Context, tag string, opts ...Option) error {
 			if h := cfg.hooks; h != nil {
 				h.skipped.Add(1)
 			}
-		} else if busy {
-			busy = false
-			log.Info("pgo: CPU profiling is free again, resuming", "tag", tag)
+		} else {
+			if h := cfg.hooks; h != nil {
+				h.started.Add(1)
+			}
+			if busy {
+				busy = false
+				log.Info("pgo: CPU profiling is free again, resuming", "tag", tag)
+			}
 		}
 		timer := time.NewTimer(cfg.window)
 		if finished != nil {

@@ -95,21 +95,28 @@ func TestRunWithPause(t *testing.T) {
 }
 
 func TestRunPartialLastWindow(t *testing.T) {
+	// The window is long against scheduling delays on a loaded machine: the
+	// sleep starts once the window has started, so "more than half" holds
+	// by construction and "less than half" only fails if Run notices the
+	// cancellation more than 1.95 s late.
+	const window = 4 * time.Second
 	for _, tc := range []struct {
 		after   time.Duration
 		uploads int
 	}{
-		{50 * time.Millisecond, 0},  // < half of 400ms: discarded
-		{300 * time.Millisecond, 1}, // >= half: uploaded
+		{50 * time.Millisecond, 0},   // < half: discarded
+		{2500 * time.Millisecond, 1}, // >= half: uploaded
 	} {
 		g := okGateway(t)
+		h := &testHooks{}
 		ctx, cancel := context.WithCancel(context.Background())
-		done := startRun(ctx, "svc", testOpts(g, WithWindow(400*time.Millisecond))...)
+		done := startRun(ctx, "svc", testOpts(g, WithWindow(window), withHooks(h))...)
+		waitFor(t, 5*time.Second, "the first window to start", func() bool { return h.started.Load() >= 1 })
 		time.Sleep(tc.after)
-		stopRun(t, cancel, done, 2*time.Second)
+		stopRun(t, cancel, done, 5*time.Second)
 		// Run waits for its uploads before returning.
 		if n := g.count(); n != tc.uploads {
-			t.Errorf("cancelled after %s of a 400ms window: %d uploads, want %d", tc.after, n, tc.uploads)
+			t.Errorf("cancelled after %s of a %s window: %d uploads, want %d", tc.after, window, n, tc.uploads)
 		}
 	}
 }

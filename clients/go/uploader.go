@@ -158,6 +158,7 @@ type testHooks struct {
 	live, maxLive    atomic.Int32 // upload goroutines
 	uploaded, failed atomic.Int32
 	dropped          atomic.Int32
+	started          atomic.Int32 // windows whose profiling has started
 	windows          atomic.Int32 // windows profiled to the end
 	skipped          atomic.Int32 // windows skipped (profiling busy)
 }

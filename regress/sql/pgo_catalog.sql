@@ -356,9 +356,9 @@ GRANT USAGE ON SCHEMA pgo TO regress_pgo_gateway;
 GRANT EXECUTE ON FUNCTION
 	pgo.ingest(text, bytea, jsonb, text, text),
 	pgo.ingest_summary(text, bytea, jsonb, text, text),
-	pgo.profile_for(text, interval, integer, text, boolean, interval, integer),
-	pgo.selection_key(text, interval, integer, text, boolean, interval, integer),
-	pgo.publish(text, interval, integer, text, boolean, interval, integer),
+	pgo.profile_for(text, interval, integer, text, boolean, interval, integer, text, text),
+	pgo.selection_key(text, interval, integer, text, boolean, interval, integer, text, text),
+	pgo.publish(text, interval, integer, text, boolean, interval, integer, text, text),
 	pgo.release(text, text)
 TO regress_pgo_gateway;
 GRANT SELECT ON pgo.tags, fx TO regress_pgo_gateway;

@@ -82,8 +82,9 @@ SELECT change > 0.01 AND change < 0.5 AS some_change, publish
 FROM pgo.publication_description(:pub_id, :'lease', :'sha', pg_read_binary_file(:'d' || 'cpu_a1.pb.gz'));
 SELECT round(pgo.publication_change(pgo.release('pub', :'sha'), '\x00'::bytea)::numeric, 3) AS vs_garbage,
 	   pgo.publication_change(pgo.release('pub', :'sha'), pg_read_binary_file(:'d' || 'cpu_b1.pb.gz')) > 0.5 AS vs_other_program;
-SELECT abs(sum(share) - 1) < 0.011 AS shares_sum_to_the_hot_99pct, bool_and(share > 0) AS positive
-FROM pgo.publication_edges(pgo.release('pub', :'sha'));
+-- the change is pgo_drift, the compiler's view of two profiles
+SELECT pgo.publication_change(pgo.release('pub', :'sha'), b) = pgo_drift(pgo.release('pub', :'sha')::pprof, b::pprof) AS is_pgo_drift
+FROM (SELECT pg_read_binary_file(:'d' || 'cpu_a1.pb.gz') AS b) f;
 
 -- another worker's lease: refused
 SELECT replace(try_pub(format('SELECT pgo.publication_pin(%s, %L)', :pub_id, gen_random_uuid())),

@@ -182,4 +182,4 @@ SELECT (SELECT count(*) FROM regexp_matches(h, '<svg xmlns', 'g')) AS flame_grap
 FROM pgo.ui_tag('api', query => 'window=1d&x=<>') AS h;
 SELECT pgo.ui_tag('bad tag');
 SELECT pgo.ui_tag('api', max_profiles => 0);
-SELECT has_function_privilege('public', 'pgo.ui_tag(text, interval, integer, text, boolean, interval, integer, text)', 'EXECUTE') AS public_may_call;
+SELECT has_function_privilege('public', 'pgo.ui_tag(text, interval, integer, text, boolean, interval, integer, text, text, text)', 'EXECUTE') AS public_may_call;

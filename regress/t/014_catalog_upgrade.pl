@@ -47,6 +47,13 @@ my $setup_sql = qq{
 	END \$\$;
 	GRANT USAGE ON SCHEMA pgo TO regress_uploader;
 	GRANT EXECUTE ON FUNCTION pgo.ingest(text, bytea, jsonb, text, text) TO regress_uploader;
+	-- a function whose arguments changed since (0.3 added go_version and
+	-- version): the update grants again what was granted on the old one
+	DO \$\$ BEGIN
+		EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO regress_uploader',
+					   (SELECT p.oid::regprocedure FROM pg_proc p
+						WHERE p.proname = 'profile_for' AND p.pronamespace = 'pgo'::regnamespace));
+	END \$\$;
 };
 $node->safe_psql('postgres', $setup_sql);
 is($node->safe_psql('postgres', "SELECT extversion FROM pg_extension WHERE extname = 'pprof'"),

@@ -232,8 +232,8 @@ CREATE ROLE pgo_gateway LOGIN;
 GRANT USAGE ON SCHEMA pgo TO pgo_gateway;
 GRANT EXECUTE ON FUNCTION
   pgo.ingest_summary(text, bytea, jsonb, text, text),
-  pgo.profile_for(text, interval, integer, text, boolean, interval, integer),
-  pgo.selection_key(text, interval, integer, text, boolean, interval, integer),
+  pgo.profile_for(text, interval, integer, text, boolean, interval, integer, text, text),
+  pgo.selection_key(text, interval, integer, text, boolean, interval, integer, text, text),
   pgo.release(text, text)
 TO pgo_gateway;
 GRANT SELECT ON pgo.tags TO pgo_gateway;

@@ -116,9 +116,11 @@ sub select_case
 {
 	my ($name, $tag, %p) = @_;
 	my %arg = (window => 'window', max => 'max_profiles', min_duration => 'min_duration',
-		top_by_cpu => 'top_by_cpu', mode => 'mode', normalize => 'normalize');
+		top_by_cpu => 'top_by_cpu', mode => 'mode', normalize => 'normalize',
+		go_version => 'go_version', version => 'version');
 	my %cast = (window => 'interval', max => 'integer', min_duration => 'interval',
-		top_by_cpu => 'integer', mode => 'text', normalize => 'boolean');
+		top_by_cpu => 'integer', mode => 'text', normalize => 'boolean',
+		go_version => 'text', version => 'text');
 	my $query = join('&', map { "$_=" . enc($p{$_}) } sort keys %p);
 	my $r = http('GET', "$url/profile/" . enc($tag) . ($query ne '' ? "?$query" : ''));
 	agree("GET $name", $r,
@@ -136,6 +138,13 @@ foreach my $len (127, 128, 129)
 upload_case('tag with a space', tag => 'a b');
 select_case('tag with a colon', 'a:b');
 select_case('empty tag', '');
+# "." and "..": a client would read them as a step of the path, so the
+# catalog refuses them; "..." is a tag like any other
+foreach my $dots ('.', '..', '...')
+{
+	upload_case("tag $dots", tag => $dots);
+	select_case("tag $dots", $dots);
+}
 
 # labels: at most 64, keys of 1 to 128 characters, values of at most 1024
 # characters (characters, not bytes: é is two bytes)
@@ -175,6 +184,14 @@ foreach my $p (qw(window min_duration))
 }
 select_case("normalize=$_", 'svc', normalize => $_) foreach (qw(yes maybe));
 select_case('mode of 300 characters', 'svc', mode => 'm' x 300);
+
+# the build a selection prefers (pgo.check_build)
+select_case("go_version=$_", 'svc', go_version => $_) foreach ('1.27', 'go1.23', '1', '1.27.1', 'latest', '');
+foreach my $len (1024, 1025)
+{
+	select_case("version of $len characters", 'svc', version => 'v' x $len);
+}
+select_case('empty version', 'svc', version => '');
 
 is(stop_gateway($gw), 0, 'SIGTERM: exit 0');
 $node->stop;

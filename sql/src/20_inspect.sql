@@ -64,7 +64,7 @@ COMMENT ON FUNCTION pprof_build_id(pprof) IS 'build ID of the main binary (the f
 
 CREATE FUNCTION pprof_pgo_usable(pprof) RETURNS boolean
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION pprof_pgo_usable(pprof) IS 'true if go build -pgo (Go 1.21-1.23) would use the profile';
+COMMENT ON FUNCTION pprof_pgo_usable(pprof) IS 'true if go build -pgo (Go 1.21 to 1.27) would use the profile';
 
 CREATE FUNCTION pprof_pgo_problems(pprof) RETURNS text[]
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;

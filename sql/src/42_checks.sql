@@ -6,10 +6,12 @@ CREATE FUNCTION pgo.check_tag(tag text) RETURNS void
 	SET search_path = pg_catalog, pgo, pg_temp
 	AS $$
 BEGIN
-	IF tag IS NULL OR tag !~ '^[A-Za-z0-9._-]{1,128}$' THEN
+	-- "." and ".." are path segments a URL normalises away: no URL of the
+	-- gateway could name them
+	IF tag IS NULL OR tag !~ '^[A-Za-z0-9._-]{1,128}$' OR tag IN ('.', '..') THEN
 		RAISE EXCEPTION 'invalid profile tag: %', COALESCE(quote_literal(tag), 'NULL')
 			USING ERRCODE = 'invalid_parameter_value',
-				  DETAIL = 'A tag is 1 to 128 characters among A-Z a-z 0-9 . _ -';
+				  DETAIL = 'A tag is 1 to 128 characters among A-Z a-z 0-9 . _ -, other than "." and "..".';
 	END IF;
 END
 $$;
@@ -40,6 +42,30 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION pgo.check_selection(interval, integer, interval, integer) IS 'raises invalid_parameter_value on selection parameters out of range (NULL = no limit)';
+
+-- The build a selection prefers: go_version is a Go minor release, as the
+-- Go client's label "go" (runtime.Version(), e.g. go1.27.1) begins;
+-- version is a value of the label "version" (at most 1024 characters, as
+-- every label value).
+CREATE FUNCTION pgo.check_build(go_version text, version text) RETURNS void
+	LANGUAGE plpgsql IMMUTABLE
+	SET search_path = pg_catalog, pgo, pg_temp
+	AS $$
+BEGIN
+	IF go_version !~ '^(go)?[0-9]{1,4}\.[0-9]{1,4}$' THEN
+		RAISE EXCEPTION 'invalid go_version: %', quote_literal(left(go_version, 64))
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = 'go_version is a Go minor release such as 1.27 or go1.27.',
+				  HINT = 'Profiles are selected by the minor release of the label "go" (go1.27.1 is 1.27).';
+	END IF;
+	IF length(version) NOT BETWEEN 1 AND 1024 THEN
+		RAISE EXCEPTION 'version must be 1 to 1024 characters'
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = 'version is a value of the label "version" of the profiles.';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION pgo.check_build(text, text) IS 'raises invalid_parameter_value unless go_version is a Go minor release (1.27, go1.27) and version a label value (NULL = any)';
 
 CREATE FUNCTION pgo.check_labels(labels jsonb) RETURNS void
 	LANGUAGE plpgsql IMMUTABLE

@@ -23,3 +23,11 @@ COMMENT ON FUNCTION pgo_hot_threshold(pprof, float8) IS 'what go build -gcflags=
 CREATE FUNCTION pgo_drift(a pprof, b pprof) RETURNS float8
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION pgo_drift(pprof, pprof) IS 'total variation distance between the two profiles'' relative weights over the call sites hot in either: 0 = same hot call sites, same weights; 1 = nothing in common';
+
+-- The gateway's GET /profile/<tag>?format=preprofile: the merge's
+-- serialized form, from the catalog's schema (the gateway does not know
+-- the extension's). NULL for NULL.
+CREATE FUNCTION pgo.preprofile(profile bytea) RETURNS bytea
+	LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+	RETURN @extschema@.pgo_preprofile(profile::@extschema@.pprof);
+COMMENT ON FUNCTION pgo.preprofile(bytea) IS 'pgo_preprofile of profile bytes (GET /profile/<tag>?format=preprofile)';

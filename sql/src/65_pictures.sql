@@ -45,18 +45,20 @@ COMMENT ON FUNCTION pgo.html_escape(text) IS 'text made safe inside HTML element
 CREATE FUNCTION pgo.flamegraph(tag text, "window" interval DEFAULT '7 days',
 							   max_profiles integer DEFAULT 100, mode text DEFAULT NULL,
 							   "normalize" boolean DEFAULT true, min_duration interval DEFAULT NULL,
-							   top_by_cpu integer DEFAULT NULL, width integer DEFAULT 1200)
+							   top_by_cpu integer DEFAULT NULL, width integer DEFAULT 1200,
+							   go_version text DEFAULT NULL, version text DEFAULT NULL)
 	RETURNS text
 	LANGUAGE sql STABLE SECURITY DEFINER
 	SET search_path = pg_catalog, pgo, pg_temp
 	SET pprof.pgo_frames = 64
 	SET intervalstyle = postgres
 	RETURN @extschema@.pprof_flamegraph(
-		pgo.profile_for(tag, "window", max_profiles, mode, "normalize", min_duration, top_by_cpu)::@extschema@.pprof,
+		pgo.profile_for(tag, "window", max_profiles, mode, "normalize", min_duration, top_by_cpu,
+						go_version, version)::@extschema@.pprof,
 		title => tag || COALESCE(' (' || mode || ')', '') || ': '
 				 || COALESCE('last ' || "window"::text, 'all time') || ', as the build merges it',
 		width => width);
-COMMENT ON FUNCTION pgo.flamegraph(text, interval, integer, text, boolean, interval, integer, integer) IS
+COMMENT ON FUNCTION pgo.flamegraph(text, interval, integer, text, boolean, interval, integer, integer, text, text) IS
 	'SVG flame graph of what pgo.profile_for merges (same arguments), stacks up to 64 frames; NULL if nothing is selected';
 
 -- The merge a build gets now against the tag's latest release, both as the
@@ -66,7 +68,8 @@ COMMENT ON FUNCTION pgo.flamegraph(text, interval, integer, text, boolean, inter
 CREATE FUNCTION pgo.flamegraph_diff(tag text, "window" interval DEFAULT '7 days',
 									max_profiles integer DEFAULT 100, mode text DEFAULT NULL,
 									"normalize" boolean DEFAULT true, min_duration interval DEFAULT NULL,
-									top_by_cpu integer DEFAULT NULL, width integer DEFAULT 1200)
+									top_by_cpu integer DEFAULT NULL, width integer DEFAULT 1200,
+									go_version text DEFAULT NULL, version text DEFAULT NULL)
 	RETURNS text
 	LANGUAGE plpgsql STABLE SECURITY DEFINER
 	SET search_path = pg_catalog, pgo, pg_temp
@@ -76,17 +79,14 @@ DECLARE
 	r pgo.releases;
 	v_current bytea;
 BEGIN
-	SELECT * INTO r FROM pgo.releases x WHERE x.tag = flamegraph_diff.tag
-	ORDER BY x.created_at DESC, x.sha256 LIMIT 1;
-	IF NOT FOUND THEN
+	r := pgo.latest_release(flamegraph_diff.tag);
+	IF r.sha256 IS NULL THEN
 		RETURN NULL;
 	END IF;
-	IF r.parameters ? 'pprof.pgo_frames' THEN
-		PERFORM set_config('pprof.pgo_frames', r.parameters ->> 'pprof.pgo_frames', true);
-	END IF;
-	v_current := pgo.profile_for(flamegraph_diff.tag, flamegraph_diff."window", flamegraph_diff.max_profiles,
-								 flamegraph_diff.mode, flamegraph_diff.normalize,
-								 flamegraph_diff.min_duration, flamegraph_diff.top_by_cpu);
+	v_current := pgo.profile_like_release(r, flamegraph_diff."window", flamegraph_diff.max_profiles,
+										  flamegraph_diff.mode, flamegraph_diff.normalize,
+										  flamegraph_diff.min_duration, flamegraph_diff.top_by_cpu,
+										  flamegraph_diff.go_version, flamegraph_diff.version);
 	IF v_current IS NULL THEN
 		RETURN NULL;
 	END IF;
@@ -97,7 +97,7 @@ BEGIN
 		width => flamegraph_diff.width);
 END
 $$;
-COMMENT ON FUNCTION pgo.flamegraph_diff(text, interval, integer, text, boolean, interval, integer, integer) IS
+COMMENT ON FUNCTION pgo.flamegraph_diff(text, interval, integer, text, boolean, interval, integer, integer, text, text) IS
 	'SVG differential flame graph of what pgo.profile_for merges now against the tag''s latest release; NULL without either';
 
 -- An SVG without its XML declaration, to sit inside an HTML page.
@@ -158,8 +158,7 @@ BEGIN ATOMIC
 	FROM pgo.tags t
 		 JOIN charts c ON c.tag = t.tag
 		 LEFT JOIN problems pr ON pr.tag = t.tag
-		 LEFT JOIN LATERAL (SELECT x.sha256, x.created_at FROM pgo.releases x WHERE x.tag = t.tag
-							ORDER BY x.created_at DESC, x.sha256 LIMIT 1) rel ON true;
+		 LEFT JOIN LATERAL pgo.latest_release(t.tag) rel ON true;
 END;
 COMMENT ON FUNCTION pgo.ui_index() IS 'HTML of the gateway''s GET /ui: every tag with profiles per day, usable share, newest upload, problems, current release';
 
@@ -171,7 +170,8 @@ COMMENT ON FUNCTION pgo.ui_index() IS 'HTML of the gateway''s GET /ui: every tag
 CREATE FUNCTION pgo.ui_tag(tag text, "window" interval DEFAULT '7 days',
 						   max_profiles integer DEFAULT 100, mode text DEFAULT NULL,
 						   "normalize" boolean DEFAULT true, min_duration interval DEFAULT NULL,
-						   top_by_cpu integer DEFAULT NULL, query text DEFAULT '')
+						   top_by_cpu integer DEFAULT NULL, query text DEFAULT '',
+						   go_version text DEFAULT NULL, version text DEFAULT NULL)
 	RETURNS text
 	LANGUAGE plpgsql STABLE SECURITY DEFINER
 	SET search_path = pg_catalog, pgo, pg_temp
@@ -189,10 +189,11 @@ DECLARE
 BEGIN
 	PERFORM pgo.check_tag(ui_tag.tag);
 	PERFORM pgo.check_selection(ui_tag."window", ui_tag.max_profiles, ui_tag.min_duration, ui_tag.top_by_cpu);
+	PERFORM pgo.check_build(ui_tag.go_version, ui_tag.version);
 
 	SELECT array_agg(s.id ORDER BY s.received_at DESC, s.id DESC) INTO v_ids
 	FROM pgo.selection(ui_tag.tag, ui_tag."window", ui_tag.max_profiles, ui_tag.mode,
-					   ui_tag.min_duration, ui_tag.top_by_cpu) AS s;
+					   ui_tag.min_duration, ui_tag.top_by_cpu, ui_tag.go_version, ui_tag.version) AS s;
 
 	h := '<h1>' || ui_tag.tag || '</h1>'
 		|| '<p class="selection">Selection, as a build gets it: '
@@ -202,6 +203,8 @@ BEGIN
 		|| CASE WHEN ui_tag.normalize IS FALSE THEN ', summed' ELSE ', each profile weighted per second' END
 		|| COALESCE(', at least ' || pgo.html_escape(ui_tag.min_duration::text) || ' long', '')
 		|| COALESCE(', the ' || ui_tag.top_by_cpu || ' with most CPU', '')
+		|| COALESCE(', built by Go <b>' || pgo.html_escape(ui_tag.go_version) || '</b> if any', '')
+		|| COALESCE(', of version <b>' || pgo.html_escape(ui_tag.version) || '</b> if any', '')
 		|| ': <b>' || COALESCE(cardinality(v_ids), 0) || '</b> profiles. '
 		|| '<a href="/profile/' || ui_tag.tag || q || '">default.pgo</a> · '
 		|| '<a href="/profile/' || ui_tag.tag || '/flamegraph.svg' || q || '">flamegraph.svg</a> · '
@@ -209,14 +212,16 @@ BEGIN
 
 	h := h || '<h2>Flame graph</h2>';
 	v_svg := pgo.flamegraph(ui_tag.tag, ui_tag."window", ui_tag.max_profiles, ui_tag.mode,
-							ui_tag.normalize, ui_tag.min_duration, ui_tag.top_by_cpu);
+							ui_tag.normalize, ui_tag.min_duration, ui_tag.top_by_cpu,
+							go_version => ui_tag.go_version, version => ui_tag.version);
 	IF v_svg IS NULL THEN
 		h := h || '<p>No usable profile in the selection: a build would get an empty default.pgo.</p>';
 	ELSE
 		h := h || '<div class="flame">' || pgo.svg_inline(v_svg) || '</div>'
 			|| '<p class="hint">Click a frame to zoom, Reset zoom to go back; Search highlights frames by a regular expression.</p>';
 		v_merged := pgo.profile_for(ui_tag.tag, ui_tag."window", ui_tag.max_profiles, ui_tag.mode,
-									ui_tag.normalize, ui_tag.min_duration, ui_tag.top_by_cpu)::@extschema@.pprof;
+									ui_tag.normalize, ui_tag.min_duration, ui_tag.top_by_cpu,
+									ui_tag.go_version, ui_tag.version)::@extschema@.pprof;
 		h := h || '<h2>Top functions</h2><table class="top"><thead><tr><th>function</th><th>flat</th><th>flat %</th>'
 			|| '<th>cum</th><th>cum %</th></tr></thead><tbody>'
 			|| COALESCE((SELECT string_agg('<tr><td><code>' || pgo.html_escape(t.function) || '</code></td><td class="n">'
@@ -264,7 +269,8 @@ BEGIN
 					 FROM pgo.releases r WHERE r.tag = ui_tag.tag), '<p>No release: <code>SELECT pgo.publish(''' || ui_tag.tag || ''')</code> pins one.</p>');
 
 	v_diff := pgo.flamegraph_diff(ui_tag.tag, ui_tag."window", ui_tag.max_profiles, ui_tag.mode,
-								  ui_tag.normalize, ui_tag.min_duration, ui_tag.top_by_cpu);
+								  ui_tag.normalize, ui_tag.min_duration, ui_tag.top_by_cpu,
+								  go_version => ui_tag.go_version, version => ui_tag.version);
 	h := h || '<h2>Since the latest release</h2>'
 		|| COALESCE('<div class="flame">' || pgo.svg_inline(v_diff) || '</div>'
 					|| '<p class="hint">What the compiler reads (the leaf-most frames), now against the latest release: '
@@ -273,12 +279,12 @@ BEGIN
 	RETURN h;
 END
 $$;
-COMMENT ON FUNCTION pgo.ui_tag(text, interval, integer, text, boolean, interval, integer, text) IS
+COMMENT ON FUNCTION pgo.ui_tag(text, interval, integer, text, boolean, interval, integer, text, text, text) IS
 	'HTML of the gateway''s GET /ui/<tag>: the selection, its flame graph, top functions, profiles, problems, releases, diff against the latest release';
 
 REVOKE EXECUTE ON FUNCTION
-	pgo.flamegraph(text, interval, integer, text, boolean, interval, integer, integer),
-	pgo.flamegraph_diff(text, interval, integer, text, boolean, interval, integer, integer),
+	pgo.flamegraph(text, interval, integer, text, boolean, interval, integer, integer, text, text),
+	pgo.flamegraph_diff(text, interval, integer, text, boolean, interval, integer, integer, text, text),
 	pgo.ui_index(),
-	pgo.ui_tag(text, interval, integer, text, boolean, interval, integer, text)
+	pgo.ui_tag(text, interval, integer, text, boolean, interval, integer, text, text, text)
 FROM PUBLIC;

@@ -245,46 +245,27 @@ $$;
 COMMENT ON FUNCTION pgo.publication_pin(bigint, uuid) IS 'pins the release of a leased publication''s selection (pgo.publish); all NULL when nothing is usable';
 
 --
--- What the compiler would see change. PGO weighs call edges taken from the
--- two leaf-most frames of each sample; only relative weights matter, and
--- only the hot edges (top 99% of the weight) change what is inlined.
+-- What the compiler would see change: pgo_drift, the one measure of how
+-- differently the compiler sees two profiles (its hot call sites, keyed as
+-- it keys them by caller, callee and call-site offset, and their relative
+-- weights). A base file that is missing, not a profile, one go build
+-- rejects, or one without call edges changes everything: 1.
 --
-CREATE FUNCTION pgo.publication_edges(profile bytea)
-	RETURNS TABLE(caller text, callee text, share float8)
+CREATE FUNCTION pgo.publication_change(new_profile bytea, old_profile bytea) RETURNS float8
 	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, pgo, pg_temp
 	AS $$
 BEGIN
-	IF profile IS NULL OR NOT @extschema@.pprof_is_valid(profile) THEN
-		RETURN;
+	IF old_profile IS NULL OR NOT @extschema@.pprof_is_valid(old_profile)
+	   OR NOT EXISTS (SELECT FROM @extschema@.pgo_edges(old_profile::@extschema@.pprof)) THEN
+		RETURN 1.0;
 	END IF;
-	RETURN QUERY
-	WITH e AS (
-		SELECT s.functions[2] AS caller, s.functions[1] AS callee, sum(s."values"[1])::float8 AS w
-		FROM @extschema@.pprof_stacks(profile::@extschema@.pprof) s
-		WHERE cardinality(s.functions) >= 2
-		GROUP BY 1, 2
-		HAVING sum(s."values"[1]) > 0),
-	r AS (
-		SELECT e.caller, e.callee, e.w / sum(e.w) OVER () AS share,
-			   sum(e.w) OVER (ORDER BY e.w DESC, e.caller, e.callee) - e.w AS before,
-			   sum(e.w) OVER () AS total
-		FROM e)
-	SELECT r.caller, r.callee, r.share FROM r WHERE r.before < 0.99 * r.total;
+	RETURN @extschema@.pgo_drift(new_profile::@extschema@.pprof, old_profile::@extschema@.pprof);
+EXCEPTION WHEN data_exception THEN
+	RETURN 1.0;					-- go build would reject the old file
 END
 $$;
-COMMENT ON FUNCTION pgo.publication_edges(bytea) IS 'the hot call edges (caller, callee) of a profile, each with its share of all edge weight; none for bytes that are not a valid profile';
-
-CREATE FUNCTION pgo.publication_change(new_profile bytea, old_profile bytea) RETURNS float8
-	LANGUAGE sql STABLE
-	SET search_path = pg_catalog, pgo, pg_temp
-BEGIN ATOMIC
-	SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM pgo.publication_edges(old_profile)) THEN 1.0
-				ELSE LEAST(1.0, COALESCE(0.5 * sum(abs(COALESCE(n.share, 0) - COALESCE(o.share, 0))), 0)) END
-	FROM pgo.publication_edges(new_profile) n
-		 FULL JOIN pgo.publication_edges(old_profile) o ON o.caller = n.caller AND o.callee = n.callee;
-END;
-COMMENT ON FUNCTION pgo.publication_change(bytea, bytea) IS 'share (0..1) of hot call-edge weight that differs between two profiles (half the sum of share differences); 1 when the old one has no edges';
+COMMENT ON FUNCTION pgo.publication_change(bytea, bytea) IS 'pgo_drift (0..1) of the new profile against the old; 1 when the old one is missing, not a profile go build uses, or has no call edges';
 
 CREATE FUNCTION pgo.publication_description(id bigint, lease_id uuid, sha256 text, base_profile bytea,
 											OUT change float8, OUT publish boolean, OUT title text,

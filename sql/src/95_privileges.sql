@@ -6,9 +6,6 @@
 --
 REVOKE EXECUTE ON FUNCTION
 	pgo.ingest(text, bytea, jsonb, text, text),
-	pgo.profile_for(text, interval, integer, text, boolean, interval, integer),
-	pgo.selection_key(text, interval, integer, text, boolean, interval, integer),
-	pgo.publish(text, interval, integer, text, boolean, interval, integer),
 	pgo.release(text, text),
 	pgo.create_partition(date, interval),
 	pgo.maintain(integer, interval),

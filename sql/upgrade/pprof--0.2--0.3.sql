@@ -18,12 +18,60 @@
 -- @restate sql/src/50_ingest.sql pgo.ingest_summary
 
 --
+-- Selection by build: pgo.selection, pgo.profile_for, pgo.selection_key
+-- and pgo.publish take go_version and version, so their 0.2 signatures are
+-- dropped (an added argument is another function to PostgreSQL). What was
+-- granted on them is granted again on the new ones (kept in a setting of
+-- this transaction meanwhile).
+--
+SELECT set_config('pprof_upgrade.grants',
+				  COALESCE(string_agg(format('GRANT EXECUTE ON FUNCTION %s TO %I', m.new,
+											 pg_get_userbyid(a.grantee)), ';'), ''),
+				  true)
+FROM (VALUES
+		('pgo.profile_for(text, interval, integer, text, boolean, interval, integer)'::regprocedure,
+		 'pgo.profile_for(text, interval, integer, text, boolean, interval, integer, text, text)'),
+		('pgo.selection_key(text, interval, integer, text, boolean, interval, integer)'::regprocedure,
+		 'pgo.selection_key(text, interval, integer, text, boolean, interval, integer, text, text)'),
+		('pgo.publish(text, interval, integer, text, boolean, interval, integer)'::regprocedure,
+		 'pgo.publish(text, interval, integer, text, boolean, interval, integer, text, text)'),
+		('pgo.selection(text, interval, integer, text, interval, integer)'::regprocedure,
+		 'pgo.selection(text, interval, integer, text, interval, integer, text, text)')) AS m(old, new)
+	 JOIN pg_proc p ON p.oid = m.old
+	 CROSS JOIN LATERAL aclexplode(p.proacl) a
+WHERE a.privilege_type = 'EXECUTE' AND a.grantee <> 0 AND a.grantee <> p.proowner;
+
+DROP FUNCTION pgo.profile_for(text, interval, integer, text, boolean, interval, integer);
+DROP FUNCTION pgo.selection_key(text, interval, integer, text, boolean, interval, integer);
+DROP FUNCTION pgo.publish(text, interval, integer, text, boolean, interval, integer);
+DROP FUNCTION pgo.selection(text, interval, integer, text, interval, integer);
+
+-- @restate sql/src/42_checks.sql pgo.check_tag
+-- @restate sql/src/42_checks.sql pgo.check_build
+-- @restate sql/src/45_selection.sql pgo.selection_candidates
+-- @restate sql/src/45_selection.sql pgo.go_minor
+-- @restate sql/src/45_selection.sql pgo.selection_go
+-- @restate sql/src/45_selection.sql pgo.selection
+
+--
 -- pgo.profile_for and pgo.publish merge the selection through one function
 -- (each wrote the mode filter and the normalize setting itself).
 --
 -- @restate sql/src/45_selection.sql pgo.merged_selection
 -- @restate sql/src/45_selection.sql pgo.profile_for
+-- @restate sql/src/45_selection.sql pgo.selection_key
 -- @restate sql/src/58_releases.sql pgo.publish
+-- @restate sql/src/58_releases.sql pgo.latest_release
+
+DO $$
+DECLARE
+	g text;
+BEGIN
+	FOREACH g IN ARRAY string_to_array(current_setting('pprof_upgrade.grants'), ';') LOOP
+		EXECUTE g;
+	END LOOP;
+END
+$$;
 
 --
 -- pgo.apply_retention as its steps.
@@ -37,3 +85,7 @@
 
 -- pprof_top lists every function, as go tool pprof -top -nodefraction=0
 COMMENT ON FUNCTION pprof_top(pprof, integer, text) IS 'the n functions go tool pprof -top -nodefraction=0 lists first, in its order (plain -top also leaves out those under 0.5% of the total)';
+
+-- the compilers pprof_pgo_usable answers for (README: Go 1.24 to 1.27 read
+-- profiles as 1.23 does)
+COMMENT ON FUNCTION pprof_pgo_usable(pprof) IS 'true if go build -pgo (Go 1.21 to 1.27) would use the profile';
