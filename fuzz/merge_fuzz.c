@@ -15,8 +15,9 @@
  * format the pprof type reads), each decoded or skipped. Every profile is
  * encoded to protobuf and decoded by PprofDecode, as an upload would be.
  *
- * For each aggregate (the first byte also picks pgo_merge's settings) the
- * profiles are merged in several ways:
+ * For each aggregate (the first byte also picks pgo_merge's settings, and
+ * whether its rows have weights, as pgo_merge(p, weight)) the profiles are
+ * merged in several ways:
  *	- row by row, in input order and in reverse order;
  *	- as two partial states (a split the input picks) combined both ways
  *	  round, one of them through serialize and deserialize, with an empty
@@ -295,6 +296,9 @@ static const char *const way_names[] = {
 	"rows", "rows reversed", "combine", "combine after serialize"
 };
 
+/* pgo_merge(p, weight): the weight of each profile (1: pgo_merge(p)) */
+static double pgo_weights[MAX_PROFILES];
+
 /* A state holding profiles [from, to) of p, row by row (reversed: backwards). */
 static MergeState *
 StateOf(MergeMode mode, Pprof **p, int from, int to, bool reversed)
@@ -303,7 +307,11 @@ StateOf(MergeMode mode, Pprof **p, int from, int to, bool reversed)
 	int			i;
 
 	for (i = from; i < to; i++)
-		MergeStateAdd(s, p[reversed ? to - 1 - (i - from) : i], 1.0);
+	{
+		int			k = reversed ? to - 1 - (i - from) : i;
+
+		MergeStateAdd(s, p[k], mode == MERGE_PGO ? pgo_weights[k] : 1.0);
+	}
 	return s;
 }
 
@@ -561,10 +569,14 @@ Decode(const void *data, size_t len)
 	return PprofDecode(data, len, &err);
 }
 
-/* The profiles of the input into p; returns how many. */
+/*
+ * The profiles of the input into p, and their pgo_merge weights when
+ * weighted (else 1); returns how many.
+ */
 static int
-Profiles(Reader *r, bool files, Pprof **p)
+Profiles(Reader *r, bool files, bool weighted, Pprof **p)
 {
+	static const double weights[] = {1, 0, 0.5, 2, 3.7, 1e-9, 1e12, 1};
 	int			n = 0;
 	int			want = 2 + Byte(r) % (MAX_PROFILES - 1);
 
@@ -594,7 +606,10 @@ Profiles(Reader *r, bool files, Pprof **p)
 			free(w.data);
 		}
 		if (pprof != NULL)
+		{
+			pgo_weights[n] = weighted ? weights[Byte(r) % lengthof(weights)] : 1.0;
 			p[n++] = pprof;
+		}
 	}
 	return n;
 }
@@ -616,10 +631,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* pgo_merge's settings, read when a state is created */
 	pprof_pgo_normalize = (settings & 0x01) != 0;
-	pprof_pgo_frames = 1 + (settings >> 1) % 8;
+	pprof_pgo_frames = ((settings >> 1) & 3) == 3 ? 64 : 2 + ((settings >> 1) & 3);
 	pprof_pgo_denylist = (settings & 0x10) ? "runtime.mcall,runtime.goexit" : NULL;
 
-	n = Profiles(&r, (settings & 0x80) != 0, p);
+	n = Profiles(&r, (settings & 0x80) != 0, (settings & 0x20) != 0, p);
 	if (n > 0)
 	{
 		int			split = Byte(&r) % (n + 1);
