@@ -39,7 +39,7 @@ static uint32 AddSampleType(MergeState *s, uint32 type, uint32 unit);
 static int	CompareSampleTypes(const void *a, const void *b, void *arg);
 static char *DescribeTypeCounts(const MergeState *s);
 static char *DescribeTypes(const MergeState *s, const uint32 *types, uint32 n);
-static void ChooseMainMapping(MergeState *s, InputMap *m);
+static void ChooseMainMapping(MergeState *s, InputMap *m, const MergePartial *partial);
 static uint32 LosslessSampleKey(MergeState *s, InputMap *m, const PprofSample *smp);
 static int	CompareLabels(const void *a, const void *b);
 
@@ -58,7 +58,7 @@ MergeLosslessAdd(MergeState *s, InputMap *m, const MergePartial *partial)
 
 	CheckPeriodType(s, m);
 	MapSampleTypes(s, m, partial, columns);
-	ChooseMainMapping(s, m);
+	ChooseMainMapping(s, m, partial);
 	MergeAddHeader(s, m);
 
 	/* the input's values in the state's slots, 0 in the others */
@@ -305,10 +305,12 @@ DescribeTypes(const MergeState *s, const uint32 *types, uint32 n)
  * sample refers to it. To stay order-independent we keep the smallest by
  * content of the inputs' first mappings, preferring inputs that have
  * samples: an empty profile from another build must not name the main
- * binary of a merge of real ones.
+ * binary of a merge of real ones. A partial state's first mapping is its
+ * main one, and whether that came from an input with samples is what the
+ * partial says: the state may have samples from inputs without mappings.
  */
 static void
-ChooseMainMapping(MergeState *s, InputMap *m)
+ChooseMainMapping(MergeState *s, InputMap *m, const MergePartial *partial)
 {
 	const Pprof *h = m->v->hdr;
 	uint32		main;
@@ -318,8 +320,11 @@ ChooseMainMapping(MergeState *s, InputMap *m)
 	if (h->n_mappings == 0)
 		return;
 	main = MergeMapMapping(s, m, 0);
-	for (i = 0; i < (Size) h->n_samples * h->n_sample_types && !has_samples; i++)
-		has_samples = m->v->values[i] != 0;
+	if (partial)
+		has_samples = partial->main_has_samples;
+	else
+		for (i = 0; i < (Size) h->n_samples * h->n_sample_types && !has_samples; i++)
+			has_samples = m->v->values[i] != 0;
 	if (s->main_mapping == NO_INDEX ||
 		(has_samples && !s->main_has_samples) ||
 		(has_samples == s->main_has_samples &&

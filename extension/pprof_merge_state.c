@@ -154,6 +154,7 @@ MergeStateSerialize(const MergeState *s)
 		partial.n_types = s->n_sample_types;
 		memcpy(partial.type_inputs, s->type_inputs, sizeof(uint32) * s->n_sample_types);
 		memcpy(partial.type_before, s->type_before, sizeof(uint64) * s->n_sample_types);
+		partial.main_has_samples = s->main_has_samples;
 	}
 	layout = MergeStateToPprof(s, true);
 	result = palloc(VARHDRSZ + sizeof(partial) + VARSIZE(layout));

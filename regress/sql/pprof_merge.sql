@@ -368,6 +368,26 @@ SELECT md5(pprof_merge(p)::bytea) = lossless AS lossless_same,
        md5(pgo_merge(p, id % 3)::bytea) = pgo_weighted AS pgo_weighted_same
 FROM m_part, m_serial GROUP BY lossless, pgo, pgo_weighted;
 
+-- the main mapping (pprof keeps the first one of an input with samples)
+-- under a plan that combines partial states: partition 1's state has
+-- samples, but only from an input without mappings, so its main mapping is
+-- that of an input without samples, which must not outweigh the main
+-- mapping of partition 2's input with samples (a finding of
+-- fuzz/merge_fuzz.c)
+CREATE TABLE m_main (part int, name text, p pprof) PARTITION BY LIST (part);
+CREATE TABLE m_main_1 PARTITION OF m_main FOR VALUES IN (1);
+CREATE TABLE m_main_2 PARTITION OF m_main FOR VALUES IN (2);
+INSERT INTO m_main
+SELECT part, f, pg_read_binary_file(:'data' || f || '.pb')::pprof
+FROM (VALUES (1, 'merge_main_nosamples'), (1, 'merge_main_nomapping'),
+             (2, 'merge_main_samples')) AS v(part, f);
+EXPLAIN (COSTS OFF) SELECT pprof_merge(p) FROM m_main;
+WITH combined AS (SELECT pprof_merge(p) AS m FROM m_main),
+     serial AS (SELECT pprof_merge(p ORDER BY name) AS m FROM m_main)
+SELECT pprof_build_id(c.m) AS main_build_id, pprof_mapping_count(c.m) AS mappings,
+       c.m::bytea = s.m::bytea AS same_as_serial
+FROM combined c, serial s;
+
 RESET enable_partitionwise_aggregate;
 RESET seq_page_cost;
 RESET parallel_leader_participation;
@@ -376,6 +396,6 @@ RESET min_parallel_table_scan_size;
 RESET parallel_tuple_cost;
 RESET parallel_setup_cost;
 
-DROP TABLE m_fx, m_lab, m_frames4, m_nodeny, m_deny, m_par, m_part, m_serial, m_serial_norm;
+DROP TABLE m_fx, m_lab, m_main, m_frames4, m_nodeny, m_deny, m_par, m_part, m_serial, m_serial_norm;
 DROP FUNCTION m_fix, m_merge, m_pgo, m_pgo_w, m_merge1, m_pgo1, m_totals_scaled,
   m_stack_diff, m_sum_diff, m_zero_samples;
