@@ -40,6 +40,7 @@ static int	CompareSampleTypes(const void *a, const void *b, void *arg);
 static char *DescribeTypeCounts(const MergeState *s);
 static char *DescribeTypes(const MergeState *s, const uint32 *types, uint32 n);
 static void ChooseMainMapping(MergeState *s, InputMap *m, const MergePartial *partial);
+static int	CompareMappingKeys(const MergeState *s, uint32 a, uint32 b);
 static uint32 LosslessSampleKey(MergeState *s, InputMap *m, const PprofSample *smp);
 static int	CompareLabels(const void *a, const void *b);
 
@@ -308,6 +309,9 @@ DescribeTypes(const MergeState *s, const uint32 *types, uint32 n)
  * binary of a merge of real ones. A partial state's first mapping is its
  * main one, and whether that came from an input with samples is what the
  * partial says: the state may have samples from inputs without mappings.
+ * "Smallest" is by what identifies a mapping (its key), which no later
+ * input changes; its content (mapping_data) may still become smaller or
+ * gain flags, so comparing that would depend on when the inputs came.
  */
 static void
 ChooseMainMapping(MergeState *s, InputMap *m, const MergePartial *partial)
@@ -328,12 +332,25 @@ ChooseMainMapping(MergeState *s, InputMap *m, const MergePartial *partial)
 	if (s->main_mapping == NO_INDEX ||
 		(has_samples && !s->main_has_samples) ||
 		(has_samples == s->main_has_samples &&
-		 MergeCompareMappingData(s, &s->mapping_data[main],
-								 &s->mapping_data[s->main_mapping]) < 0))
+		 CompareMappingKeys(s, main, s->main_mapping) < 0))
 	{
 		s->main_mapping = main;
 		s->main_has_samples = has_samples;
 	}
+}
+
+/* Order of state mappings a and b by their keys' content (pprof_merge_state.h). */
+static int
+CompareMappingKeys(const MergeState *s, uint32 a, uint32 b)
+{
+	const uint32 *ka = KeyWords(&s->mappings, a);
+	const uint32 *kb = KeyWords(&s->mappings, b);
+	int			k;
+
+	for (k = 0; k < 4; k += 2)
+		if (Word64(&ka[k]) != Word64(&kb[k]))
+			return Word64(&ka[k]) < Word64(&kb[k]) ? -1 : 1;
+	return MergeCompareStrings(s, ka[4], kb[4]);
 }
 
 /* Build the LOSSLESS key of a sample in m->key; returns its length in words. */

@@ -305,6 +305,16 @@ SELECT (SELECT pprof_merge(p ORDER BY name) FROM m_lab)::bytea =
        (SELECT pprof_merge(p) FROM m_lab WHERE name = 'merge_labels_a')::bytea =
        (SELECT pprof_merge(p) FROM m_lab WHERE name = 'merge_labels_b')::bytea AS same_content;
 
+-- the main binary (the first mapping of an input) is chosen by what
+-- identifies a mapping, not by its content, which a later input can make
+-- smaller (c's second mapping is b's main one, at a lower address): a, b, c
+-- and c, b, a give the same bytes (a finding of fuzz/merge_fuzz.c)
+CREATE TABLE m_mainkey AS
+SELECT f AS name, pg_read_binary_file(:'data' || f || '.pb')::pprof AS p
+FROM unnest(ARRAY['merge_mainkey_a', 'merge_mainkey_b', 'merge_mainkey_c']) AS f;
+SELECT (SELECT pprof_merge(p ORDER BY name) FROM m_mainkey)::bytea =
+       (SELECT pprof_merge(p ORDER BY name DESC) FROM m_mainkey)::bytea AS any_order;
+
 -- 40 rows of the A and B profiles, one per page, so that parallel workers
 -- can share them
 CREATE TABLE m_par (id int, filler text, p pprof) WITH (fillfactor = 10, parallel_workers = 2);
@@ -396,6 +406,6 @@ RESET min_parallel_table_scan_size;
 RESET parallel_tuple_cost;
 RESET parallel_setup_cost;
 
-DROP TABLE m_fx, m_lab, m_main, m_frames4, m_nodeny, m_deny, m_par, m_part, m_serial, m_serial_norm;
+DROP TABLE m_fx, m_lab, m_mainkey, m_main, m_frames4, m_nodeny, m_deny, m_par, m_part, m_serial, m_serial_norm;
 DROP FUNCTION m_fix, m_merge, m_pgo, m_pgo_w, m_merge1, m_pgo1, m_totals_scaled,
   m_stack_diff, m_sum_diff, m_zero_samples;
