@@ -1,0 +1,3 @@
+module pgpprof/bench/stdwork
+
+go 1.23
