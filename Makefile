@@ -6,7 +6,8 @@
 #   make run        local cluster under .local/ with the extension (README)
 #   make test       every test against a throw-away cluster (README)
 #   make installcheck   pg_regress and TAP against the installed server
-#   make fuzz       libFuzzer on the profile decoder
+#   make fuzz       libFuzzer on the profile decoder; make fuzz-T for target T
+#                   (cron, url, header, multipart, merge): fuzz/ and TESTING.md
 #   make fixtures   regenerate regress/data/ from the Go generator
 
 EXTENSION = pprof
@@ -133,6 +134,10 @@ test:
 
 fuzz:
 	$(MAKE) -C fuzz run
+
+# make fuzz-merge FUZZ_SECONDS=3600, make fuzz-url FUZZ_RUNS=10000000, ...
+fuzz-%:
+	$(MAKE) -C fuzz run-$*
 
 fixtures:
 	regress/data/gen/gen.sh

@@ -241,8 +241,8 @@ extern void PprofAddChecked(int64 *acc, int64 value, const PprofView *view, int 
 
 /*
  * pprof_pgo.c: what go build -pgo (Go 1.21-1.27) makes of a profile.
- * PprofPgoSampleIndex() is the sample type the compiler weighs edges with,
- * or -1; PprofPgoProblems() lists, as sentences in the database encoding,
+ * PprofPgoSampleIndex() (pprof_layout.c) is the sample type the compiler
+ * weighs edges with, or -1; PprofPgoProblems() lists, as sentences in the database encoding,
  * why the profile is rejected or ignored by go build (NIL when usable).
  */
 extern int	PprofPgoSampleIndex(const PprofView *view);

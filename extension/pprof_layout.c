@@ -336,3 +336,28 @@ PprofFindSampleType(const PprofView *view, const char *name)
 	}
 	return -1;
 }
+
+/*
+ * Index of the sample type go build weighs call edges with: the first one
+ * that is samples/count or cpu/nanoseconds; -1 if there is none. Here, not
+ * in pprof_pgo.c, because the merges use it too (and the fuzz harness links
+ * them without the SQL functions).
+ */
+int
+PprofPgoSampleIndex(const PprofView *view)
+{
+	int			i;
+
+	for (i = 0; i < view->hdr->n_sample_types; i++)
+	{
+		uint32		type = view->sample_types[i].type;
+		uint32		unit = view->sample_types[i].unit;
+
+		if ((PprofStringEquals(view, type, "samples") &&
+			 PprofStringEquals(view, unit, "count")) ||
+			(PprofStringEquals(view, type, "cpu") &&
+			 PprofStringEquals(view, unit, "nanoseconds")))
+			return i;
+	}
+	return -1;
+}

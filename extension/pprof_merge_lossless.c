@@ -39,7 +39,8 @@ static uint32 AddSampleType(MergeState *s, uint32 type, uint32 unit);
 static int	CompareSampleTypes(const void *a, const void *b, void *arg);
 static char *DescribeTypeCounts(const MergeState *s);
 static char *DescribeTypes(const MergeState *s, const uint32 *types, uint32 n);
-static void ChooseMainMapping(MergeState *s, InputMap *m);
+static void ChooseMainMapping(MergeState *s, InputMap *m, const MergePartial *partial);
+static int	CompareMappingKeys(const MergeState *s, uint32 a, uint32 b);
 static uint32 LosslessSampleKey(MergeState *s, InputMap *m, const PprofSample *smp);
 static int	CompareLabels(const void *a, const void *b);
 
@@ -58,7 +59,7 @@ MergeLosslessAdd(MergeState *s, InputMap *m, const MergePartial *partial)
 
 	CheckPeriodType(s, m);
 	MapSampleTypes(s, m, partial, columns);
-	ChooseMainMapping(s, m);
+	ChooseMainMapping(s, m, partial);
 	MergeAddHeader(s, m);
 
 	/* the input's values in the state's slots, 0 in the others */
@@ -305,10 +306,15 @@ DescribeTypes(const MergeState *s, const uint32 *types, uint32 n)
  * sample refers to it. To stay order-independent we keep the smallest by
  * content of the inputs' first mappings, preferring inputs that have
  * samples: an empty profile from another build must not name the main
- * binary of a merge of real ones.
+ * binary of a merge of real ones. A partial state's first mapping is its
+ * main one, and whether that came from an input with samples is what the
+ * partial says: the state may have samples from inputs without mappings.
+ * "Smallest" is by what identifies a mapping (its key), which no later
+ * input changes; its content (mapping_data) may still become smaller or
+ * gain flags, so comparing that would depend on when the inputs came.
  */
 static void
-ChooseMainMapping(MergeState *s, InputMap *m)
+ChooseMainMapping(MergeState *s, InputMap *m, const MergePartial *partial)
 {
 	const Pprof *h = m->v->hdr;
 	uint32		main;
@@ -318,17 +324,33 @@ ChooseMainMapping(MergeState *s, InputMap *m)
 	if (h->n_mappings == 0)
 		return;
 	main = MergeMapMapping(s, m, 0);
-	for (i = 0; i < (Size) h->n_samples * h->n_sample_types && !has_samples; i++)
-		has_samples = m->v->values[i] != 0;
+	if (partial)
+		has_samples = partial->main_has_samples;
+	else
+		for (i = 0; i < (Size) h->n_samples * h->n_sample_types && !has_samples; i++)
+			has_samples = m->v->values[i] != 0;
 	if (s->main_mapping == NO_INDEX ||
 		(has_samples && !s->main_has_samples) ||
 		(has_samples == s->main_has_samples &&
-		 MergeCompareMappingData(s, &s->mapping_data[main],
-								 &s->mapping_data[s->main_mapping]) < 0))
+		 CompareMappingKeys(s, main, s->main_mapping) < 0))
 	{
 		s->main_mapping = main;
 		s->main_has_samples = has_samples;
 	}
+}
+
+/* Order of state mappings a and b by their keys' content (pprof_merge_state.h). */
+static int
+CompareMappingKeys(const MergeState *s, uint32 a, uint32 b)
+{
+	const uint32 *ka = KeyWords(&s->mappings, a);
+	const uint32 *kb = KeyWords(&s->mappings, b);
+	int			k;
+
+	for (k = 0; k < 4; k += 2)
+		if (Word64(&ka[k]) != Word64(&kb[k]))
+			return Word64(&ka[k]) < Word64(&kb[k]) ? -1 : 1;
+	return MergeCompareStrings(s, ka[4], kb[4]);
 }
 
 /* Build the LOSSLESS key of a sample in m->key; returns its length in words. */

@@ -34,6 +34,9 @@ typedef struct SortContext
 	uint32	   *function_rank;
 	uint32	   *mapping_rank;
 	uint32	   *location_rank;
+	/* pprof_merge: each sample's labels by content (RankLabels) */
+	Size	   *label_start;	/* by state sample index */
+	uint32	   *ranked_labels;
 } SortContext;
 
 /* What is being written: the state, what of it is used, and in which order. */
@@ -79,6 +82,8 @@ static int	CompareStringIds(const void *a, const void *b, void *arg);
 static int	CompareFunctions(const void *a, const void *b, void *arg);
 static int	CompareMappings(const void *a, const void *b, void *arg);
 static int	CompareLocations(const void *a, const void *b, void *arg);
+static void RankLabels(Output *o);
+static int	CompareRankedLabels(const void *a, const void *b);
 static int	CompareSamples(const void *a, const void *b, void *arg);
 static uint64 LocationAddress(const MergeState *s, const uint32 *key);
 static Pprof *AllocResult(Output *o);
@@ -336,7 +341,67 @@ SortUsed(Output *o)
 								 &o->map_of_rank, &c->mapping_rank);
 	o->hdr.n_locations = RankUsed(o->loc_used, s->locations.n, CompareLocations, c,
 								  &o->loc_of_rank, &c->location_rank);
+	if (!o->pgo)
+		RankLabels(o);
 	qsort_arg(o->smp_order, o->hdr.n_samples, sizeof(uint32), CompareSamples, c);
+}
+
+/*
+ * Each surviving sample's labels by content, for CompareSamples: as string
+ * ranks, sorted as WriteSamples writes them. A sample key sorts its labels
+ * by state string id, and ids depend on the order in which the inputs
+ * came, so comparing keys label by label would order two samples one way
+ * under one plan and the other way under another.
+ */
+static void
+RankLabels(Output *o)
+{
+	const MergeState *s = o->s;
+	SortContext *c = &o->c;
+	Size		pos = 0;
+	uint32		i,
+				k;
+
+	c->label_start = MemoryContextAllocHuge(CurrentMemoryContext,
+											sizeof(Size) * Max(s->samples.n, 1));
+	c->ranked_labels = MemoryContextAllocHuge(CurrentMemoryContext,
+											  sizeof(uint32) * 5 * Max(o->hdr.n_labels, 1));
+	for (i = 0; i < o->hdr.n_samples; i++)
+	{
+		uint32		si = o->smp_order[i];
+		const uint32 *key = KeyWords(&s->samples, si);
+		const uint32 *lab = &key[1 + key[0]];
+		uint32	   *out = &c->ranked_labels[pos];
+
+		c->label_start[si] = pos;
+		for (k = 0; k < lab[0]; k++)
+		{
+			const uint32 *l = &lab[1 + 5 * k];
+
+			out[5 * k] = c->string_rank[l[0]];
+			out[5 * k + 1] = c->string_rank[l[1]];
+			out[5 * k + 2] = l[2];
+			out[5 * k + 3] = l[3];
+			out[5 * k + 4] = c->string_rank[l[4]];
+		}
+		if (lab[0] > 1)
+			qsort(out, lab[0], sizeof(uint32) * 5, CompareRankedLabels);
+		pos += (Size) 5 * lab[0];
+	}
+}
+
+/* Ranked labels in SortLabels' order: key, str, num (signed), num_unit. */
+static int
+CompareRankedLabels(const void *a, const void *b)
+{
+	const uint32 *p = a;
+	const uint32 *q = b;
+
+	CMP(p[0], q[0]);
+	CMP(p[1], q[1]);
+	CMP((int64) Word64(&p[2]), (int64) Word64(&q[2]));
+	CMP(p[4], q[4]);
+	return 0;
 }
 
 /*
@@ -509,18 +574,17 @@ CompareSamples(const void *a, const void *b, void *arg)
 	{
 		const uint32 *xa = &ka[1 + ka[0]];
 		const uint32 *xb = &kb[1 + kb[0]];
+		const uint32 *la = &c->ranked_labels[c->label_start[*(const uint32 *) a]];
+		const uint32 *lb = &c->ranked_labels[c->label_start[*(const uint32 *) b]];
 		uint32		nl = Min(xa[0], xb[0]);
 
-		/* labels compared by content (string ranks); keys sort labels by id */
+		/* labels compared by content (RankLabels), not in key order */
 		for (i = 0; i < nl; i++)
 		{
-			const uint32 *p = &xa[1 + 5 * i];
-			const uint32 *q = &xb[1 + 5 * i];
+			int			cmp = CompareRankedLabels(&la[5 * i], &lb[5 * i]);
 
-			CMP(c->string_rank[p[0]], c->string_rank[q[0]]);
-			CMP(c->string_rank[p[1]], c->string_rank[q[1]]);
-			CMP((int64) Word64(&p[2]), (int64) Word64(&q[2]));
-			CMP(c->string_rank[p[4]], c->string_rank[q[4]]);
+			if (cmp != 0)
+				return cmp;
 		}
 		CMP(xa[0], xb[0]);
 	}

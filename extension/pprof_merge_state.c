@@ -18,7 +18,6 @@
  */
 #include "postgres.h"
 
-#include "common/int.h"
 #include "miscadmin.h"
 #include "utils/memutils.h"
 
@@ -155,6 +154,7 @@ MergeStateSerialize(const MergeState *s)
 		partial.n_types = s->n_sample_types;
 		memcpy(partial.type_inputs, s->type_inputs, sizeof(uint32) * s->n_sample_types);
 		memcpy(partial.type_before, s->type_before, sizeof(uint64) * s->n_sample_types);
+		partial.main_has_samples = s->main_has_samples;
 	}
 	layout = MergeStateToPprof(s, true);
 	result = palloc(VARHDRSZ + sizeof(partial) + VARSIZE(layout));
@@ -422,7 +422,13 @@ MergeAddHeader(MergeState *s, InputMap *m)
 	s->keep_frames = MinString(s, s->keep_frames, MergeMapString(s, m, h->keep_frames));
 }
 
-/* Add n_value_slots values to the sample with key (nwords words). */
+/*
+ * Add n_value_slots values to the sample with key (nwords words). Summed
+ * as pprof sums them (Go int64 arithmetic, which wraps), like the
+ * durations: a sum checked at each step fails or not depending on the order
+ * of the rows (MAX + 1 - 1 overflows, MAX - 1 + 1 does not), so a plan would
+ * decide whether the merge errors. Wrapping sums are the same in any order.
+ */
 void
 MergeAddSample(MergeState *s, const uint32 *key, uint32 nwords, const int64 *values)
 {
@@ -436,12 +442,7 @@ MergeAddSample(MergeState *s, const uint32 *key, uint32 nwords, const int64 *val
 	if (!found)
 		memset(acc, 0, sizeof(int64) * s->n_value_slots);
 	for (k = 0; k < s->n_value_slots; k++)
-	{
-		if (pg_add_s64_overflow(acc[k], values[k], &acc[k]))
-			ereport(ERROR,
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("sum of sample values is out of range in pprof merge")));
-	}
+		acc[k] = (int64) ((uint64) acc[k] + (uint64) values[k]);
 }
 
 static void

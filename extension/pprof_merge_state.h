@@ -185,7 +185,8 @@ extern void MergeAddSample(MergeState *s, const uint32 *key, uint32 nwords,
 /*
  * What a partial state carries besides its layout (pprof_merge_state.c
  * serializes them together): how many inputs it stands for, and for
- * pprof_merge the sample type facts above, in the layout's type order.
+ * pprof_merge the sample type facts above, in the layout's type order, and
+ * whether its main mapping is that of an input with samples.
  */
 typedef struct MergePartial
 {
@@ -193,6 +194,8 @@ typedef struct MergePartial
 	uint32		n_types;
 	uint32		type_inputs[PPROF_MAX_SAMPLE_TYPES];
 	uint64		type_before[PPROF_MAX_SAMPLE_TYPES];
+	/* pprof_merge: its main mapping (listed first) came from an input with samples */
+	bool		main_has_samples;
 } MergePartial;
 
 /* pprof_merge_lossless.c: what pprof_merge adds of an input */

@@ -28,29 +28,6 @@ PG_FUNCTION_INFO_V1(pprof_pgo_usable);
 PG_FUNCTION_INFO_V1(pprof_pgo_problems);
 
 /*
- * Index of the sample type go build weighs call edges with: the first one
- * that is samples/count or cpu/nanoseconds; -1 if there is none.
- */
-int
-PprofPgoSampleIndex(const PprofView *view)
-{
-	int			i;
-
-	for (i = 0; i < view->hdr->n_sample_types; i++)
-	{
-		uint32		type = view->sample_types[i].type;
-		uint32		unit = view->sample_types[i].unit;
-
-		if ((PprofStringEquals(view, type, "samples") &&
-			 PprofStringEquals(view, unit, "count")) ||
-			(PprofStringEquals(view, type, "cpu") &&
-			 PprofStringEquals(view, unit, "nanoseconds")))
-			return i;
-	}
-	return -1;
-}
-
-/*
  * Why go build -pgo would reject or ignore the profile: a list of sentences
  * in the database encoding, NIL when it is usable.
  */

@@ -24,13 +24,7 @@
 #include <zlib.h>
 
 #include "profile.pb-c.h"
-
-typedef struct Buf
-{
-	uint8_t    *data;
-	size_t		len;
-	size_t		cap;
-} Buf;
+#include "wire.h"
 
 static const char *outdir;
 
@@ -39,71 +33,6 @@ Die(const char *what)
 {
 	fprintf(stderr, "make_seeds: %s: %s\n", what, strerror(errno));
 	exit(1);
-}
-
-static void
-Put(Buf *b, const void *p, size_t n)
-{
-	if (b->len + n > b->cap)
-	{
-		b->cap = (b->len + n) * 2 + 64;
-		b->data = realloc(b->data, b->cap);
-		if (b->data == NULL)
-			Die("realloc");
-	}
-	memcpy(b->data + b->len, p, n);
-	b->len += n;
-}
-
-static void
-Varint(Buf *b, uint64_t v)
-{
-	uint8_t		c;
-
-	do
-	{
-		c = v & 0x7f;
-		v >>= 7;
-		if (v)
-			c |= 0x80;
-		Put(b, &c, 1);
-	} while (v);
-}
-
-static void
-Tag(Buf *b, uint32_t field, int wt)
-{
-	Varint(b, ((uint64_t) field << 3) | wt);
-}
-
-/* field = varint */
-static void
-FieldVarint(Buf *b, uint32_t field, uint64_t v)
-{
-	Tag(b, field, 0);
-	Varint(b, v);
-}
-
-/* field = length-delimited body */
-static void
-FieldBytes(Buf *b, uint32_t field, const void *p, size_t n)
-{
-	Tag(b, field, 2);
-	Varint(b, n);
-	Put(b, p, n);
-}
-
-static void
-FieldMsg(Buf *b, uint32_t field, Buf *msg)
-{
-	FieldBytes(b, field, msg->data, msg->len);
-	msg->len = 0;
-}
-
-static void
-FieldString(Buf *b, uint32_t field, const char *s)
-{
-	FieldBytes(b, field, s, strlen(s));
 }
 
 static void
@@ -146,7 +75,7 @@ Gzip(const void *data, size_t len)
 	return out;
 }
 
-/* Write a buffer's bytes, then empty it for the next seed (as FieldMsg does). */
+/* Write a buffer's bytes, then empty it for the next seed (as wire_field_msg does). */
 static void
 WriteBuf(const char *name, Buf *b)
 {
@@ -320,13 +249,13 @@ FullProfile(void)
 		WriteFile("synthetic-full.pb.gz", gz.data, gz.len);
 		/*
 		 * two members, and trailing garbage: both must be rejected. The two
-		 * members go to a buffer of their own: Put() may move the buffer it
+		 * members go to a buffer of their own: wire_put() may move the buffer it
 		 * appends to, so gz cannot be appended to itself.
 		 */
-		Put(&two, gz.data, gz.len);
-		Put(&two, gz.data, gz.len);
+		wire_put(&two, gz.data, gz.len);
+		wire_put(&two, gz.data, gz.len);
 		WriteFile("synthetic-two-members.pb.gz", two.data, two.len);
-		Put(&gz, "trailing", 8);
+		wire_put(&gz, "trailing", 8);
 		WriteFile("synthetic-trailing.pb.gz", gz.data, gz.len);
 		free(two.data);
 		free(gz.data);
@@ -344,102 +273,102 @@ HandMade(void)
 	static uint8_t zeros[17 * 1024 * 1024];
 
 	/* the smallest valid profile: a string table holding "" */
-	FieldString(&p, 6, "");
+	wire_field_string(&p, 6, "");
 	WriteGzip("min-empty-string-table.pb.gz", p.data, p.len);
 	WriteBuf("min-empty-string-table.pb", &p);
 
 	/* unpacked repeated fields, unknown fields of every wire type, fields
 	 * out of order, a repeated period_type (merged field by field) */
-	FieldString(&p, 6, "");
-	FieldString(&p, 6, "cpu");
-	FieldString(&p, 6, "ns");
-	FieldString(&p, 6, "f");
-	FieldVarint(&m, 1, 3);
-	FieldVarint(&m, 1, 1);	/* last one wins */
-	FieldVarint(&m, 2, 2);
-	FieldVarint(&m, 99, 12345);		/* unknown varint */
-	FieldMsg(&p, 1, &m);
-	FieldVarint(&m, 1, 1);
-	FieldMsg(&p, 11, &m);
-	FieldVarint(&m, 2, 2);
-	FieldMsg(&p, 11, &m);
-	FieldVarint(&sub, 1, 9);	/* line: function 9, parked before the id */
-	FieldVarint(&sub, 2, 42);
-	FieldMsg(&m, 4, &sub);
-	FieldVarint(&m, 1, 1000);	/* location id after its lines */
-	Tag(&m, 77, 5);				/* unknown fixed32 */
-	Put(&m, "\1\2\3\4", 4);
-	FieldMsg(&p, 4, &m);
-	FieldVarint(&m, 1, 9);
-	FieldVarint(&m, 2, 3);
-	Tag(&m, 77, 1);				/* unknown fixed64 */
-	Put(&m, "\1\2\3\4\5\6\7\10", 8);
-	FieldMsg(&p, 5, &m);
-	FieldVarint(&m, 1, 1000);	/* unpacked location_id */
-	FieldVarint(&m, 1, 1000);
-	FieldVarint(&m, 2, (uint64_t) -5);	/* unpacked value */
-	FieldString(&m, 1000, "unknown bytes");
-	FieldMsg(&p, 2, &m);
-	FieldVarint(&p, 13, 3);		/* unpacked comments */
-	FieldVarint(&p, 13, 1);
-	FieldVarint(&p, 12, 100);
-	FieldVarint(&p, 12, 200);	/* repeated scalar: last wins */
+	wire_field_string(&p, 6, "");
+	wire_field_string(&p, 6, "cpu");
+	wire_field_string(&p, 6, "ns");
+	wire_field_string(&p, 6, "f");
+	wire_field_varint(&m, 1, 3);
+	wire_field_varint(&m, 1, 1);	/* last one wins */
+	wire_field_varint(&m, 2, 2);
+	wire_field_varint(&m, 99, 12345);		/* unknown varint */
+	wire_field_msg(&p, 1, &m);
+	wire_field_varint(&m, 1, 1);
+	wire_field_msg(&p, 11, &m);
+	wire_field_varint(&m, 2, 2);
+	wire_field_msg(&p, 11, &m);
+	wire_field_varint(&sub, 1, 9);	/* line: function 9, parked before the id */
+	wire_field_varint(&sub, 2, 42);
+	wire_field_msg(&m, 4, &sub);
+	wire_field_varint(&m, 1, 1000);	/* location id after its lines */
+	wire_tag(&m, 77, 5);				/* unknown fixed32 */
+	wire_put(&m, "\1\2\3\4", 4);
+	wire_field_msg(&p, 4, &m);
+	wire_field_varint(&m, 1, 9);
+	wire_field_varint(&m, 2, 3);
+	wire_tag(&m, 77, 1);				/* unknown fixed64 */
+	wire_put(&m, "\1\2\3\4\5\6\7\10", 8);
+	wire_field_msg(&p, 5, &m);
+	wire_field_varint(&m, 1, 1000);	/* unpacked location_id */
+	wire_field_varint(&m, 1, 1000);
+	wire_field_varint(&m, 2, (uint64_t) -5);	/* unpacked value */
+	wire_field_string(&m, 1000, "unknown bytes");
+	wire_field_msg(&p, 2, &m);
+	wire_field_varint(&p, 13, 3);		/* unpacked comments */
+	wire_field_varint(&p, 13, 1);
+	wire_field_varint(&p, 12, 100);
+	wire_field_varint(&p, 12, 200);	/* repeated scalar: last wins */
 	WriteBuf("handmade-unpacked.pb", &p);
 
 	/* gzip bomb: 17 MiB of zeros inflate past the 16 MiB limit */
 	WriteGzip("bomb-17mib.pb.gz", zeros, sizeof(zeros));
 
 	/* amplification: 100,000 empty samples (2 wire bytes each) */
-	FieldVarint(&m, 1, 1);
-	FieldVarint(&m, 2, 2);
-	FieldMsg(&p, 1, &m);
+	wire_field_varint(&m, 1, 1);
+	wire_field_varint(&m, 2, 2);
+	wire_field_msg(&p, 1, &m);
 	for (int i = 0; i < 100000; i++)
-		FieldBytes(&p, 2, "", 0);
-	FieldString(&p, 6, "");
-	FieldString(&p, 6, "cpu");
-	FieldString(&p, 6, "ns");
+		wire_field_bytes(&p, 2, "", 0);
+	wire_field_string(&p, 6, "");
+	wire_field_string(&p, 6, "cpu");
+	wire_field_string(&p, 6, "ns");
 	WriteGzip("amplification.pb.gz", p.data, p.len);
 	p.len = 0;
 
 	/* a sample pointing at a missing location; a function with an unknown
 	 * string index: both fail only in the FILL walk */
-	FieldString(&p, 6, "");
-	FieldVarint(&m, 1, 1);
-	FieldVarint(&m, 2, 99);
-	FieldMsg(&p, 5, &m);
+	wire_field_string(&p, 6, "");
+	wire_field_varint(&m, 1, 1);
+	wire_field_varint(&m, 2, 99);
+	wire_field_msg(&p, 5, &m);
 	WriteBuf("bad-function-name-index.pb", &p);
-	FieldString(&p, 6, "");
-	FieldVarint(&m, 1, 4);
-	FieldMsg(&p, 2, &m);
+	wire_field_string(&p, 6, "");
+	wire_field_varint(&m, 1, 4);
+	wire_field_msg(&p, 2, &m);
 	WriteBuf("bad-sample-location.pb", &p);
 
 	/* duplicate IDs */
-	FieldString(&p, 6, "");
-	FieldVarint(&m, 1, 3);
-	FieldMsg(&p, 5, &m);
-	FieldVarint(&m, 1, 3);
-	FieldMsg(&p, 5, &m);
+	wire_field_string(&p, 6, "");
+	wire_field_varint(&m, 1, 3);
+	wire_field_msg(&p, 5, &m);
+	wire_field_varint(&m, 1, 3);
+	wire_field_msg(&p, 5, &m);
 	WriteBuf("bad-duplicate-function-id.pb", &p);
 
 	/* overlong varint (11 bytes) and a 10-byte one that overflows */
-	FieldString(&p, 6, "");
-	Tag(&p, 9, 0);
-	Put(&p, "\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x00", 11);
+	wire_field_string(&p, 6, "");
+	wire_tag(&p, 9, 0);
+	wire_put(&p, "\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x00", 11);
 	WriteBuf("bad-varint-11-bytes.pb", &p);
-	FieldString(&p, 6, "");
-	Tag(&p, 9, 0);
-	Put(&p, "\xff\xff\xff\xff\xff\xff\xff\xff\xff\x7f", 10);
+	wire_field_string(&p, 6, "");
+	wire_tag(&p, 9, 0);
+	wire_put(&p, "\xff\xff\xff\xff\xff\xff\xff\xff\xff\x7f", 10);
 	WriteBuf("bad-varint-overflow.pb", &p);
 
 	/* invalid UTF-8 and a NUL in strings (both stored as they are), and a
 	 * non-empty first string (rejected) */
-	FieldString(&p, 6, "");
-	FieldBytes(&p, 6, "\xc3\x28", 2);
+	wire_field_string(&p, 6, "");
+	wire_field_bytes(&p, 6, "\xc3\x28", 2);
 	WriteBuf("string-invalid-utf8.pb", &p);
-	FieldString(&p, 6, "");
-	FieldBytes(&p, 6, "a\0b", 3);
+	wire_field_string(&p, 6, "");
+	wire_field_bytes(&p, 6, "a\0b", 3);
 	WriteBuf("string-nul.pb", &p);
-	FieldString(&p, 6, "x");
+	wire_field_string(&p, 6, "x");
 	WriteBuf("bad-first-string.pb", &p);
 
 	free(p.data);
@@ -468,70 +397,70 @@ Limits(void)
 		char	   *big;
 
 		/* stack depth: one packed run of location IDs */
-		FieldString(&p, 6, "");
-		FieldVarint(&m, 1, 1);
-		FieldMsg(&p, 4, &m);
+		wire_field_string(&p, 6, "");
+		wire_field_varint(&m, 1, 1);
+		wire_field_msg(&p, 4, &m);
 		for (i = 0; i < 4096 + extra; i++)
-			Varint(&sub, 1);
-		FieldMsg(&m, 1, &sub);
-		FieldMsg(&p, 2, &m);
+			wire_varint(&sub, 1);
+		wire_field_msg(&m, 1, &sub);
+		wire_field_msg(&p, 2, &m);
 		snprintf(name, sizeof(name), "limit-stack-depth-%d.pb", 4096 + extra);
 		WriteBuf(name, &p);
 
 		/* labels per sample */
-		FieldString(&p, 6, "");
-		FieldString(&p, 6, "k");
+		wire_field_string(&p, 6, "");
+		wire_field_string(&p, 6, "k");
 		for (i = 0; i < 1024 + extra; i++)
 		{
-			FieldVarint(&sub, 1, 1);
-			FieldMsg(&m, 3, &sub);
+			wire_field_varint(&sub, 1, 1);
+			wire_field_msg(&m, 3, &sub);
 		}
-		FieldMsg(&p, 2, &m);
+		wire_field_msg(&p, 2, &m);
 		snprintf(name, sizeof(name), "limit-labels-%d.pb", 1024 + extra);
 		WriteBuf(name, &p);
 
 		/* lines per location */
-		FieldString(&p, 6, "");
-		FieldVarint(&m, 1, 1);
-		FieldMsg(&p, 5, &m);
-		FieldVarint(&m, 1, 1);
+		wire_field_string(&p, 6, "");
+		wire_field_varint(&m, 1, 1);
+		wire_field_msg(&p, 5, &m);
+		wire_field_varint(&m, 1, 1);
 		for (i = 0; i < 1024 + extra; i++)
 		{
-			FieldVarint(&sub, 1, 1);
-			FieldVarint(&sub, 2, i);
-			FieldMsg(&m, 4, &sub);
+			wire_field_varint(&sub, 1, 1);
+			wire_field_varint(&sub, 2, i);
+			wire_field_msg(&m, 4, &sub);
 		}
-		FieldMsg(&p, 4, &m);
+		wire_field_msg(&p, 4, &m);
 		snprintf(name, sizeof(name), "limit-lines-%d.pb", 1024 + extra);
 		WriteBuf(name, &p);
 
 		/* comments, half packed, half not */
-		FieldString(&p, 6, "");
+		wire_field_string(&p, 6, "");
 		for (i = 0; i < 2048; i++)
-			Varint(&sub, 0);
-		FieldMsg(&p, 13, &sub);
+			wire_varint(&sub, 0);
+		wire_field_msg(&p, 13, &sub);
 		for (i = 0; i < 2048 + extra; i++)
-			FieldVarint(&p, 13, 0);
+			wire_field_varint(&p, 13, 0);
 		snprintf(name, sizeof(name), "limit-comments-%d.pb", 4096 + extra);
 		WriteBuf(name, &p);
 
 		/* sample types, and one sample with as many values */
-		FieldString(&p, 6, "");
+		wire_field_string(&p, 6, "");
 		for (i = 0; i < 64 + extra; i++)
 		{
-			FieldMsg(&p, 1, &m);
-			Varint(&sub, i);
+			wire_field_msg(&p, 1, &m);
+			wire_varint(&sub, i);
 		}
-		FieldMsg(&m, 2, &sub);
-		FieldMsg(&p, 2, &m);
+		wire_field_msg(&m, 2, &sub);
+		wire_field_msg(&p, 2, &m);
 		snprintf(name, sizeof(name), "limit-sample-types-%d.pb", 64 + extra);
 		WriteBuf(name, &p);
 
 		/* string length, gzipped */
 		big = malloc(1024 * 1024 + 1);
 		memset(big, 'a', 1024 * 1024 + 1);
-		FieldString(&p, 6, "");
-		FieldBytes(&p, 6, big, 1024 * 1024 + extra);
+		wire_field_string(&p, 6, "");
+		wire_field_bytes(&p, 6, big, 1024 * 1024 + extra);
 		snprintf(name, sizeof(name), "limit-string-bytes-%d.pb.gz", 1024 * 1024 + extra);
 		WriteGzip(name, p.data, p.len);
 		free(big);
@@ -559,7 +488,7 @@ Damage(const char *path)
 	if (f == NULL)
 		Die(path);
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		Put(&b, chunk, n);
+		wire_put(&b, chunk, n);
 	fclose(f);
 	if (b.len < 4)
 		return;

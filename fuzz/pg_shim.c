@@ -10,7 +10,7 @@
  *	- libpgcommon.a / libpgport.a (frontend builds): psprintf, StringInfo,
  *	  pg_encoding_verifymbstr, pg_qsort, pg_vsnprintf. Their frontend forms
  *	  call palloc/repalloc/pfree, which resolve to this file.
- *	- this file: memory contexts, elog/ereport, interrupts, the GUC, and
+ *	- this file: memory contexts, elog/ereport, interrupts, the GUCs, and
  *	  aborting stubs for what the harness never reaches.
  *	- zlib and protobuf-c.
  *
@@ -53,8 +53,12 @@
 #define UNPOISON(p, n)	((void) 0)
 #endif
 
-/* The GUC of pprof.c (not linked: it is the module's _PG_init). 16 MiB. */
+/* The GUCs of pprof.c (not linked: it is the module's _PG_init). 16 MiB. */
 int			pprof_max_profile_bytes = 16 * 1024 * 1024;
+/* pgo_merge's settings, at their defaults; the merge harness varies them */
+bool		pprof_pgo_normalize = false;
+int			pprof_pgo_frames = 4;
+char	   *pprof_pgo_denylist = NULL;
 
 /* CHECK_FOR_INTERRUPTS() reads this; nothing ever sets it here. */
 volatile sig_atomic_t InterruptPending = false;
@@ -112,15 +116,22 @@ ShimFatal(const char *what, const void *ptr)
 	abort();
 }
 
-/* Link a fresh chunk of size bytes into context and return its data. */
+/*
+ * Link a fresh chunk of size bytes into context and return its data; flags
+ * are MCXT_ALLOC_HUGE and MCXT_ALLOC_ZERO.
+ */
 static void *
-ChunkAlloc(MemoryContext context, Size size, bool zero)
+ChunkAlloc(MemoryContext context, Size size, int flags)
 {
 	ShimContext *cxt = (ShimContext *) context;
 	ShimChunk  *chunk;
+	bool		zero = (flags & MCXT_ALLOC_ZERO) != 0;
 
-	/* the backend's palloc: a request above 1 GB is a can't-happen ERROR */
-	if (!AllocSizeIsValid(size))
+	/*
+	 * the backend's palloc: a request above 1 GB (a huge one: above
+	 * MaxAllocHugeSize) is a can't-happen ERROR
+	 */
+	if ((flags & MCXT_ALLOC_HUGE) ? !AllocHugeSizeIsValid(size) : !AllocSizeIsValid(size))
 		elog(ERROR, "invalid memory alloc request size %zu", size);
 	if (cxt == NULL)
 		ShimFatal("palloc without a current memory context", NULL);
@@ -202,25 +213,38 @@ ChunkUnlink(void *ptr)
 void *
 palloc(Size size)
 {
-	return ChunkAlloc(CurrentMemoryContext, size, false);
+	return ChunkAlloc(CurrentMemoryContext, size, 0);
 }
 
 void *
 palloc0(Size size)
 {
-	return ChunkAlloc(CurrentMemoryContext, size, true);
+	return ChunkAlloc(CurrentMemoryContext, size, MCXT_ALLOC_ZERO);
 }
 
 void *
 MemoryContextAlloc(MemoryContext context, Size size)
 {
-	return ChunkAlloc(context, size, false);
+	return ChunkAlloc(context, size, 0);
 }
 
 void *
 MemoryContextAllocZero(MemoryContext context, Size size)
 {
-	return ChunkAlloc(context, size, true);
+	return ChunkAlloc(context, size, MCXT_ALLOC_ZERO);
+}
+
+void *
+MemoryContextAllocHuge(MemoryContext context, Size size)
+{
+	return ChunkAlloc(context, size, MCXT_ALLOC_HUGE);
+}
+
+/* MCXT_ALLOC_NO_OOM is not honoured: the harness has no use for it */
+void *
+MemoryContextAllocExtended(MemoryContext context, Size size, int flags)
+{
+	return ChunkAlloc(context, size, flags);
 }
 
 void
@@ -233,8 +257,8 @@ pfree(void *pointer)
  * Always moves the chunk (new allocation, copy, free), so ASan catches a
  * caller that keeps using the old pointer; the chunk stays in its context.
  */
-void *
-repalloc(void *pointer, Size size)
+static void *
+Realloc(void *pointer, Size size, int flags)
 {
 	ShimChunk  *old;
 	Size		old_size;
@@ -242,11 +266,23 @@ repalloc(void *pointer, Size size)
 
 	old = ChunkHeader(pointer, "repalloc");
 	old_size = old->size;
-	result = ChunkAlloc(&old->context->hdr, size, false);
+	result = ChunkAlloc(&old->context->hdr, size, flags);
 	POISON(old, sizeof(ShimChunk));
 	memcpy(result, pointer, Min(old_size, size));
 	pfree(pointer);
 	return result;
+}
+
+void *
+repalloc(void *pointer, Size size)
+{
+	return Realloc(pointer, size, 0);
+}
+
+void *
+repalloc_huge(void *pointer, Size size)
+{
+	return Realloc(pointer, size, MCXT_ALLOC_HUGE);
 }
 
 char *
@@ -363,6 +399,7 @@ static int	shim_elevel;
 static int	shim_sqlerrcode;
 static char shim_message[1024];
 static char shim_detail[1024];
+static char shim_where[256];
 
 bool
 errstart(int elevel, const char *domain)
@@ -422,15 +459,50 @@ errhint(const char *fmt,...)
 	return 0;
 }
 
+/*
+ * An ERROR jumps to shim_error_jump when a harness set it (ShimCatchErrors):
+ * the merges refuse some inputs by ereport, as the server would. Anything
+ * else, and any ERROR while nobody catches, is printed and abort()s.
+ */
+static sigjmp_buf *shim_error_jump;
+
 void
 errfinish(const char *filename, int lineno, const char *funcname)
 {
+	if (shim_elevel >= ERROR && shim_error_jump != NULL)
+	{
+		sigjmp_buf *jump = shim_error_jump;
+
+		shim_error_jump = NULL;
+		snprintf(shim_where, sizeof(shim_where), "%s:%d", filename, lineno);
+		siglongjmp(*jump, 1);
+	}
 	fprintf(stderr, "pg_shim: elevel %d at %s:%d (%s): %s%s%s [SQLSTATE %s]\n",
 			shim_elevel, filename, lineno, funcname ? funcname : "?",
 			shim_message, shim_detail[0] ? " DETAIL: " : "", shim_detail,
 			shim_sqlerrcode ? unpack_sql_state(shim_sqlerrcode) : "none");
 	if (shim_elevel >= ERROR)
 		abort();
+}
+
+/* The next ERROR jumps to jump (NULL: aborts again); see errfinish. */
+void
+ShimCatchErrors(sigjmp_buf *jump)
+{
+	shim_error_jump = jump;
+}
+
+/*
+ * The ERROR caught last: its SQLSTATE (0 for elog, the backend's
+ * can't-happen errors), message, detail and source location.
+ */
+int
+ShimCaughtError(const char **message, const char **detail, const char **where)
+{
+	*message = shim_message;
+	*detail = shim_detail;
+	*where = shim_where;
+	return shim_sqlerrcode;
 }
 
 /* unpack_sql_state lives in elog.c; this is its five-character body. */

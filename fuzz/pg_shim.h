@@ -8,6 +8,10 @@
 #ifndef PG_SHIM_H
 #define PG_SHIM_H
 
+#include <setjmp.h>
+
 extern void ShimContextStats(MemoryContext context, Size *chunks, Size *bytes);
+extern void ShimCatchErrors(sigjmp_buf *jump);
+extern int	ShimCaughtError(const char **message, const char **detail, const char **where);
 
 #endif							/* PG_SHIM_H */

@@ -24,9 +24,9 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include "handlers.h"
+#include "headers.h"
 #include "metrics.h"
 #include "url.h"
 
@@ -155,52 +155,6 @@ Name(int n)
 }
 
 /*
- * Does path match pattern? Each {name} part is kept in caps (pointers into
- * path and pattern, not terminated).
- */
-struct span
-{
-	const char *name;
-	size_t		namelen;
-	const char *value;
-	size_t		len;
-};
-
-static bool
-Match(const char *pattern, const char *path, struct span *caps, int *ncaps)
-{
-	const char *p = pattern;
-	const char *s = path;
-
-	*ncaps = 0;
-	while (*p != '\0')
-	{
-		if (*p == '{')
-		{
-			const char *close = strchr(p, '}');
-			const char *start = s;
-
-			if (close == NULL || *ncaps == MAX_CAPTURES)
-				return false;	/* a bad pattern matches nothing */
-			/* up to the next literal character of the pattern */
-			if (close[1] == '\0')
-				s += strlen(s);
-			else if ((s = strchr(s, close[1])) == NULL)
-				return false;
-			caps[*ncaps].name = p + 1;
-			caps[*ncaps].namelen = (size_t) (close - p - 1);
-			caps[*ncaps].value = start;
-			caps[*ncaps].len = (size_t) (s - start);
-			(*ncaps)++;
-			p = close + 1;
-		}
-		else if (*p++ != *s++)
-			return false;
-	}
-	return *s == '\0';
-}
-
-/*
  * Constant-time token check: the time depends on the configured secret's
  * length only, never on how much of the given token matches.
  */
@@ -217,42 +171,6 @@ TokenMatches(const char *given, size_t glen, const char *secret)
 }
 
 /*
- * Decode base64 (RFC 4648, padding optional) into out; false on a byte that
- * is not base64 or when out is too small.
- */
-static bool
-Base64Decode(const char *in, size_t n, char *out, size_t cap, size_t *outlen)
-{
-	static const char alphabet[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	unsigned	acc = 0;
-	int			bits = 0;
-	size_t		o = 0;
-	size_t		i;
-
-	while (n > 0 && in[n - 1] == '=')
-		n--;
-	for (i = 0; i < n; i++)
-	{
-		const char *p = in[i] ? strchr(alphabet, in[i]) : NULL;
-
-		if (p == NULL)
-			return false;
-		acc = (acc << 6) | (unsigned) (p - alphabet);
-		bits += 6;
-		if (bits >= 8)
-		{
-			bits -= 8;
-			if (o == cap)
-				return false;
-			out[o++] = (char) ((acc >> bits) & 0xFF);
-		}
-	}
-	*outlen = o;
-	return true;
-}
-
-/*
  * Does the request carry one of the accepted tokens: "Bearer <token>", or
  * "Basic" with the token as the password (any user name), which is what a
  * browser sends for the web pages?
@@ -260,34 +178,14 @@ Base64Decode(const char *in, size_t n, char *out, size_t cap, size_t *outlen)
 static bool
 HasToken(struct request *r, const char *token1, const char *token2)
 {
-	const char *h = request_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
 	const char *t;
 	size_t		n;
 	bool		ok = false;
 	char		basic[512];
 
-	if (h == NULL)
+	if (!header_auth_token(request_header(r, MHD_HTTP_HEADER_AUTHORIZATION),
+						   basic, sizeof(basic), &t, &n))
 		return false;
-	if (strncasecmp(h, "Bearer ", 7) != 0 && strncasecmp(h, "Basic ", 6) != 0)
-		return false;
-	t = h + 6;
-	while (*t == ' ')
-		t++;
-	n = strlen(t);
-	while (n > 0 && (t[n - 1] == ' ' || t[n - 1] == '\t'))
-		n--;
-	if (strncasecmp(h, "Basic ", 6) == 0)
-	{
-		const char *colon;
-
-		if (!Base64Decode(t, n, basic, sizeof(basic), &n))
-			return false;
-		colon = memchr(basic, ':', n);
-		if (colon == NULL)
-			return false;
-		t = colon + 1;
-		n -= (size_t) (t - basic);
-	}
 	/* check both without short-circuit */
 	if (token1 && TokenMatches(t, n, token1))
 		ok = true;
@@ -335,7 +233,7 @@ KeepCaptures(struct request *r, const struct span *caps, int ncaps)
 		const struct span *c = &caps[i];
 		struct param *kept = &r->captures[r->ncaptures];
 
-		if (memchr(c->value, '/', c->len) != NULL)
+		if (!path_segment_valid(c->value, c->len))
 		{
 			char		error[32];
 
@@ -361,7 +259,7 @@ KeepCaptures(struct request *r, const struct span *caps, int ncaps)
 static enum action
 Dispatch(struct request *r)
 {
-	const char *raw = r->raw_uri;
+	const char *raw;
 	const char *q;
 	size_t		rawlen;
 	char		path[MAX_PATH_LEN + 1];
@@ -374,15 +272,7 @@ Dispatch(struct request *r)
 
 	r->get_style = (method & (METHOD_GET | METHOD_HEAD)) != 0;
 
-	/* absolute-form request-target: keep the path */
-	if (strncasecmp(raw, "http://", 7) == 0 || strncasecmp(raw, "https://", 8) == 0)
-	{
-		const char *s = strchr(strstr(raw, "//") + 2, '/');
-
-		raw = s ? s : "/";
-	}
-	q = strchr(raw, '?');
-	rawlen = q ? (size_t) (q - raw) : strlen(raw);
+	raw = target_path(r->raw_uri, &rawlen, &q);
 	r->path_end = raw + rawlen;
 
 	if (!url_decode(raw, rawlen, false, path, sizeof(path), NULL))
@@ -395,7 +285,7 @@ Dispatch(struct request *r)
 
 	/* the first row that matches names the resource */
 	for (i = 0; i < NROUTES; i++)
-		if (Match(routes[i].pattern, path, caps, &ncaps))
+		if (path_match(routes[i].pattern, path, caps, &ncaps))
 			break;
 	if (i == NROUTES)
 	{
@@ -422,7 +312,7 @@ Dispatch(struct request *r)
 
 	if (q != NULL)
 	{
-		int			n = query_parse(q + 1, r->params, MAX_QUERY_PARAMS, &why);
+		int			n = query_parse(q, r->params, MAX_QUERY_PARAMS, &why);
 
 		if (n < 0)
 		{

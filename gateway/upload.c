@@ -14,15 +14,16 @@
  * and is the only place that judges a profile. The answer 201 is sent only
  * after the commit, on a session with synchronous_commit = on.
  */
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "handlers.h"
+#include "headers.h"
 #include "json.h"
 #include "metrics.h"
 #include "multipart.h"
+#include "url.h"
 
 struct upload
 {
@@ -70,57 +71,6 @@ upload_free(void *state)
 	free(up);
 }
 
-/* The media type of a Content-Type, lower case, without parameters. */
-static void
-MediaType(const char *ct, char *out, size_t cap)
-{
-	size_t		o = 0;
-
-	while (*ct == ' ' || *ct == '\t')
-		ct++;
-	while (*ct && *ct != ';' && *ct != ' ' && *ct != '\t' && o + 1 < cap)
-		out[o++] = (char) tolower((unsigned char) *ct++);
-	out[o] = '\0';
-}
-
-/*
- * Is a media type clearly something other than a profile: text, JSON,
- * XML, HTML, an image...? Anything else is taken as the profile's bytes,
- * which the pprof type judges: application/octet-stream, none, and
- * application/x-www-form-urlencoded, the type curl gives --data-binary.
- */
-static bool
-NotAProfile(const char *media)
-{
-	static const char *const other_tops[] = {
-		"text/", "image/", "audio/", "video/", "font/", "model/", "message/", "multipart/"
-	};
-	static const char *const other_apps[] = {
-		"application/json", "application/xml", "application/xhtml+xml",
-		"application/javascript", "application/ecmascript", "application/yaml",
-		"application/x-yaml", "application/x-ndjson", "application/pdf"
-	};
-	size_t		n = strlen(media);
-	size_t		i;
-
-	for (i = 0; i < sizeof(other_tops) / sizeof(other_tops[0]); i++)
-		if (strncmp(media, other_tops[i], strlen(other_tops[i])) == 0)
-			return true;
-	for (i = 0; i < sizeof(other_apps) / sizeof(other_apps[0]); i++)
-		if (strcmp(media, other_apps[i]) == 0)
-			return true;
-	/* structured syntax suffixes (RFC 6839): +json, +xml */
-	return (n > 5 && strcmp(media + n - 5, "+json") == 0) ||
-		(n > 4 && strcmp(media + n - 4, "+xml") == 0);
-}
-
-/* Is v a token list containing "chunked"? */
-static bool
-IsChunked(const char *v)
-{
-	return v != NULL && strcasestr(v, "chunked") != NULL;
-}
-
 /*
  * What the body is, from Content-Encoding and Content-Type; false with
  * r->reply set (415, 400) when the gateway cannot take it.
@@ -144,7 +94,7 @@ BodyKind(struct request *r, struct upload *up)
 			return false;
 		}
 	}
-	MediaType(ct ? ct : "", media, sizeof(media));
+	header_media_type(ct ? ct : "", media, sizeof(media));
 	if (strcmp(media, "multipart/form-data") == 0)
 	{
 		const char *why = multipart_boundary(ct, up->boundary, sizeof(up->boundary));
@@ -162,7 +112,7 @@ BodyKind(struct request *r, struct upload *up)
 		}
 		up->multipart = true;
 	}
-	else if (NotAProfile(media))
+	else if (header_not_a_profile(media))
 	{
 		reply_errorf(r, 415, "unsupported Content-Type",
 					 "A body of type %.40s is not a pprof profile. Send the profile file as it is "
@@ -182,11 +132,10 @@ static bool
 BodyLength(struct request *r, struct upload *up, size_t *length)
 {
 	const char *cl = request_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
-	unsigned long long n = 0;
-	const char *p = cl;
+	unsigned long long n;
 
 	*length = 0;
-	up->chunked = IsChunked(request_header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING));
+	up->chunked = header_chunked(request_header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING));
 	if (up->chunked)
 		return true;
 	if (cl == NULL)
@@ -195,19 +144,10 @@ BodyLength(struct request *r, struct upload *up, size_t *length)
 					"Send a Content-Length header (or a chunked body).");
 		return false;
 	}
-	if (*p == '\0' || strlen(p) > 19)
+	if (!header_content_length(cl, &n))
 	{
 		reply_error(r, 400, "invalid Content-Length", NULL);
 		return false;
-	}
-	for (; *p; p++)
-	{
-		if (!isdigit((unsigned char) *p))
-		{
-			reply_error(r, 400, "invalid Content-Length", NULL);
-			return false;
-		}
-		n = n * 10 + (unsigned long long) (*p - '0');
 	}
 	if (n > cfg.max_body)
 	{
@@ -372,7 +312,6 @@ upload_complete(struct request *r)
 {
 	struct upload *up = r->state;
 	struct buf	labels;
-	int			i;
 
 	metrics_upload_bytes(up->len);
 	if (up->len == 0)
@@ -408,15 +347,7 @@ upload_complete(struct request *r)
 	}
 
 	buf_init(&labels);
-	buf_put(&labels, "{", 1);
-	for (i = 0; i < r->nparams; i++)
-	{
-		if (i > 0)
-			buf_put(&labels, ",", 1);
-		json_key(&labels, r->params[i].key);
-		json_cstr(&labels, r->params[i].value);
-	}
-	buf_put(&labels, "}", 1);
+	query_labels_json(&labels, r->params, r->nparams);
 	up->labels = buf_steal(&labels, NULL);
 	if (up->labels == NULL)
 	{

@@ -1,19 +1,95 @@
 /*
  * url.c
- *	  Request-target parsing of pprof-gateway: strict percent-decoding of the
- *	  path and query string, ETag matching.
+ *	  Request-target parsing of pprof-gateway: the path and query of a
+ *	  target, strict percent-decoding, route patterns, query strings and the
+ *	  labels they make, ETag matching.
  *
  * The gateway decodes the raw request-target itself instead of using the
  * strings libmicrohttpd decoded: MHD turns "%00" into a NUL that silently
  * truncates the path, so "/profile/a%00b" would look like "/profile/a".
  * Here any escape that decodes to a control character is an error (400).
+ *
+ * Everything here is a pure function of the request's bytes, run by the
+ * fuzzer (fuzz/gateway_fuzz.c) exactly as the gateway runs it.
  */
 #include "url.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "json.h"
+
+/*
+ * The path of a request-target (its origin form; an absolute-form target
+ * "http://host/p?q" keeps "/p?q"): returns where it starts, its length in
+ * *pathlen and the query string after '?' in *query (NULL when none).
+ */
+const char *
+target_path(const char *raw, size_t *pathlen, const char **query)
+{
+	const char *q;
+
+	if (strncasecmp(raw, "http://", 7) == 0 || strncasecmp(raw, "https://", 8) == 0)
+	{
+		const char *s = strchr(strstr(raw, "//") + 2, '/');
+
+		raw = s ? s : "/";
+	}
+	q = strchr(raw, '?');
+	*pathlen = q ? (size_t) (q - raw) : strlen(raw);
+	*query = q ? q + 1 : NULL;
+	return raw;
+}
+
+/*
+ * Does path match pattern? A {name} part matches up to the next literal
+ * character of the pattern (to the end when last) and is kept in caps
+ * (pointers into path and pattern, not terminated).
+ */
+bool
+path_match(const char *pattern, const char *path, struct span *caps, int *ncaps)
+{
+	const char *p = pattern;
+	const char *s = path;
+
+	*ncaps = 0;
+	while (*p != '\0')
+	{
+		if (*p == '{')
+		{
+			const char *close = strchr(p, '}');
+			const char *start = s;
+
+			if (close == NULL || *ncaps == MAX_CAPTURES)
+				return false;	/* a bad pattern matches nothing */
+			/* up to the next literal character of the pattern */
+			if (close[1] == '\0')
+				s += strlen(s);
+			else if ((s = strchr(s, close[1])) == NULL)
+				return false;
+			caps[*ncaps].name = p + 1;
+			caps[*ncaps].namelen = (size_t) (close - p - 1);
+			caps[*ncaps].value = start;
+			caps[*ncaps].len = (size_t) (s - start);
+			(*ncaps)++;
+			p = close + 1;
+		}
+		else if (*p++ != *s++)
+			return false;
+	}
+	return *s == '\0';
+}
+
+/*
+ * Is a matched part one path segment: no slash (%2F)? What it may otherwise
+ * hold ("." and ".." included) is for the catalog to judge.
+ */
+bool
+path_segment_valid(const char *value, size_t len)
+{
+	return memchr(value, '/', len) == NULL;
+}
 
 /* Value of a hex digit, -1 if c is not one. */
 static int
@@ -154,6 +230,26 @@ query_parse(const char *q, struct param *params, int max, const char **why)
 		q = amp + 1;
 	}
 	return n;
+}
+
+/*
+ * The labels of an upload: its query parameters as a JSON object (the
+ * catalog judges keys and values; query_parse made them unique UTF-8).
+ */
+void
+query_labels_json(struct buf *b, const struct param *params, int n)
+{
+	int			i;
+
+	buf_put(b, "{", 1);
+	for (i = 0; i < n; i++)
+	{
+		if (i > 0)
+			buf_put(b, ",", 1);
+		json_key(b, params[i].key);
+		json_cstr(b, params[i].value);
+	}
+	buf_put(b, "}", 1);
 }
 
 /*

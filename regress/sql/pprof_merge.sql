@@ -292,6 +292,29 @@ SELECT count(DISTINCT input_order) > 1 AS orders_differ,
        count(DISTINCT pgo_weighted) AS distinct_weighted_results
 FROM runs;
 
+-- samples that differ only in their labels are ordered by the labels'
+-- content, not by the ids the state gave their strings (which follow the
+-- order of the rows): the same profile, its strings and labels listed in
+-- another order, merges to the same bytes, first or last (a finding of
+-- fuzz/merge_fuzz.c)
+CREATE TABLE m_lab AS
+SELECT f AS name, pg_read_binary_file(:'data' || f || '.pb')::pprof AS p
+FROM unnest(ARRAY['merge_labels_a', 'merge_labels_b']) AS f;
+SELECT (SELECT pprof_merge(p ORDER BY name) FROM m_lab)::bytea =
+       (SELECT pprof_merge(p ORDER BY name DESC) FROM m_lab)::bytea AS any_order,
+       (SELECT pprof_merge(p) FROM m_lab WHERE name = 'merge_labels_a')::bytea =
+       (SELECT pprof_merge(p) FROM m_lab WHERE name = 'merge_labels_b')::bytea AS same_content;
+
+-- the main binary (the first mapping of an input) is chosen by what
+-- identifies a mapping, not by its content, which a later input can make
+-- smaller (c's second mapping is b's main one, at a lower address): a, b, c
+-- and c, b, a give the same bytes (a finding of fuzz/merge_fuzz.c)
+CREATE TABLE m_mainkey AS
+SELECT f AS name, pg_read_binary_file(:'data' || f || '.pb')::pprof AS p
+FROM unnest(ARRAY['merge_mainkey_a', 'merge_mainkey_b', 'merge_mainkey_c']) AS f;
+SELECT (SELECT pprof_merge(p ORDER BY name) FROM m_mainkey)::bytea =
+       (SELECT pprof_merge(p ORDER BY name DESC) FROM m_mainkey)::bytea AS any_order;
+
 -- 40 rows of the A and B profiles, one per page, so that parallel workers
 -- can share them
 CREATE TABLE m_par (id int, filler text, p pprof) WITH (fillfactor = 10, parallel_workers = 2);
@@ -355,6 +378,26 @@ SELECT md5(pprof_merge(p)::bytea) = lossless AS lossless_same,
        md5(pgo_merge(p, id % 3)::bytea) = pgo_weighted AS pgo_weighted_same
 FROM m_part, m_serial GROUP BY lossless, pgo, pgo_weighted;
 
+-- the main mapping (pprof keeps the first one of an input with samples)
+-- under a plan that combines partial states: partition 1's state has
+-- samples, but only from an input without mappings, so its main mapping is
+-- that of an input without samples, which must not outweigh the main
+-- mapping of partition 2's input with samples (a finding of
+-- fuzz/merge_fuzz.c)
+CREATE TABLE m_main (part int, name text, p pprof) PARTITION BY LIST (part);
+CREATE TABLE m_main_1 PARTITION OF m_main FOR VALUES IN (1);
+CREATE TABLE m_main_2 PARTITION OF m_main FOR VALUES IN (2);
+INSERT INTO m_main
+SELECT part, f, pg_read_binary_file(:'data' || f || '.pb')::pprof
+FROM (VALUES (1, 'merge_main_nosamples'), (1, 'merge_main_nomapping'),
+             (2, 'merge_main_samples')) AS v(part, f);
+EXPLAIN (COSTS OFF) SELECT pprof_merge(p) FROM m_main;
+WITH combined AS (SELECT pprof_merge(p) AS m FROM m_main),
+     serial AS (SELECT pprof_merge(p ORDER BY name) AS m FROM m_main)
+SELECT pprof_build_id(c.m) AS main_build_id, pprof_mapping_count(c.m) AS mappings,
+       c.m::bytea = s.m::bytea AS same_as_serial
+FROM combined c, serial s;
+
 RESET enable_partitionwise_aggregate;
 RESET seq_page_cost;
 RESET parallel_leader_participation;
@@ -363,6 +406,6 @@ RESET min_parallel_table_scan_size;
 RESET parallel_tuple_cost;
 RESET parallel_setup_cost;
 
-DROP TABLE m_fx, m_frames4, m_nodeny, m_deny, m_par, m_part, m_serial, m_serial_norm;
+DROP TABLE m_fx, m_lab, m_mainkey, m_main, m_frames4, m_nodeny, m_deny, m_par, m_part, m_serial, m_serial_norm;
 DROP FUNCTION m_fix, m_merge, m_pgo, m_pgo_w, m_merge1, m_pgo1, m_totals_scaled,
   m_stack_diff, m_sum_diff, m_zero_samples;
