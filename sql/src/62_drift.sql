@@ -68,8 +68,8 @@ REVOKE EXECUTE ON FUNCTION pgo.drift(text, interval, integer, text, boolean, int
 -- aging) and pgo.drift with the default selection. Bounded: the max_tags
 -- tags with the most recent uploads, each costing what GET /profile/<tag>
 -- costs on a cache miss when it has a release (one merge). The tags come
--- from a skip scan of the (tag, received_at) index, one probe per tag,
--- not a scan of the profiles.
+-- from pgo.tag_names (one index probe per tag), the newest rows of each
+-- from its index, never a scan of the profiles.
 CREATE FUNCTION pgo.tag_health(max_tags integer DEFAULT 50)
 	RETURNS TABLE(tag text, newest_upload timestamptz, newest_usable timestamptz,
 				  usable_age_seconds float8, drift float8)
@@ -82,16 +82,11 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	RETURN QUERY
-	WITH RECURSIVE tags(tag) AS (
-		SELECT min(p.tag) FROM pgo.profiles p
-		UNION ALL
-		SELECT (SELECT min(p.tag) FROM pgo.profiles p WHERE p.tag > t.tag)
-		FROM tags t WHERE t.tag IS NOT NULL),
-	recent AS (
+	WITH recent AS (
 		SELECT t.tag,
 			   (SELECT max(p.received_at) FROM pgo.profiles p WHERE p.tag = t.tag) AS newest_upload,
 			   (SELECT max(p.received_at) FROM pgo.profiles p WHERE p.tag = t.tag AND p.pgo_usable) AS newest_usable
-		FROM tags t WHERE t.tag IS NOT NULL
+		FROM pgo.tag_names() AS t(tag)
 		ORDER BY 2 DESC, 1
 		LIMIT tag_health.max_tags)
 	SELECT r.tag, r.newest_upload, r.newest_usable,

@@ -83,6 +83,7 @@ func inModule(name string, m *module) bool {
 // barriers: assembly functions without a package, like gcWriteBarrier),
 // with no call expression in the source to match.
 func isRuntime(name string) bool {
+	name = withoutTypeArgs(name)
 	return strings.HasPrefix(name, "runtime.") || strings.HasPrefix(name, "internal/runtime/") ||
 		!strings.Contains(name[strings.LastIndex(name, "/")+1:], ".")
 }
@@ -103,10 +104,10 @@ func callsAt(fn *function, line int, callee string) bool {
 // "pkg/path.(*T).M" -> "M", "pkg.F[...]" -> "F"; "" for closures and
 // compiler-made wrappers (pkg.F.func1, pkg.F.func1.2, pkg.F.deferwrap1).
 func lastName(sym string) string {
+	sym = withoutTypeArgs(sym)
 	if i := strings.LastIndex(sym, "/"); i >= 0 {
 		sym = sym[i+1:]
 	}
-	sym = strings.ReplaceAll(sym, "[...]", "")
 	parts := strings.Split(sym, ".")
 	last := parts[len(parts)-1]
 	if last == "" || last[0] >= '0' && last[0] <= '9' ||
@@ -115,6 +116,26 @@ func lastName(sym string) string {
 		return ""
 	}
 	return last
+}
+
+// withoutTypeArgs drops the type arguments of a generic function's symbol:
+// "[...]", or the instantiation the compiler names in a profile
+// ("slices.SortFunc[go.shape.[]pkg/path.T,go.shape.struct { ... }]"), whose
+// slashes, dots and spaces are not the function's.
+func withoutTypeArgs(sym string) string {
+	var b strings.Builder
+	depth := 0
+	for _, c := range sym {
+		switch {
+		case c == '[':
+			depth++
+		case c == ']' && depth > 0:
+			depth--
+		case depth == 0:
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
 }
 
 // write prints the report: the share, the accounting, the heaviest edges

@@ -166,10 +166,12 @@ func TestNames(t *testing.T) {
 		"main.F":                        "F",
 		"example.com/a.(*Set[...]).Add": "Add",
 		"example.com/a.Map[...]":        "Map",
-		"main.work.func1":               "",
-		"main.work.func1.2":             "",
-		"main.work.deferwrap1":          "",
-		"main.work.gowrap2":             "",
+		"slices.SortFunc[go.shape.[]example.com/a.T,go.shape.struct { example.com/a.x []uint64 }]": "SortFunc",
+		"example.com/a.(*Set[go.shape.int]).Add":                                                   "Add",
+		"main.work.func1":                                                                          "",
+		"main.work.func1.2":                                                                        "",
+		"main.work.deferwrap1":                                                                     "",
+		"main.work.gowrap2":                                                                        "",
 	} {
 		if got := lastName(sym); got != want {
 			t.Errorf("lastName(%q) = %q, want %q", sym, got, want)
