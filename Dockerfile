@@ -11,7 +11,7 @@
 # (scripts/test-docker checks that).
 
 FROM debian:bookworm AS build
-RUN apt-get update && apt-get install -y --no-install-recommends build-essential pkg-config ca-certificates postgresql-server-dev-15 libpq-dev zlib1g-dev libprotobuf-c-dev protobuf-c-compiler libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev libssl-dev && rm -rf /var/lib/apt/lists/*
+RUN apt-get update && apt-get install -y --no-install-recommends build-essential pkg-config ca-certificates postgresql-server-dev-15 libpq-dev zlib1g-dev libdeflate-dev libprotobuf-c-dev protobuf-c-compiler libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev libssl-dev && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Makefile Makefile
 COPY pprof.control pprof.control
@@ -50,6 +50,6 @@ ENTRYPOINT ["/usr/bin/pprof-worker"]
 # PostgreSQL 15 with the extension; docker/initdb.sql creates it in the
 # database of POSTGRES_DB on the first start.
 FROM postgres:15-bookworm AS postgres
-RUN apt-get update && apt-get install -y --no-install-recommends libprotobuf-c1 && rm -rf /var/lib/apt/lists/*
+RUN apt-get update && apt-get install -y --no-install-recommends libprotobuf-c1 libdeflate0 && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/stage/usr/ /usr/
 COPY docker/initdb.sql /docker-entrypoint-initdb.d/10-pprof.sql

@@ -70,7 +70,7 @@ PROVE_TESTS ?= regress/t/*.pl
 PG_CONFIG ?= pg_config
 PG_CPPFLAGS = -Iextension -Iextension/proto
 PG_CFLAGS = -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
-SHLIB_LINK = -lprotobuf-c -lz
+SHLIB_LINK = -lprotobuf-c -lz -ldeflate
 
 EXTRA_CLEAN = extension/proto/profile.pb-c.c extension/proto/profile.pb-c.h \
 	regress/results regress/regression.diffs regress/regression.out tmp_check
