@@ -153,7 +153,11 @@ is(wait_or_kill($scrape_pid, 20), 0, 'scraped service: clean exit on SIGTERM');
 my $plog = slurp_file($push_log);
 my $uploaded = () = $plog =~ /msg="pgo: profile uploaded"/g;
 cmp_ok($uploaded, '>=', 2, "the client logged $uploaded uploads");
-unlike($plog, qr/level=(WARN|ERROR)/, 'the client logged no failure');
+# a dropped in-flight upload is the client's back-pressure when uploads are
+# slower than its windows (a loaded machine), not a failure
+my @failures = grep { /level=(WARN|ERROR)/ && !/dropping the oldest in-flight profile upload/ }
+  split /\n/, $plog;
+is(scalar(@failures), 0, 'the client logged no failure') or diag(join("\n", @failures));
 note(slurp_file("$tmp/loadgen.log"));
 
 my $rows = $node->safe_psql('postgres',
