@@ -35,7 +35,7 @@ char *
 PprofEncodeRaw(const Pprof *pprof, Size *out_len)
 {
 	PprofView	v;
-	const Pprof *h = pprof;
+	const Pprof *h;
 	PbProfile	msg = PERFTOOLS__PROFILES__PROFILE__INIT;
 	PbValueType period_type = PERFTOOLS__PROFILES__VALUE_TYPE__INIT;
 	PbValueType *sample_types;
@@ -53,7 +53,9 @@ PprofEncodeRaw(const Pprof *pprof, Size *out_len)
 	uint32		i,
 				k;
 
+	/* the header of what PprofOpen opened (a projection's expansion) */
 	PprofOpen(pprof, &v);
+	h = v.hdr;
 
 	sample_types = palloc(sizeof(PbValueType) * Max(h->n_sample_types, 1));
 	msg.sample_type = palloc(sizeof(PbValueType *) * Max(h->n_sample_types, 1));

@@ -17,7 +17,7 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
-#include "pprof.h"
+#include "pprof_merge.h"
 
 /* U+FFFD in UTF-8 */
 #define UTF8_REPLACEMENT_CHARACTER "\xEF\xBF\xBD"
@@ -79,7 +79,9 @@ PprofLayoutAlloc(const Pprof *hdr, PprofView *view, PprofError *err)
 }
 
 /*
- * Set up pointers to the sections of a detoasted layout.
+ * Set up pointers to the sections of a detoasted layout. A compact pgo
+ * projection is expanded first (into the current memory context): every
+ * reader sees the layout it stands for.
  */
 void
 PprofOpen(const Pprof *pprof, PprofView *view)
@@ -87,6 +89,8 @@ PprofOpen(const Pprof *pprof, PprofView *view)
 	PprofSections s;
 	const char *p;
 
+	if (PprofIsCompactProjection(pprof))
+		pprof = PprofExpandProjection(pprof);
 	if (pprof->version != PPROF_LAYOUT_VERSION)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),

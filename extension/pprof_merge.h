@@ -46,12 +46,33 @@ extern Pprof *MergeStateToPprof(const MergeState *state, bool partial);
  */
 #define PPROF_FLAG_PGO_PROJECTION 0x04
 #define PPROF_PROJECTION_VERSION 1
+/* ... or its compact form, which readers expand (pprof_pgo_compact.c) */
+#define PPROF_PROJECTION_COMPACT 2
 
 static inline uint16
 PprofProjectionReserved(int frames)
 {
 	return (uint16) ((PPROF_PROJECTION_VERSION << 8) | frames);
 }
+
+/* pprof_pgo_compact.c */
+extern bool PprofIsCompactProjection(const Pprof *pprof);
+extern Pprof *PprofCompactProjection(const PprofView *projection);
+extern Pprof *PprofExpandProjection(const Pprof *compact);
+
+/* What pgo_merge reads of a compact projection's samples. */
+typedef struct PprofCompactSamples
+{
+	uint32		n_samples;
+	uint32		n_types;
+	uint32		n_stacks;		/* distinct stacks */
+	int64	   *values;			/* n_samples * n_types */
+	uint32	   *sample_stack;	/* per sample: its stack */
+	uint32	   *stack_first;	/* per stack: where it starts in stack_words */
+	uint32	   *stack_words;	/* per stack: depth, then its location indexes */
+} PprofCompactSamples;
+
+extern Pprof *PprofOpenCompactSamples(const Pprof *compact, PprofCompactSamples *cs);
 
 /* Fixed-point scale of pgo_merge sample weights (exact sums, any order). */
 #define PGO_FIXED_ONE			65536

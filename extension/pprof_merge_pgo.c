@@ -32,10 +32,10 @@
 
 static void ReadDenylist(MergeState *s);
 static bool HasStartLine(const PprofView *v);
-static double PgoNormalization(const PprofView *v, int value_index,
+static double PgoNormalization(const PprofView *v, const PgoInput *in,
 								double count_scale, double period);
 static int64 PgoWeight(int64 raw, double scale);
-static uint32 PgoSampleKey(MergeState *s, InputMap *m, const PprofSample *smp);
+static uint32 PgoSampleKey(MergeState *s, InputMap *m, const uint32 *stack, uint32 depth);
 static uint32 PgoMapLocation(MergeState *s, InputMap *m, uint32 index, uint32 synth);
 
 /*
@@ -138,7 +138,12 @@ MergePgoUsable(MergeState *s, const PprofView *v, double weight, PgoInput *in)
 	double		ns_scale = 1.0;
 	double		factor = 1.0;
 
-	memset(in, 0, sizeof(*in));
+	/* the samples (AddInput) stay; the rest is set here */
+	in->value_index = 0;
+	in->reads_ns = false;
+	in->ns_index = 0;
+	in->count_scale = 0;
+	in->ns_scale = 0;
 	in->partial = (h->flags & PPROF_FLAG_PGO_PARTIAL) != 0;
 	if (in->partial)
 	{
@@ -148,7 +153,7 @@ MergePgoUsable(MergeState *s, const PprofView *v, double weight, PgoInput *in)
 	}
 
 	in->value_index = PprofPgoSampleIndex(v);
-	if (in->value_index < 0 || h->n_samples == 0 || !HasStartLine(v) || weight == 0)
+	if (in->value_index < 0 || in->n_samples == 0 || !HasStartLine(v) || weight == 0)
 		return false;
 
 	/*
@@ -167,7 +172,7 @@ MergePgoUsable(MergeState *s, const PprofView *v, double weight, PgoInput *in)
 	}
 
 	if (s->pgo_normalize)
-		factor = PgoNormalization(v, in->value_index, count_scale, period);
+		factor = PgoNormalization(v, in, count_scale, period);
 	in->count_scale = count_scale * factor * weight * PGO_FIXED_ONE;
 	in->ns_scale = ns_scale * factor * weight;
 	return true;
@@ -183,15 +188,14 @@ MergePgoUsable(MergeState *s, const PprofView *v, double weight, PgoInput *in)
  * period.
  */
 static double
-PgoNormalization(const PprofView *v, int value_index, double count_scale, double period)
+PgoNormalization(const PprofView *v, const PgoInput *in, double count_scale, double period)
 {
-	const Pprof *h = v->hdr;
-	double		seconds = h->duration_nanos / 1e9;
+	double		seconds = v->hdr->duration_nanos / 1e9;
 	double		sampled = 0;
 	uint32		i;
 
-	for (i = 0; i < h->n_samples; i++)
-		sampled += (double) v->values[(Size) i * h->n_sample_types + value_index] * count_scale;
+	for (i = 0; i < in->n_samples; i++)
+		sampled += (double) in->values[(Size) i * in->n_types + in->value_index] * count_scale;
 	sampled = sampled * period / 1e9;
 	if (seconds <= 0 || seconds < sampled / 1024)
 		seconds = sampled;
@@ -218,16 +222,28 @@ void
 MergePgoAdd(MergeState *s, InputMap *m, const PgoInput *in)
 {
 	const PprofView *v = m->v;
-	const Pprof *h = v->hdr;
+	const PprofCompactSamples *cs = in->compact;
+	uint32	   *stack_sample = NULL;
 	uint32		i;
 
 	MergeAddHeader(s, m);
 	if (in->reads_ns)
 		s->pgo_nanoseconds = true;
 
-	for (i = 0; i < h->n_samples; i++)
+	/*
+	 * Samples with one stack have one key: with the stack indexes of a
+	 * compact projection, a stack's key is built and looked up once, its
+	 * state sample index kept here.
+	 */
+	if (cs)
 	{
-		const int64 *vals = v->values + (Size) i * h->n_sample_types;
+		stack_sample = palloc_extended(sizeof(uint32) * Max(cs->n_stacks, 1), MCXT_ALLOC_HUGE);
+		memset(stack_sample, 0xff, sizeof(uint32) * cs->n_stacks);
+	}
+
+	for (i = 0; i < in->n_samples; i++)
+	{
+		const int64 *vals = in->values + (Size) i * in->n_types;
 		int64		weights[2];
 
 		if ((i & 0x3ff) == 0)
@@ -247,7 +263,27 @@ MergePgoAdd(MergeState *s, InputMap *m, const PgoInput *in)
 			weights[0] = PgoWeight(vals[in->value_index], in->count_scale);
 			weights[1] = PgoWeight(vals[in->ns_index], in->ns_scale);
 		}
-		MergeAddSample(s, m->key, PgoSampleKey(s, m, &v->samples[i]), weights);
+		if (cs)
+		{
+			uint32		st = cs->sample_stack[i];
+
+			if (stack_sample[st] == NO_INDEX)
+			{
+				const uint32 *words = &cs->stack_words[cs->stack_first[st]];
+
+				stack_sample[st] = MergeSampleIndex(s, m->key,
+													PgoSampleKey(s, m, words + 1, words[0]));
+			}
+			MergeAddValues(s, stack_sample[st], weights);
+		}
+		else
+		{
+			const PprofSample *smp = &v->samples[i];
+
+			MergeAddSample(s, m->key,
+						   PgoSampleKey(s, m, &v->stack[smp->first_location], smp->depth),
+						   weights);
+		}
 	}
 }
 
@@ -274,22 +310,23 @@ PgoWeight(int64 raw, double scale)
 }
 
 /*
- * Build the PGO key of a sample in m->key (its pgo_frames leaf-most
- * locations, with synthetic addresses); returns its length in words.
+ * Build the PGO key of a sample whose stack is the depth location indexes
+ * at stack in m->key (its pgo_frames leaf-most locations, with synthetic
+ * addresses); returns its length in words.
  */
 static uint32
-PgoSampleKey(MergeState *s, InputMap *m, const PprofSample *smp)
+PgoSampleKey(MergeState *s, InputMap *m, const uint32 *stack, uint32 depth)
 {
 	uint32	   *key = m->key;
-	uint32		depth = Min(smp->depth, (uint32) s->pgo_frames);
 	uint64		addrs[MAX_PGO_FRAMES];
 	uint32		w = 0;
 	uint32		k;
 
+	depth = Min(depth, (uint32) s->pgo_frames);
 	key[w++] = depth;
 	for (k = 0; k < depth; k++)
 	{
-		uint32		li = m->v->stack[smp->first_location + k];
+		uint32		li = stack[k];
 		uint32		synth = k;
 		uint32		j;
 

@@ -98,12 +98,12 @@ PprofCheckMergeInput(const Pprof *pprof, MergeMode mode, int frames)
 	/* other flags are set only on partial layouts, which never leave a merge */
 	if (pprof->flags != PPROF_FLAG_PGO_PROJECTION)
 		elog(ERROR, "pprof layout flags %u in a merge input", pprof->flags);
-	if (version != PPROF_PROJECTION_VERSION)
+	if (version != PPROF_PROJECTION_VERSION && version != PPROF_PROJECTION_COMPACT)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("unsupported pgo projection version %d", version),
-				 errdetail("This build of the pprof extension reads version %d.",
-						   PPROF_PROJECTION_VERSION)));
+				 errdetail("This build of the pprof extension reads versions %d and %d.",
+						   PPROF_PROJECTION_VERSION, PPROF_PROJECTION_COMPACT)));
 	if (mode == MERGE_LOSSLESS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -131,20 +131,40 @@ AddInput(MergeState *s, const Pprof *pprof, double weight, const MergePartial *p
 	MemoryContext tmp,
 				old;
 
-	PprofOpen(pprof, &v);
-	/* skip what the compiler cannot use instead of failing the build */
-	if (s->mode == MERGE_PGO && !MergePgoUsable(s, &v, weight, &pgo))
-		return;
-
 	tmp = AllocSetContextCreate(CurrentMemoryContext, "pprof merge input",
 								ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(tmp);
-	InputMapInit(s, &m, &v);
-	if (s->mode == MERGE_PGO)
-		MergePgoAdd(s, &m, &pgo);
+	/*
+	 * A compact projection is read without expanding its samples: they name
+	 * their stack, so pgo_merge keys each stack once.
+	 */
+	if (PprofIsCompactProjection(pprof))
+	{
+		PprofCompactSamples *cs = palloc(sizeof(PprofCompactSamples));
+
+		PprofOpen(PprofOpenCompactSamples(pprof, cs), &v);
+		pgo.compact = cs;
+		pgo.n_samples = cs->n_samples;
+		pgo.n_types = cs->n_types;
+		pgo.values = cs->values;
+	}
 	else
-		MergeLosslessAdd(s, &m, partial);
-	s->n_inputs += partial ? partial->n_inputs : 1;
+	{
+		PprofOpen(pprof, &v);
+		pgo.n_samples = v.hdr->n_samples;
+		pgo.n_types = v.hdr->n_sample_types;
+		pgo.values = v.values;
+	}
+	/* skip what the compiler cannot use instead of failing the build */
+	if (s->mode != MERGE_PGO || MergePgoUsable(s, &v, weight, &pgo))
+	{
+		InputMapInit(s, &m, &v);
+		if (s->mode == MERGE_PGO)
+			MergePgoAdd(s, &m, &pgo);
+		else
+			MergeLosslessAdd(s, &m, partial);
+		s->n_inputs += partial ? partial->n_inputs : 1;
+	}
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(tmp);
 }
@@ -467,17 +487,21 @@ MergeAddHeader(MergeState *s, InputMap *m)
 void
 MergeAddSample(MergeState *s, const uint32 *key, uint32 nwords, const int64 *values)
 {
+	MergeAddValues(s, MergeSampleIndex(s, key, nwords), values);
+}
+
+/* State index of the sample with key (nwords words); new ones hold zeros. */
+uint32
+MergeSampleIndex(MergeState *s, const uint32 *key, uint32 nwords)
+{
 	bool		found;
 	uint32		index = InternerAdd(&s->samples, key, nwords * sizeof(uint32), &found);
-	int64	   *acc;
-	uint32		k;
 
 	EnsureValues(s, index);
-	acc = &s->values[(Size) index * s->n_value_slots];
 	if (!found)
-		memset(acc, 0, sizeof(int64) * s->n_value_slots);
-	for (k = 0; k < s->n_value_slots; k++)
-		acc[k] = (int64) ((uint64) acc[k] + (uint64) values[k]);
+		memset(&s->values[(Size) index * s->n_value_slots], 0,
+			   sizeof(int64) * s->n_value_slots);
+	return index;
 }
 
 static void

@@ -182,6 +182,14 @@ typedef struct PgoInput
 	bool		partial;		/* a partial state: values are weights already */
 	double		count_scale;
 	double		ns_scale;
+	/*
+	 * The samples: a layout's (v->values, v->samples), or a compact
+	 * projection's (compact: values, and a stack per sample)
+	 */
+	uint32		n_samples;
+	uint32		n_types;		/* values per sample */
+	const int64 *values;
+	const PprofCompactSamples *compact;
 } PgoInput;
 
 /* pprof_merge_state.c: interning and accumulating, for both modes */
@@ -192,6 +200,22 @@ extern uint32 MergeMapNewLocation(MergeState *s, InputMap *m, uint32 index, uint
 extern void MergeAddHeader(MergeState *s, InputMap *m);
 extern void MergeAddSample(MergeState *s, const uint32 *key, uint32 nwords,
 						   const int64 *values);
+extern uint32 MergeSampleIndex(MergeState *s, const uint32 *key, uint32 nwords);
+
+/*
+ * Add n_value_slots values to state sample index (MergeSampleIndex).
+ * Summed as pprof sums them (Go int64 arithmetic, which wraps): see
+ * MergeAddSample.
+ */
+static inline void
+MergeAddValues(MergeState *s, uint32 index, const int64 *values)
+{
+	int64	   *acc = &s->values[(Size) index * s->n_value_slots];
+	uint32		k;
+
+	for (k = 0; k < s->n_value_slots; k++)
+		acc[k] = (int64) ((uint64) acc[k] + (uint64) values[k]);
+}
 
 /*
  * What a partial state carries besides its layout (pprof_merge_state.c

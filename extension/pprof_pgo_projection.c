@@ -12,7 +12,8 @@
  * filters samples by their string label "mode". The projection is the
  * profile reduced to exactly that, for up to `frames` leaf-most locations:
  * a profile in the stored layout, flagged PPROF_FLAG_PGO_PROJECTION with
- * its frames and projection version in the header. pgo_merge of it gives
+ * its frames and projection version in the header, returned in its compact
+ * form (pprof_pgo_compact.c), which every reader expands back to it. pgo_merge of it gives
  * the bytes pgo_merge of the profile gives, under any pprof.pgo_frames up
  * to `frames` (pgo_merge refuses it beyond), with any weight, normalized
  * or not, and after pprof_filter_label(..., 'mode', ...) of either.
@@ -371,5 +372,6 @@ pprof_pgo_projection(PG_FUNCTION_ARGS)
 				 errdetail("It is the largest pprof.pgo_frames the projection serves.")));
 	PprofCheckMergeInput(in, MERGE_PGO, frames);
 	PprofOpen(in, &v);
-	PG_RETURN_PPROF_P(Project(&v, frames));
+	PprofOpen(Project(&v, frames), &v);
+	PG_RETURN_PPROF_P(PprofCompactProjection(&v));
 }
