@@ -36,6 +36,7 @@ static double PgoNormalization(const PprofView *v, const PgoInput *in,
 								double count_scale, double period);
 static int64 PgoWeight(int64 raw, double scale);
 static uint32 PgoSampleKey(MergeState *s, InputMap *m, const uint32 *stack, uint32 depth);
+static uint32 PgoFunctionContent(MergeState *s, InputMap *m, uint32 index);
 static uint32 PgoMapLocation(MergeState *s, InputMap *m, uint32 index, uint32 synth);
 
 /*
@@ -52,6 +53,7 @@ MergePgoInit(MergeState *s)
 	s->sid_count = MergeInternString(s, "count", 5);
 	s->sid_cpu = MergeInternString(s, "cpu", 3);
 	s->sid_nanoseconds = MergeInternString(s, "nanoseconds", 11);
+	InternerInit(&s->pgo_functions, s->cxt, 1024);
 	InternerInit(&s->pgo_contents, s->cxt, 1024);
 	s->pgo_content_cap = 1024;
 	s->pgo_content_location = MemoryContextAlloc(s->cxt, sizeof(uint32) * s->pgo_content_cap);
@@ -345,13 +347,53 @@ PgoSampleKey(MergeState *s, InputMap *m, const uint32 *stack, uint32 depth)
 }
 
 /*
+ * The content id of input function index: its name's bytes and start line,
+ * interned in s->pgo_functions, which determine its state function
+ * (MapFunction: the name, denylisted or not, and the start line). Asked
+ * once per function of an input, so a location's content is a few words.
+ */
+static uint32
+PgoFunctionContent(MergeState *s, InputMap *m, uint32 index)
+{
+	const PprofView *v = m->v;
+	const PprofFunction *f;
+	uint32		len;
+	Size		need;
+	uint32	   *key;
+	bool		found;
+
+	if (m->pgo_functions[index] != NO_INDEX)
+		return m->pgo_functions[index];
+
+	/* the name read in place: the decoder validated every string index */
+	f = &v->functions[index];
+	len = v->str_offsets[f->name + 1] - v->str_offsets[f->name] - 1;
+	need = 3 + (len + 3) / 4;
+	if (need > m->content_cap)
+	{
+		m->content_cap = Max(need, 2 * m->content_cap);
+		m->content = m->content ? repalloc_huge(m->content, sizeof(uint32) * m->content_cap)
+			: MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * m->content_cap);
+	}
+	key = m->content;
+	PutWord64(&key[0], (uint64) f->start_line);
+	key[2] = len;
+	/* the name, zero-padded to whole words */
+	if (len > 0)
+		key[3 + (len - 1) / 4] = 0;
+	memcpy(&key[3], v->str_data + v->str_offsets[f->name], len);
+	m->pgo_functions[index] = InternerAdd(&s->pgo_functions, key, need * sizeof(uint32), &found);
+	return m->pgo_functions[index];
+}
+
+/*
  * State index of input location index at synthetic address synth: what
- * MergeMapLocation() gives, looked up by the location's content first. The
- * content (file header of pprof_merge_state.h) determines the location's
- * state key, whose function is the interned name (denylisted or not) and
- * start line: equal contents are one state location. A location of a
- * binary that earlier inputs had then costs one hash of its bytes, instead
- * of interning its names, functions and key (BENCHMARKS.md, "Merge path").
+ * MergeMapLocation() gives, looked up by the location's content first:
+ * [synth, n_lines, {function content, line (2)}*]. The content determines
+ * the location's state key (functions: PgoFunctionContent): equal contents
+ * are one state location. A location of a binary that earlier inputs had
+ * then costs one hash of a few words, instead of interning its names,
+ * functions and key (BENCHMARKS.md, "Merge path").
  */
 static uint32
 PgoMapLocation(MergeState *s, InputMap *m, uint32 index, uint32 synth)
@@ -359,8 +401,8 @@ PgoMapLocation(MergeState *s, InputMap *m, uint32 index, uint32 synth)
 	const PprofView *v = m->v;
 	const PprofLocation *l = &v->locations[index];
 	uint32		slot = index * s->pgo_frames + synth;
-	Size		need = 2;
-	uint32	   *key;
+	uint32		stack_key[2 + 3 * 16];
+	uint32	   *key = stack_key;
 	uint32		w = 0;
 	uint32		k;
 	uint32		content;
@@ -369,40 +411,22 @@ PgoMapLocation(MergeState *s, InputMap *m, uint32 index, uint32 synth)
 	if (m->locations[slot] != NO_INDEX)
 		return m->locations[slot];
 
-	/* names read in place: the decoder validated every string index */
-	for (k = 0; k < l->n_lines; k++)
-	{
-		uint32		name = v->functions[v->lines[l->first_line + k].function].name;
-
-		need += 5 + (v->str_offsets[name + 1] - v->str_offsets[name] + 2) / 4;
-	}
-	if (need > m->content_cap)
-	{
-		m->content_cap = Max(need, 2 * m->content_cap);
-		m->content = m->content ? repalloc_huge(m->content, sizeof(uint32) * m->content_cap)
-			: MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * m->content_cap);
-	}
-	key = m->content;
+	if (2 + 3 * (Size) l->n_lines > lengthof(stack_key))
+		key = palloc(sizeof(uint32) * (2 + 3 * (Size) l->n_lines));
 	key[w++] = synth;
 	key[w++] = l->n_lines;
 	for (k = 0; k < l->n_lines; k++)
 	{
 		const PprofLine *line = &v->lines[l->first_line + k];
-		const PprofFunction *f = &v->functions[line->function];
-		uint32		len = v->str_offsets[f->name + 1] - v->str_offsets[f->name] - 1;
 
-		PutWord64(&key[w], (uint64) f->start_line);
-		PutWord64(&key[w + 2], (uint64) line->line);
-		key[w + 4] = len;
-		w += 5;
-		/* the name, zero-padded to whole words */
-		if (len > 0)
-			key[w + (len - 1) / 4] = 0;
-		memcpy(&key[w], v->str_data + v->str_offsets[f->name], len);
-		w += (len + 3) / 4;
+		key[w] = PgoFunctionContent(s, m, line->function);
+		PutWord64(&key[w + 1], (uint64) line->line);
+		w += 3;
 	}
 
 	content = InternerAdd(&s->pgo_contents, key, w * sizeof(uint32), &found);
+	if (key != stack_key)
+		pfree(key);
 	if (found)
 		return m->locations[slot] = s->pgo_content_location[content];
 

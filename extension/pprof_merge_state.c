@@ -270,6 +270,12 @@ InputMapInit(MergeState *s, InputMap *m, const PprofView *v)
 	m->locations = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * nloc);
 	memset(m->locations, 0xff, sizeof(uint32) * nloc);
 	m->key = palloc(sizeof(uint32) * (2 + PPROF_MAX_STACK_DEPTH + 5 * PPROF_MAX_LABELS_PER_SAMPLE));
+	m->pgo_functions = NULL;
+	if (s->mode == MERGE_PGO)
+	{
+		m->pgo_functions = palloc(sizeof(uint32) * Max(h->n_functions, 1));
+		memset(m->pgo_functions, 0xff, sizeof(uint32) * h->n_functions);
+	}
 	m->content = NULL;
 	m->content_cap = 0;
 }

@@ -101,11 +101,13 @@ struct MergeState
 	int			pgo_frames;
 	bool		pgo_normalize;
 	/*
-	 * MERGE_PGO: locations by content, [synth, n_lines, {start_line (2),
-	 * line (2), name length, name bytes (padded to words)}*]: the input's
-	 * bytes, so a location another input had is found with one probe, not
-	 * one per string, function and location (pprof_merge_pgo.c)
+	 * MERGE_PGO: functions by content, [start_line (2), name length, name
+	 * bytes (padded to words)], and locations by content, [synth, n_lines,
+	 * {function content, line (2)}*]: the input's bytes, so a location
+	 * another input had is found with one probe, not one per string,
+	 * function and location (pprof_merge_pgo.c)
 	 */
+	PprofInterner pgo_functions;
 	PprofInterner pgo_contents;
 	uint32	   *pgo_content_location;	/* per content: state location */
 	uint32		pgo_content_cap;
@@ -166,7 +168,8 @@ typedef struct InputMap
 	uint32	   *mappings;
 	uint32	   *locations;		/* PGO: n_locations * pgo_frames */
 	uint32	   *key;			/* a sample key being built */
-	uint32	   *content;		/* MERGE_PGO: a location's content key */
+	uint32	   *pgo_functions;	/* MERGE_PGO: function content ids */
+	uint32	   *content;		/* MERGE_PGO: a function's content key */
 	Size		content_cap;	/* words */
 } InputMap;
 

@@ -20,15 +20,18 @@
  * earlier builds (version 1) merge to the same bytes.
  *
  * Format: a PprofPgoCompact header (counts), then unsigned base-128
- * varints (signed values zigzag-encoded):
+ * varints (signed values zigzag-encoded), first what pgo_merge reads:
  *	sample types	n_sample_types * (type, unit)		string indexes
  *	strings			n_strings * length, then their bytes back to back
- *	functions		n_functions * (id - previous id, name, start_line)
- *	locations		n_locations * (id - previous id, address - previous
- *					address, n_lines, n_lines * (function, line))
+ *	functions		n_functions * (name, start_line)
+ *	locations		n_locations * (address - previous address, n_lines,
+ *					n_lines * (function, line))
  *	stacks			n_stacks * (depth, depth * location)
- *	samples			n_samples * (stack, n_sample_types * value, n_labels,
- *					n_labels * (key, str))
+ *	samples			n_samples * (stack, n_sample_types * value)
+ * then, in the last extra_bytes, what only the expansion needs:
+ *	function ids	n_functions * (id - previous id)
+ *	location ids	n_locations * (id - previous id)
+ *	labels			n_samples * (n_labels, n_labels * (key, str))
  * The bytes come only from pprof_pgo_projection(), never from a client (a
  * pprof value's input and receive functions decode protobuf), but a value
  * read from disk may be damaged: every count is checked against the bytes
@@ -65,6 +68,7 @@ typedef struct PprofPgoCompact
 	uint32		n_stack;		/* frames over all samples, as the layout's */
 	uint32		n_samples;
 	uint32		n_labels;
+	uint32		extra_bytes;	/* the ids and labels, at the end */
 } PprofPgoCompact;
 
 #define COMPACT_BODY_OFFSET MAXALIGN(sizeof(PprofPgoCompact))
@@ -143,7 +147,7 @@ GetVarintSlow(Reader *r)
 	Corrupted("A varint is longer than 10 bytes.");
 }
 
-/* Most numbers here take one or two bytes. */
+/* Most numbers here take one to three bytes. */
 static inline uint64
 GetVarint(Reader *r)
 {
@@ -162,6 +166,13 @@ GetVarint(Reader *r)
 		{
 			r->p += 2;
 			return (b0 & 0x7f) | ((uint64) b1 << 7);
+		}
+		if (r->end - r->p >= 3 && r->p[2] < 0x80)
+		{
+			uint64		b2 = r->p[2];
+
+			r->p += 3;
+			return (b0 & 0x7f) | ((uint64) (b1 & 0x7f) << 7) | (b2 << 14);
 		}
 	}
 	return GetVarintSlow(r);
@@ -207,6 +218,7 @@ PprofCompactProjection(const PprofView *v)
 	uint32	   *sample_stack;
 	uint64		prev_id;
 	uint64		prev_addr;
+	int			extra_start;
 	uint32		n_types = h->n_sample_types;
 	uint32		i;
 	uint32		k;
@@ -254,25 +266,17 @@ PprofCompactProjection(const PprofView *v)
 	for (i = 0; i < h->n_strings; i++)
 		appendBinaryStringInfo(&body, PprofString(v, i), PprofStringLength(v, i));
 
-	prev_id = 0;
 	for (i = 0; i < h->n_functions; i++)
 	{
-		const PprofFunction *f = &v->functions[i];
-
-		PutVarint(&body, Zigzag((int64) (f->id - prev_id)));
-		prev_id = f->id;
-		PutVarint(&body, f->name);
-		PutVarint(&body, Zigzag(f->start_line));
+		PutVarint(&body, v->functions[i].name);
+		PutVarint(&body, Zigzag(v->functions[i].start_line));
 	}
 
-	prev_id = 0;
 	prev_addr = 0;
 	for (i = 0; i < h->n_locations; i++)
 	{
 		const PprofLocation *l = &v->locations[i];
 
-		PutVarint(&body, Zigzag((int64) (l->id - prev_id)));
-		prev_id = l->id;
 		PutVarint(&body, Zigzag((int64) (l->address - prev_addr)));
 		prev_addr = l->address;
 		PutVarint(&body, l->n_lines);
@@ -297,20 +301,39 @@ PprofCompactProjection(const PprofView *v)
 
 	for (i = 0; i < h->n_samples; i++)
 	{
-		const PprofSample *smp = &v->samples[i];
-
 		PutVarint(&body, sample_stack[i]);
 		for (k = 0; k < n_types; k++)
 			PutVarint(&body, Zigzag(v->values[(Size) i * n_types + k]));
+		if ((i & 0x3ff) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+
+	/* what only the expansion reads */
+	extra_start = body.len;
+	prev_id = 0;
+	for (i = 0; i < h->n_functions; i++)
+	{
+		PutVarint(&body, Zigzag((int64) (v->functions[i].id - prev_id)));
+		prev_id = v->functions[i].id;
+	}
+	prev_id = 0;
+	for (i = 0; i < h->n_locations; i++)
+	{
+		PutVarint(&body, Zigzag((int64) (v->locations[i].id - prev_id)));
+		prev_id = v->locations[i].id;
+	}
+	for (i = 0; i < h->n_samples; i++)
+	{
+		const PprofSample *smp = &v->samples[i];
+
 		PutVarint(&body, smp->n_labels);
 		for (k = 0; k < smp->n_labels; k++)
 		{
 			PutVarint(&body, v->labels[smp->first_label + k].key);
 			PutVarint(&body, v->labels[smp->first_label + k].str);
 		}
-		if ((i & 0x3ff) == 0)
-			CHECK_FOR_INTERRUPTS();
 	}
+	hdr.extra_bytes = body.len - extra_start;
 
 	size = COMPACT_BODY_OFFSET + body.len;
 	if (size > MaxAllocSize)
@@ -362,6 +385,8 @@ Decode(const Pprof *c, PprofCompactSamples *cs)
 	Size		body_len;
 	uint32	   *stack_first;	/* per stack: its first word in stack_words */
 	uint32	   *stack_words;	/* per stack: depth, locations */
+	uint32	   *sample_stack;
+	int64	   *values;
 	uint64		prev_id;
 	uint64		prev_addr;
 	uint32		n_types;
@@ -383,6 +408,7 @@ Decode(const Pprof *c, PprofCompactSamples *cs)
 		hdr.n_samples > body_len || hdr.n_labels > body_len ||
 		hdr.n_stack > (uint64) hdr.n_samples * frames ||
 		hdr.str_bytes < hdr.n_strings || hdr.str_bytes - hdr.n_strings > body_len ||
+		hdr.extra_bytes > body_len ||
 		(hdr.n_samples > 0) != (hdr.n_stacks > 0))
 		Corrupted("Its header's counts do not fit its size.");
 
@@ -404,13 +430,30 @@ Decode(const Pprof *c, PprofCompactSamples *cs)
 		lh.n_samples = hdr.n_samples;
 		lh.n_labels = hdr.n_labels;
 		lh.n_stack = hdr.n_stack;
+		result = PprofLayoutAlloc(&lh, &v, &err);
+		if (result == NULL)
+			PprofThrow(&err);
 	}
-	result = PprofLayoutAlloc(&lh, &v, &err);
-	if (result == NULL)
-		PprofThrow(&err);
+	else
+	{
+		PprofSections sections;
+
+		/*
+		 * Not zeroed: it never leaves pgo_merge, which reads only what is
+		 * written below (a sixth of the instructions of a merge went to
+		 * zeroing it)
+		 */
+		PprofComputeSections(&lh, &sections);
+		if (sections.total > MaxAllocSize)
+			Corrupted("Its header's counts do not fit its size.");
+		result = palloc(sections.total);
+		memcpy(result, &lh, sizeof(lh));
+		SET_VARSIZE(result, sections.total);
+		PprofOpen(result, &v);
+	}
 
 	r.p = (const uint8 *) c + COMPACT_BODY_OFFSET;
-	r.end = r.p + body_len;
+	r.end = r.p + body_len - hdr.extra_bytes;
 
 	for (i = 0; i < n_types; i++)
 	{
@@ -443,22 +486,23 @@ Decode(const Pprof *c, PprofCompactSamples *cs)
 			uint32		len = offsets[i + 1] - offsets[i] - 1;
 
 			memcpy(data + offsets[i], r.p, len);
+			data[offsets[i] + len] = '\0';
 			r.p += len;
 		}
 	}
 
-	prev_id = 0;
 	for (i = 0; i < hdr.n_functions; i++)
 	{
 		PprofFunction *f = unconstify(PprofFunction *, &v.functions[i]);
 
-		f->id = prev_id + (uint64) Unzigzag(GetVarint(&r));
-		prev_id = f->id;
+		f->id = 0;
 		f->name = GetIndex(&r, hdr.n_strings, "string");
+		f->system_name = 0;
+		f->filename = 0;
+		f->padding = 0;
 		f->start_line = Unzigzag(GetVarint(&r));
 	}
 
-	prev_id = 0;
 	prev_addr = 0;
 	pos = 0;
 	for (i = 0; i < hdr.n_locations; i++)
@@ -466,10 +510,11 @@ Decode(const Pprof *c, PprofCompactSamples *cs)
 		PprofLocation *l = unconstify(PprofLocation *, &v.locations[i]);
 		uint32		n_lines;
 
-		l->id = prev_id + (uint64) Unzigzag(GetVarint(&r));
-		prev_id = l->id;
+		l->id = 0;
 		l->address = prev_addr + (uint64) Unzigzag(GetVarint(&r));
 		prev_addr = l->address;
+		l->mapping = PPROF_NO_MAPPING;
+		l->is_folded = 0;
 		n_lines = GetIndex(&r, hdr.n_lines - pos + 1, "line count");
 		l->first_line = pos;
 		l->n_lines = n_lines;
@@ -478,7 +523,9 @@ Decode(const Pprof *c, PprofCompactSamples *cs)
 			PprofLine  *line = unconstify(PprofLine *, &v.lines[pos++]);
 
 			line->function = GetIndex(&r, hdr.n_functions, "function");
+			line->padding = 0;
 			line->line = Unzigzag(GetVarint(&r));
+			line->column = 0;
 		}
 	}
 	if (pos != hdr.n_lines)
@@ -500,34 +547,60 @@ Decode(const Pprof *c, PprofCompactSamples *cs)
 			stack_words[pos++] = GetIndex(&r, hdr.n_locations, "location");
 	}
 
+	/* samples: their stacks and values */
 	if (cs)
 	{
-		cs->n_samples = hdr.n_samples;
-		cs->n_types = n_types;
-		cs->n_stacks = hdr.n_stacks;
-		cs->values = palloc_extended(sizeof(int64) * Max((Size) hdr.n_samples * n_types, 1),
-									 MCXT_ALLOC_HUGE);
-		cs->sample_stack = palloc_extended(sizeof(uint32) * Max(hdr.n_samples, 1), MCXT_ALLOC_HUGE);
-		cs->stack_first = stack_first;
-		cs->stack_words = stack_words;
-		for (i = 0; i < hdr.n_samples; i++)
-		{
-			uint32		n_labels;
-
-			cs->sample_stack[i] = GetIndex(&r, hdr.n_stacks, "stack");
-			for (k = 0; k < n_types; k++)
-				cs->values[(Size) i * n_types + k] = Unzigzag(GetVarint(&r));
-			n_labels = GetIndex(&r, hdr.n_labels + 1, "label count");
-			for (k = 0; k < n_labels; k++)
-			{
-				GetIndex(&r, hdr.n_strings, "string");
-				GetIndex(&r, hdr.n_strings, "string");
-			}
-		}
+		values = palloc_extended(sizeof(int64) * Max((Size) hdr.n_samples * n_types, 1),
+								 MCXT_ALLOC_HUGE);
+		sample_stack = palloc_extended(sizeof(uint32) * Max(hdr.n_samples, 1), MCXT_ALLOC_HUGE);
 	}
 	else
 	{
-		int64	   *values = unconstify(int64 *, v.values);
+		values = unconstify(int64 *, v.values);
+		sample_stack = palloc_extended(sizeof(uint32) * Max(hdr.n_samples, 1), MCXT_ALLOC_HUGE);
+	}
+	for (i = 0; i < hdr.n_samples; i++)
+	{
+		sample_stack[i] = GetIndex(&r, hdr.n_stacks, "stack");
+		for (k = 0; k < n_types; k++)
+			values[(Size) i * n_types + k] = Unzigzag(GetVarint(&r));
+	}
+	if (r.p != r.end)
+		Corrupted("Its samples do not end where its extra bytes begin.");
+
+	if (cs)
+	{
+		/* the ids and labels are for the expansion only */
+		cs->n_samples = hdr.n_samples;
+		cs->n_types = n_types;
+		cs->n_stacks = hdr.n_stacks;
+		cs->values = values;
+		cs->sample_stack = sample_stack;
+		cs->stack_first = stack_first;
+		cs->stack_words = stack_words;
+		return result;
+	}
+
+	r.end = r.p + hdr.extra_bytes;
+	prev_id = 0;
+	for (i = 0; i < hdr.n_functions; i++)
+	{
+		PprofFunction *f = unconstify(PprofFunction *, &v.functions[i]);
+
+		f->id = prev_id + (uint64) Unzigzag(GetVarint(&r));
+		prev_id = f->id;
+	}
+	prev_id = 0;
+	for (i = 0; i < hdr.n_locations; i++)
+	{
+		PprofLocation *l = unconstify(PprofLocation *, &v.locations[i]);
+
+		l->id = prev_id + (uint64) Unzigzag(GetVarint(&r));
+		prev_id = l->id;
+	}
+
+	/* the samples' frames (their stacks') and labels */
+	{
 		PprofSample *samples = unconstify(PprofSample *, v.samples);
 		PprofLabel *labels = unconstify(PprofLabel *, v.labels);
 		uint32	   *stack = unconstify(uint32 *, v.stack);
@@ -536,12 +609,9 @@ Decode(const Pprof *c, PprofCompactSamples *cs)
 
 		for (i = 0; i < hdr.n_samples; i++)
 		{
-			uint32		st = GetIndex(&r, hdr.n_stacks, "stack");
-			const uint32 *words = &stack_words[stack_first[st]];
+			const uint32 *words = &stack_words[stack_first[sample_stack[i]]];
 			uint32		n_labels;
 
-			for (k = 0; k < n_types; k++)
-				values[(Size) i * n_types + k] = Unzigzag(GetVarint(&r));
 			if (words[0] > hdr.n_stack - stack_pos)
 				Corrupted("Its samples have more frames than its header counts.");
 			samples[i].first_location = stack_pos;
@@ -562,10 +632,11 @@ Decode(const Pprof *c, PprofCompactSamples *cs)
 		}
 		if (stack_pos != hdr.n_stack || label_pos != hdr.n_labels)
 			Corrupted("Its samples do not have the frames and labels its header counts.");
-		pfree(stack_first);
-		pfree(stack_words);
 	}
 	if (r.p != r.end)
-		Corrupted("It has bytes after its last sample.");
+		Corrupted("It has bytes after its last label.");
+	pfree(stack_first);
+	pfree(stack_words);
+	pfree(sample_stack);
 	return result;
 }

@@ -76,11 +76,14 @@ COMMENT ON COLUMN pgo.profiles.pgo_projection IS 'pprof_pgo_projection(profile, 
 DO $$
 BEGIN
 	ALTER TABLE pgo.profiles ALTER COLUMN profile SET COMPRESSION lz4;
-	ALTER TABLE pgo.profiles ALTER COLUMN pgo_projection SET COMPRESSION lz4;
 EXCEPTION WHEN feature_not_supported THEN
 	NULL;						-- a server built without lz4 keeps pglz
 END
 $$;
+-- The projection is stored compact (varints, extension/pprof_pgo_compact.c),
+-- which lz4 shrinks by only a third: uncompressed, every catalog merge
+-- saves the decompression (BENCHMARKS.md, "Merge path").
+ALTER TABLE pgo.profiles ALTER COLUMN pgo_projection SET STORAGE EXTERNAL;
 
 -- The default partition is the template of the daily ones (pgo.maintain
 -- creates them LIKE it, indexes included). Indexes are per partition, not

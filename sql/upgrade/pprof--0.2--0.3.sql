@@ -27,22 +27,9 @@
 ALTER TABLE pgo.profiles ADD COLUMN pgo_projection @extschema@.pprof NOT NULL
 	GENERATED ALWAYS AS (@extschema@.pprof_pgo_projection(profile, 4)) STORED;
 COMMENT ON COLUMN pgo.profiles.pgo_projection IS 'pprof_pgo_projection(profile, 4): what pgo_merge reads of the profile; catalog merges read it';
--- lz4 as the profile (40_catalog_tables.sql); SET COMPRESSION does not
--- reach existing partitions, the default one included
-DO $$
-DECLARE
-	r regclass;
-BEGIN
-	FOR r IN SELECT 'pgo.profiles'::regclass
-			 UNION ALL
-			 SELECT i.inhrelid::regclass FROM pg_inherits i WHERE i.inhparent = 'pgo.profiles'::regclass
-	LOOP
-		EXECUTE format('ALTER TABLE %s ALTER COLUMN pgo_projection SET COMPRESSION lz4', r);
-	END LOOP;
-EXCEPTION WHEN feature_not_supported THEN
-	NULL;						-- a server built without lz4 keeps pglz
-END
-$$;
+-- stored uncompressed (40_catalog_tables.sql); SET STORAGE reaches the
+-- existing partitions, the default one included
+ALTER TABLE pgo.profiles ALTER COLUMN pgo_projection SET STORAGE EXTERNAL;
 
 --
 -- Selection by build: pgo.selection, pgo.profile_for, pgo.selection_key
