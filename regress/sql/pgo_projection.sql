@@ -105,6 +105,19 @@ FROM pj_cases WHERE name = 'cpu';
 RESET pprof.pgo_frames;
 -- it reads as the profile it is
 SELECT pprof_is_valid(pprof_pgo_projection(p, 4)::bytea) AS valid_pprof FROM pj_fx WHERE name = 'cpu';
+-- pprof_pgo_projection returns the compact form (varints, stacks given
+-- once); readers expand it to the layout, the form rows stored by earlier
+-- builds hold and a filter that drops samples returns: both merge alike,
+-- alone and together, and the compact one is the smaller
+SELECT pg_column_size(c) < pg_column_size(l) / 2 AS compact_smaller,
+       md5(pgo_merge(c) OVER ()::bytea) = md5(pgo_merge(l) OVER ()::bytea) AS same_merge,
+       (SELECT md5(pgo_merge(x)::bytea) FROM (VALUES (c), (l), (c)) AS v(x)) =
+       (SELECT md5(pgo_merge(x)::bytea) FROM (VALUES (b), (b), (b)) AS v(x)) AS mixed_same,
+       pprof_sample_count(c) = pprof_sample_count(l) AS same_samples
+FROM (SELECT pprof_pgo_projection(pprof_filter_label(p, 'mode', 'batch'), 4) AS c,
+             pprof_filter_label(pprof_pgo_projection(p, 4), 'mode', 'batch') AS l,
+             pprof_filter_label(p, 'mode', 'batch') AS b
+      FROM pj_fx WHERE name = 'cpu_labels') AS x;
 
 -- the catalog: each row's projection is stored beside it, and
 -- pgo.profile_for (merging projections) gives what a merge of the
@@ -116,6 +129,10 @@ FROM (VALUES ('cpu_a1', '{"mode": "batch"}'::jsonb), ('cpu_a2', '{}'), ('cpu_a3'
      LATERAL (SELECT pg_read_binary_file(:'data' || v.f || '.pb.gz') AS b) AS r;
 SELECT count(*) AS rows, bool_and(pgo_projection::bytea = pprof_pgo_projection(profile, 4)::bytea) AS stored
 FROM pgo.profiles WHERE tag = 'proj';
+-- uncompressed: the compact form is what a merge reads, as it is
+SELECT DISTINCT a.attstorage, a.attcompression
+FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+WHERE a.attname = 'pgo_projection' AND c.relnamespace = 'pgo'::regnamespace;
 
 -- the merge of a selection as 0.2 made it, from the profiles
 CREATE FUNCTION pj_profiles_merge(mode text, "normalize" boolean, max_profiles integer, top_by_cpu integer)
