@@ -147,35 +147,38 @@ GetVarintSlow(Reader *r)
 	Corrupted("A varint is longer than 10 bytes.");
 }
 
-/* Most numbers here take one to three bytes. */
+/*
+ * Most numbers here take one to three bytes; away from the end of the body
+ * a varint is read without a bounds check per byte.
+ */
 static inline uint64
 GetVarint(Reader *r)
 {
-	if (likely(r->end - r->p >= 2))
+	const uint8 *p = r->p;
+	uint64		v;
+	uint64		b;
+	int			shift;
+
+	if (unlikely(r->end - p < 10))
+		return GetVarintSlow(r);
+	b = *p++;
+	if (likely(b < 0x80))
 	{
-		uint8		b0 = r->p[0];
-		uint8		b1;
-
-		if (b0 < 0x80)
+		r->p = p;
+		return b;
+	}
+	v = b & 0x7f;
+	for (shift = 7; shift < 70; shift += 7)
+	{
+		b = *p++;
+		v |= (b & 0x7f) << shift;
+		if (b < 0x80)
 		{
-			r->p++;
-			return b0;
-		}
-		b1 = r->p[1];
-		if (b1 < 0x80)
-		{
-			r->p += 2;
-			return (b0 & 0x7f) | ((uint64) b1 << 7);
-		}
-		if (r->end - r->p >= 3 && r->p[2] < 0x80)
-		{
-			uint64		b2 = r->p[2];
-
-			r->p += 3;
-			return (b0 & 0x7f) | ((uint64) (b1 & 0x7f) << 7) | (b2 << 14);
+			r->p = p;
+			return v;
 		}
 	}
-	return GetVarintSlow(r);
+	Corrupted("A varint is longer than 10 bytes.");
 }
 
 pg_noreturn static void
