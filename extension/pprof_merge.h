@@ -68,8 +68,9 @@ typedef struct PprofCompactSamples
 	uint32		n_stacks;		/* distinct stacks */
 	int64	   *values;			/* n_samples * n_types */
 	uint32	   *sample_stack;	/* per sample: its stack */
-	uint32	   *stack_first;	/* per stack: where it starts in stack_words */
-	uint32	   *stack_words;	/* per stack: depth, then its location indexes */
+	uint32	   *stack_depth;	/* per stack */
+	uint32	   *stack_first;	/* per stack: where it starts in stack_locations */
+	uint32	   *stack_locations;	/* location indexes, stack after stack */
 } PprofCompactSamples;
 
 extern Pprof *PprofOpenCompactSamples(const Pprof *compact, PprofCompactSamples *cs);

@@ -271,10 +271,10 @@ MergePgoAdd(MergeState *s, InputMap *m, const PgoInput *in)
 
 			if (stack_sample[st] == NO_INDEX)
 			{
-				const uint32 *words = &cs->stack_words[cs->stack_first[st]];
-
-				stack_sample[st] = MergeSampleIndex(s, m->key,
-													PgoSampleKey(s, m, words + 1, words[0]));
+				stack_sample[st] =
+					MergeSampleIndex(s, m->key,
+									 PgoSampleKey(s, m, &cs->stack_locations[cs->stack_first[st]],
+												  cs->stack_depth[st]));
 			}
 			MergeAddValues(s, stack_sample[st], weights);
 		}

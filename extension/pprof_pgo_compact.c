@@ -1,14 +1,15 @@
 /*-------------------------------------------------------------------------
  *
  * pprof_pgo_compact.c
- *	  The stored form of a pgo projection: varints, stacks given once.
+ *	  The stored form of a pgo projection: narrow columns, stacks given once.
  *
  * A projection (pprof_pgo_projection.c) is built as a layout (projection
  * version 1: fixed-width records, the form every reader of a pprof value
  * understands). What pgo.profiles stores, and pprof_pgo_projection()
  * returns, is this compact form of it (projection version 2): the same
- * content, every number a varint, and each distinct projected stack
- * written once, the samples naming it by index. It is about a third of the
+ * content, every number in a column of the narrowest width that holds
+ * them all, and each distinct projected stack written once, the samples
+ * naming it by index. It is about a third of the
  * layout's bytes, small enough to store without TOAST compression, and it
  * lets pgo_merge look a row's sample keys up once per distinct stack
  * instead of once per sample (pprof_merge_pgo.c; BENCHMARKS.md, "Merge
@@ -19,16 +20,18 @@
  * projection through PprofOpen() as it read the layout, and rows stored by
  * earlier builds (version 1) merge to the same bytes.
  *
- * Format: a PprofPgoCompact header (counts), then unsigned base-128
- * varints (signed values zigzag-encoded), first what pgo_merge reads:
- *	sample types	n_sample_types * (type, unit)		string indexes
- *	strings			n_strings * length, then their bytes back to back
- *	functions		n_functions * (name, start_line)
- *	locations		n_locations * (address - previous address, n_lines,
- *					n_lines * (function, line))
- *	stacks			n_stacks * (depth, depth * location)
- *	samples			n_samples * (stack, n_sample_types * value)
- * then, in the last extra_bytes, what only the expansion needs:
+ * Format: a PprofPgoCompact header (counts), then first what pgo_merge
+ * reads, as columns (a width byte, 1, 2, 4 or 8, then that many bytes per
+ * value, little-endian; signed values zigzag-encoded), reading them costs
+ * a load per value, where varints cost a branch per byte:
+ *	sample types	n_sample_types * (type, unit), as varints
+ *	strings			lengths (n_strings), then their bytes back to back
+ *	functions		name, start_line (n_functions each)
+ *	locations		address - previous address, n_lines (n_locations each)
+ *	lines			function, line (n_lines each)
+ *	stacks			depth (n_stacks), locations (n_stack_locations)
+ *	samples			stack, then each sample type's values (n_samples each)
+ * then, in the last extra_bytes, what only the expansion needs, as varints:
  *	function ids	n_functions * (id - previous id)
  *	location ids	n_locations * (id - previous id)
  *	labels			n_samples * (n_labels, n_labels * (key, str))
@@ -43,6 +46,7 @@
 
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "port/pg_bswap.h"
 #include "utils/memutils.h"
 
 #include "pprof_intern.h"
@@ -65,6 +69,7 @@ typedef struct PprofPgoCompact
 	uint32		n_locations;
 	uint32		n_lines;
 	uint32		n_stacks;		/* distinct projected stacks */
+	uint32		n_stack_locations;	/* over the distinct stacks */
 	uint32		n_stack;		/* frames over all samples, as the layout's */
 	uint32		n_samples;
 	uint32		n_labels;
@@ -73,7 +78,18 @@ typedef struct PprofPgoCompact
 
 #define COMPACT_BODY_OFFSET MAXALIGN(sizeof(PprofPgoCompact))
 
-/* Reading the varints of a compact body, bounded by its end. */
+/* columns are little-endian */
+#ifdef WORDS_BIGENDIAN
+#define LE16(x) pg_bswap16(x)
+#define LE32(x) pg_bswap32(x)
+#define LE64(x) pg_bswap64(x)
+#else
+#define LE16(x) (x)
+#define LE32(x) (x)
+#define LE64(x) (x)
+#endif
+
+/* Reading a compact body, bounded by its end. */
 typedef struct Reader
 {
 	const uint8 *p;
@@ -81,13 +97,15 @@ typedef struct Reader
 } Reader;
 
 static void PutVarint(StringInfo buf, uint64 v);
+static void PutColumn(StringInfo buf, const uint64 *values, uint32 n);
 static inline uint64 Zigzag(int64 v);
 static inline int64 Unzigzag(uint64 v);
-static uint64 GetVarintSlow(Reader *r);
-static inline uint64 GetVarint(Reader *r);
-static inline uint32 GetIndex(Reader *r, uint32 n, const char *what);
+static uint64 GetVarint(Reader *r);
+static uint32 GetIndex(Reader *r, uint32 n, const char *what);
+static void GetColumn(Reader *r, uint32 n, uint64 *out);
+static void GetIndexColumn(Reader *r, uint32 n, uint32 bound, const char *what,
+						   uint32 *out);
 pg_noreturn static void Corrupted(const char *detail);
-pg_noreturn static void OutOfRange(const char *what, uint64 v, uint32 n);
 static Pprof *Decode(const Pprof *c, PprofCompactSamples *cs);
 
 static void
@@ -103,6 +121,32 @@ PutVarint(StringInfo buf, uint64 v)
 	}
 	b[n++] = (uint8) v;
 	appendBinaryStringInfo(buf, (const char *) b, n);
+}
+
+/* n values as a column of the narrowest width that holds them all. */
+static void
+PutColumn(StringInfo buf, const uint64 *values, uint32 n)
+{
+	uint64		all = 0;
+	int			width;
+	uint32		i;
+	uint8	   *out;
+
+	for (i = 0; i < n; i++)
+		all |= values[i];
+	width = all <= PG_UINT8_MAX ? 1 : all <= PG_UINT16_MAX ? 2 : all <= PG_UINT32_MAX ? 4 : 8;
+	appendStringInfoChar(buf, (char) width);
+	enlargeStringInfo(buf, (Size) n * width);
+	out = (uint8 *) buf->data + buf->len;
+	for (i = 0; i < n; i++)
+	{
+		int			b;
+
+		for (b = 0; b < width; b++)
+			*out++ = (uint8) (values[i] >> (8 * b));
+	}
+	buf->len += n * width;
+	buf->data[buf->len] = '\0';
 }
 
 static inline uint64
@@ -128,7 +172,7 @@ Corrupted(const char *detail)
 
 /* A varint of up to 10 bytes; the value wraps past 64 bits. */
 static uint64
-GetVarintSlow(Reader *r)
+GetVarint(Reader *r)
 {
 	uint64		v = 0;
 	int			shift;
@@ -147,56 +191,89 @@ GetVarintSlow(Reader *r)
 	Corrupted("A varint is longer than 10 bytes.");
 }
 
-/*
- * Most numbers here take one to three bytes; away from the end of the body
- * a varint is read without a bounds check per byte.
- */
-static inline uint64
-GetVarint(Reader *r)
-{
-	const uint8 *p = r->p;
-	uint64		v;
-	uint64		b;
-	int			shift;
-
-	if (unlikely(r->end - p < 10))
-		return GetVarintSlow(r);
-	b = *p++;
-	if (likely(b < 0x80))
-	{
-		r->p = p;
-		return b;
-	}
-	v = b & 0x7f;
-	for (shift = 7; shift < 70; shift += 7)
-	{
-		b = *p++;
-		v |= (b & 0x7f) << shift;
-		if (b < 0x80)
-		{
-			r->p = p;
-			return v;
-		}
-	}
-	Corrupted("A varint is longer than 10 bytes.");
-}
-
-pg_noreturn static void
-OutOfRange(const char *what, uint64 v, uint32 n)
-{
-	Corrupted(psprintf("A %s index %llu is out of range (%u).", what,
-					   (unsigned long long) v, n));
-}
-
-/* An index below n. */
-static inline uint32
+/* A varint index below n. */
+static uint32
 GetIndex(Reader *r, uint32 n, const char *what)
 {
 	uint64		v = GetVarint(r);
 
-	if (unlikely(v >= n))
-		OutOfRange(what, v, n);
+	if (v >= n)
+		Corrupted(psprintf("A %s index %llu is out of range (%u).", what,
+						   (unsigned long long) v, n));
 	return (uint32) v;
+}
+
+/* A column of n values into out. */
+static void
+GetColumn(Reader *r, uint32 n, uint64 *out)
+{
+	int			width;
+	const uint8 *p;
+	uint32		i;
+
+	if (r->p >= r->end)
+		Corrupted("A column runs past the end of the value.");
+	width = *r->p++;
+	if ((width != 1 && width != 2 && width != 4 && width != 8) ||
+		(Size) (r->end - r->p) / width < n)
+		Corrupted("A column has a bad width or runs past the end of the value.");
+	p = r->p;
+	r->p += (Size) n * width;
+
+	/* one loop per width: a load per value */
+	switch (width)
+	{
+		case 1:
+			for (i = 0; i < n; i++)
+				out[i] = p[i];
+			break;
+		case 2:
+			for (i = 0; i < n; i++)
+			{
+				uint16		x;
+
+				memcpy(&x, p + 2 * i, 2);
+				out[i] = LE16(x);
+			}
+			break;
+		case 4:
+			for (i = 0; i < n; i++)
+			{
+				uint32		x;
+
+				memcpy(&x, p + 4 * (Size) i, 4);
+				out[i] = LE32(x);
+			}
+			break;
+		default:
+			for (i = 0; i < n; i++)
+			{
+				uint64		x;
+
+				memcpy(&x, p + 8 * (Size) i, 8);
+				out[i] = LE64(x);
+			}
+			break;
+	}
+}
+
+/* A column of n indexes below bound into out. */
+static void
+GetIndexColumn(Reader *r, uint32 n, uint32 bound, const char *what, uint32 *out)
+{
+	uint64	   *tmp = palloc_extended(sizeof(uint64) * Max(n, 1), MCXT_ALLOC_HUGE);
+	uint64		all = 0;
+	uint32		i;
+
+	GetColumn(r, n, tmp);
+	for (i = 0; i < n; i++)
+	{
+		all |= tmp[i] >= bound;
+		out[i] = (uint32) tmp[i];
+	}
+	pfree(tmp);
+	if (all)
+		Corrupted(psprintf("A %s index is out of range (%u).", what, bound));
 }
 
 /* Is pprof a compact projection (to be expanded before reading it)? */
@@ -219,10 +296,12 @@ PprofCompactProjection(const PprofView *v)
 	PprofInterner stacks;
 	StringInfoData body;
 	uint32	   *sample_stack;
+	uint64	   *col;
 	uint64		prev_id;
 	uint64		prev_addr;
 	int			extra_start;
 	uint32		n_types = h->n_sample_types;
+	uint32		n;
 	uint32		i;
 	uint32		k;
 	Pprof	   *result;
@@ -255,8 +334,15 @@ PprofCompactProjection(const PprofView *v)
 
 		sample_stack[i] = InternerAdd(&stacks, &v->stack[smp->first_location],
 									  sizeof(uint32) * smp->depth, &found);
+		if (!found)
+			hdr.n_stack_locations += smp->depth;
 	}
 	hdr.n_stacks = stacks.n;
+
+	/* a column is at most the largest count long */
+	n = Max(Max(h->n_strings, h->n_functions), Max(h->n_locations, h->n_lines));
+	n = Max(n, Max(h->n_samples, hdr.n_stack_locations));
+	col = palloc_extended(sizeof(uint64) * Max(n, 1), MCXT_ALLOC_HUGE);
 
 	initStringInfo(&body);
 	for (i = 0; i < n_types; i++)
@@ -265,50 +351,68 @@ PprofCompactProjection(const PprofView *v)
 		PutVarint(&body, v->sample_types[i].unit);
 	}
 	for (i = 0; i < h->n_strings; i++)
-		PutVarint(&body, PprofStringLength(v, i));
+		col[i] = PprofStringLength(v, i);
+	PutColumn(&body, col, h->n_strings);
 	for (i = 0; i < h->n_strings; i++)
 		appendBinaryStringInfo(&body, PprofString(v, i), PprofStringLength(v, i));
 
 	for (i = 0; i < h->n_functions; i++)
-	{
-		PutVarint(&body, v->functions[i].name);
-		PutVarint(&body, Zigzag(v->functions[i].start_line));
-	}
+		col[i] = v->functions[i].name;
+	PutColumn(&body, col, h->n_functions);
+	for (i = 0; i < h->n_functions; i++)
+		col[i] = Zigzag(v->functions[i].start_line);
+	PutColumn(&body, col, h->n_functions);
 
 	prev_addr = 0;
 	for (i = 0; i < h->n_locations; i++)
 	{
-		const PprofLocation *l = &v->locations[i];
-
-		PutVarint(&body, Zigzag((int64) (l->address - prev_addr)));
-		prev_addr = l->address;
-		PutVarint(&body, l->n_lines);
-		for (k = 0; k < l->n_lines; k++)
-		{
-			const PprofLine *line = &v->lines[l->first_line + k];
-
-			PutVarint(&body, line->function);
-			PutVarint(&body, Zigzag(line->line));
-		}
+		col[i] = Zigzag((int64) (v->locations[i].address - prev_addr));
+		prev_addr = v->locations[i].address;
 	}
+	PutColumn(&body, col, h->n_locations);
+	for (i = 0; i < h->n_locations; i++)
+		col[i] = v->locations[i].n_lines;
+	PutColumn(&body, col, h->n_locations);
 
+	/* lines location after location (as Project lays them out) */
+	n = 0;
+	for (i = 0; i < h->n_locations; i++)
+		for (k = 0; k < v->locations[i].n_lines; k++)
+			col[n++] = v->lines[v->locations[i].first_line + k].function;
+	PutColumn(&body, col, n);
+	n = 0;
+	for (i = 0; i < h->n_locations; i++)
+		for (k = 0; k < v->locations[i].n_lines; k++)
+			col[n++] = Zigzag(v->lines[v->locations[i].first_line + k].line);
+	PutColumn(&body, col, n);
+
+	for (i = 0; i < stacks.n; i++)
+	{
+		uint32		len;
+
+		InternerKey(&stacks, i, &len);
+		col[i] = len / sizeof(uint32);
+	}
+	PutColumn(&body, col, stacks.n);
+	n = 0;
 	for (i = 0; i < stacks.n; i++)
 	{
 		uint32		len;
 		const uint32 *locs = (const uint32 *) InternerKey(&stacks, i, &len);
 
-		PutVarint(&body, len / sizeof(uint32));
 		for (k = 0; k < len / sizeof(uint32); k++)
-			PutVarint(&body, locs[k]);
+			col[n++] = locs[k];
 	}
+	PutColumn(&body, col, n);
 
 	for (i = 0; i < h->n_samples; i++)
+		col[i] = sample_stack[i];
+	PutColumn(&body, col, h->n_samples);
+	for (k = 0; k < n_types; k++)
 	{
-		PutVarint(&body, sample_stack[i]);
-		for (k = 0; k < n_types; k++)
-			PutVarint(&body, Zigzag(v->values[(Size) i * n_types + k]));
-		if ((i & 0x3ff) == 0)
-			CHECK_FOR_INTERRUPTS();
+		for (i = 0; i < h->n_samples; i++)
+			col[i] = Zigzag(v->values[(Size) i * n_types + k]);
+		PutColumn(&body, col, h->n_samples);
 	}
 
 	/* what only the expansion reads */
@@ -335,6 +439,8 @@ PprofCompactProjection(const PprofView *v)
 			PutVarint(&body, v->labels[smp->first_label + k].key);
 			PutVarint(&body, v->labels[smp->first_label + k].str);
 		}
+		if ((i & 0x3ff) == 0)
+			CHECK_FOR_INTERRUPTS();
 	}
 	hdr.extra_bytes = body.len - extra_start;
 
@@ -350,6 +456,7 @@ PprofCompactProjection(const PprofView *v)
 	SET_VARSIZE(result, size);
 	memcpy((char *) result + COMPACT_BODY_OFFSET, body.data, body.len);
 	pfree(body.data);
+	pfree(col);
 	pfree(sample_stack);
 	return result;
 }
@@ -386,14 +493,18 @@ Decode(const Pprof *c, PprofCompactSamples *cs)
 	Pprof	   *result;
 	Reader		r;
 	Size		body_len;
-	uint32	   *stack_first;	/* per stack: its first word in stack_words */
-	uint32	   *stack_words;	/* per stack: depth, locations */
+	uint64	   *col;
+	uint32	   *idx;
+	uint32	   *stack_depth;
+	uint32	   *stack_first;
+	uint32	   *stack_locations;
 	uint32	   *sample_stack;
 	int64	   *values;
 	uint64		prev_id;
 	uint64		prev_addr;
 	uint32		n_types;
 	uint32		frames = c->reserved & 0xff;
+	uint32		n;
 	uint32		i;
 	uint32		k;
 	uint32		pos;
@@ -408,6 +519,7 @@ Decode(const Pprof *c, PprofCompactSamples *cs)
 	if (n_types > 2 || hdr.n_strings == 0 || hdr.n_strings > body_len ||
 		hdr.n_functions > body_len || hdr.n_locations > body_len ||
 		hdr.n_lines > body_len || hdr.n_stacks > body_len ||
+		hdr.n_stack_locations > body_len ||
 		hdr.n_samples > body_len || hdr.n_labels > body_len ||
 		hdr.n_stack > (uint64) hdr.n_samples * frames ||
 		hdr.str_bytes < hdr.n_strings || hdr.str_bytes - hdr.n_strings > body_len ||
@@ -443,8 +555,7 @@ Decode(const Pprof *c, PprofCompactSamples *cs)
 
 		/*
 		 * Not zeroed: it never leaves pgo_merge, which reads only what is
-		 * written below (a sixth of the instructions of a merge went to
-		 * zeroing it)
+		 * written below (zeroing it was a sixth of a merge's instructions)
 		 */
 		PprofComputeSections(&lh, &sections);
 		if (sections.total > MaxAllocSize)
@@ -454,6 +565,12 @@ Decode(const Pprof *c, PprofCompactSamples *cs)
 		SET_VARSIZE(result, sections.total);
 		PprofOpen(result, &v);
 	}
+
+	/* scratch for a column: at most the largest count long */
+	n = Max(Max(hdr.n_strings, hdr.n_functions), Max(hdr.n_locations, hdr.n_lines));
+	n = Max(n, Max(hdr.n_samples, hdr.n_stack_locations));
+	col = palloc_extended(sizeof(uint64) * Max(n, 1), MCXT_ALLOC_HUGE);
+	idx = palloc_extended(sizeof(uint32) * Max(n, 1), MCXT_ALLOC_HUGE);
 
 	r.p = (const uint8 *) c + COMPACT_BODY_OFFSET;
 	r.end = r.p + body_len - hdr.extra_bytes;
@@ -470,19 +587,18 @@ Decode(const Pprof *c, PprofCompactSamples *cs)
 	{
 		uint32	   *offsets = unconstify(uint32 *, v.str_offsets);
 		char	   *data = unconstify(char *, v.str_data);
-		uint32		total = 0;
+		uint64		total = 0;
 
+		GetColumn(&r, hdr.n_strings, col);
 		for (i = 0; i < hdr.n_strings; i++)
 		{
-			uint64		len = GetVarint(&r);
-
-			offsets[i] = total;
-			if (len >= hdr.str_bytes - total)
+			offsets[i] = (uint32) total;
+			total += col[i] + 1;
+			if (total > hdr.str_bytes)
 				Corrupted("Its strings do not fit their size.");
-			total += (uint32) len + 1;
 		}
-		offsets[hdr.n_strings] = total;
-		if (total != hdr.str_bytes || r.end - r.p < total - hdr.n_strings)
+		offsets[hdr.n_strings] = (uint32) total;
+		if (total != hdr.str_bytes || (Size) (r.end - r.p) < total - hdr.n_strings)
 			Corrupted("Its strings do not fit their size.");
 		for (i = 0; i < hdr.n_strings; i++)
 		{
@@ -494,82 +610,90 @@ Decode(const Pprof *c, PprofCompactSamples *cs)
 		}
 	}
 
+	GetIndexColumn(&r, hdr.n_functions, hdr.n_strings, "string", idx);
+	GetColumn(&r, hdr.n_functions, col);
 	for (i = 0; i < hdr.n_functions; i++)
 	{
 		PprofFunction *f = unconstify(PprofFunction *, &v.functions[i]);
 
 		f->id = 0;
-		f->name = GetIndex(&r, hdr.n_strings, "string");
+		f->name = idx[i];
 		f->system_name = 0;
 		f->filename = 0;
 		f->padding = 0;
-		f->start_line = Unzigzag(GetVarint(&r));
+		f->start_line = Unzigzag(col[i]);
 	}
 
+	GetColumn(&r, hdr.n_locations, col);
+	GetIndexColumn(&r, hdr.n_locations, hdr.n_lines + 1, "line count", idx);
 	prev_addr = 0;
 	pos = 0;
 	for (i = 0; i < hdr.n_locations; i++)
 	{
 		PprofLocation *l = unconstify(PprofLocation *, &v.locations[i]);
-		uint32		n_lines;
 
 		l->id = 0;
-		l->address = prev_addr + (uint64) Unzigzag(GetVarint(&r));
+		l->address = prev_addr + (uint64) Unzigzag(col[i]);
 		prev_addr = l->address;
 		l->mapping = PPROF_NO_MAPPING;
 		l->is_folded = 0;
-		n_lines = GetIndex(&r, hdr.n_lines - pos + 1, "line count");
 		l->first_line = pos;
-		l->n_lines = n_lines;
-		for (k = 0; k < n_lines; k++)
-		{
-			PprofLine  *line = unconstify(PprofLine *, &v.lines[pos++]);
-
-			line->function = GetIndex(&r, hdr.n_functions, "function");
-			line->padding = 0;
-			line->line = Unzigzag(GetVarint(&r));
-			line->column = 0;
-		}
+		l->n_lines = idx[i];
+		if (idx[i] > hdr.n_lines - pos)
+			Corrupted("Its locations have more lines than its header counts.");
+		pos += idx[i];
 	}
 	if (pos != hdr.n_lines)
 		Corrupted("Its locations do not have the lines its header counts.");
 
-	/* stacks: depth and locations back to back, a byte each at least */
+	GetIndexColumn(&r, hdr.n_lines, hdr.n_functions, "function", idx);
+	GetColumn(&r, hdr.n_lines, col);
+	for (i = 0; i < hdr.n_lines; i++)
+	{
+		PprofLine  *line = unconstify(PprofLine *, &v.lines[i]);
+
+		line->function = idx[i];
+		line->padding = 0;
+		line->line = Unzigzag(col[i]);
+		line->column = 0;
+	}
+
+	/* stacks: depths, then their locations back to back */
+	stack_depth = palloc_extended(sizeof(uint32) * Max(hdr.n_stacks, 1), MCXT_ALLOC_HUGE);
 	stack_first = palloc_extended(sizeof(uint32) * Max(hdr.n_stacks, 1), MCXT_ALLOC_HUGE);
-	stack_words = palloc_extended(sizeof(uint32) *
-								  (Min((Size) hdr.n_stacks * (frames + 1), (Size) (r.end - r.p)) + 1),
-								  MCXT_ALLOC_HUGE);
+	stack_locations = palloc_extended(sizeof(uint32) * Max(hdr.n_stack_locations, 1),
+									  MCXT_ALLOC_HUGE);
+	GetIndexColumn(&r, hdr.n_stacks, frames + 1, "stack depth", stack_depth);
 	pos = 0;
 	for (i = 0; i < hdr.n_stacks; i++)
 	{
-		uint32		depth = GetIndex(&r, frames + 1, "stack depth");
-
 		stack_first[i] = pos;
-		stack_words[pos++] = depth;
-		for (k = 0; k < depth; k++)
-			stack_words[pos++] = GetIndex(&r, hdr.n_locations, "location");
+		if (stack_depth[i] > hdr.n_stack_locations - pos)
+			Corrupted("Its stacks have more locations than its header counts.");
+		pos += stack_depth[i];
 	}
+	if (pos != hdr.n_stack_locations)
+		Corrupted("Its stacks do not have the locations its header counts.");
+	GetIndexColumn(&r, hdr.n_stack_locations, hdr.n_locations, "location", stack_locations);
 
 	/* samples: their stacks and values */
+	sample_stack = palloc_extended(sizeof(uint32) * Max(hdr.n_samples, 1), MCXT_ALLOC_HUGE);
+	GetIndexColumn(&r, hdr.n_samples, hdr.n_stacks, "stack", sample_stack);
 	if (cs)
-	{
 		values = palloc_extended(sizeof(int64) * Max((Size) hdr.n_samples * n_types, 1),
 								 MCXT_ALLOC_HUGE);
-		sample_stack = palloc_extended(sizeof(uint32) * Max(hdr.n_samples, 1), MCXT_ALLOC_HUGE);
-	}
 	else
-	{
 		values = unconstify(int64 *, v.values);
-		sample_stack = palloc_extended(sizeof(uint32) * Max(hdr.n_samples, 1), MCXT_ALLOC_HUGE);
-	}
-	for (i = 0; i < hdr.n_samples; i++)
+	for (k = 0; k < n_types; k++)
 	{
-		sample_stack[i] = GetIndex(&r, hdr.n_stacks, "stack");
-		for (k = 0; k < n_types; k++)
-			values[(Size) i * n_types + k] = Unzigzag(GetVarint(&r));
+		GetColumn(&r, hdr.n_samples, col);
+		for (i = 0; i < hdr.n_samples; i++)
+			values[(Size) i * n_types + k] = Unzigzag(col[i]);
 	}
 	if (r.p != r.end)
 		Corrupted("Its samples do not end where its extra bytes begin.");
+	pfree(col);
+	pfree(idx);
 
 	if (cs)
 	{
@@ -579,8 +703,9 @@ Decode(const Pprof *c, PprofCompactSamples *cs)
 		cs->n_stacks = hdr.n_stacks;
 		cs->values = values;
 		cs->sample_stack = sample_stack;
+		cs->stack_depth = stack_depth;
 		cs->stack_first = stack_first;
-		cs->stack_words = stack_words;
+		cs->stack_locations = stack_locations;
 		return result;
 	}
 
@@ -612,15 +737,16 @@ Decode(const Pprof *c, PprofCompactSamples *cs)
 
 		for (i = 0; i < hdr.n_samples; i++)
 		{
-			const uint32 *words = &stack_words[stack_first[sample_stack[i]]];
+			uint32		st = sample_stack[i];
 			uint32		n_labels;
 
-			if (words[0] > hdr.n_stack - stack_pos)
+			if (stack_depth[st] > hdr.n_stack - stack_pos)
 				Corrupted("Its samples have more frames than its header counts.");
 			samples[i].first_location = stack_pos;
-			samples[i].depth = words[0];
-			memcpy(&stack[stack_pos], &words[1], sizeof(uint32) * words[0]);
-			stack_pos += words[0];
+			samples[i].depth = stack_depth[st];
+			memcpy(&stack[stack_pos], &stack_locations[stack_first[st]],
+				   sizeof(uint32) * stack_depth[st]);
+			stack_pos += stack_depth[st];
 			n_labels = GetIndex(&r, hdr.n_labels - label_pos + 1, "label count");
 			samples[i].first_label = label_pos;
 			samples[i].n_labels = n_labels;
@@ -638,8 +764,9 @@ Decode(const Pprof *c, PprofCompactSamples *cs)
 	}
 	if (r.p != r.end)
 		Corrupted("It has bytes after its last label.");
+	pfree(stack_depth);
 	pfree(stack_first);
-	pfree(stack_words);
+	pfree(stack_locations);
 	pfree(sample_stack);
 	return result;
 }

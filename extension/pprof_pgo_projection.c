@@ -286,18 +286,23 @@ Project(const PprofView *v, int frames)
 		f->start_line = v->functions[i].start_line;
 	}
 
-	/* locations without mapping; lines without column */
+	/*
+	 * locations without mapping, in the order they were kept; lines without
+	 * column, location after location
+	 */
 	{
+		uint32	   *kept = palloc_extended(sizeof(uint32) * Max(p.n_locations, 1), MCXT_ALLOC_HUGE);
 		uint32		line_pos = 0;
+		uint32		j;
 
 		for (i = 0; i < h->n_locations; i++)
+			if (p.locations[i] != DROPPED)
+				kept[p.locations[i]] = i;
+		for (j = 0; j < p.n_locations; j++)
 		{
-			const PprofLocation *l = &v->locations[i];
-			PprofLocation *o;
+			const PprofLocation *l = &v->locations[kept[j]];
+			PprofLocation *o = unconstify(PprofLocation *, &out.locations[j]);
 
-			if (p.locations[i] == DROPPED)
-				continue;
-			o = unconstify(PprofLocation *, &out.locations[p.locations[i]]);
 			o->id = l->id;
 			o->address = l->address;
 			o->first_line = line_pos;
@@ -311,6 +316,7 @@ Project(const PprofView *v, int frames)
 				ol->line = line->line;
 			}
 		}
+		pfree(kept);
 	}
 
 	/* samples in order: values of the kept types, stack, mode labels */
