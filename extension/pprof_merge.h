@@ -55,6 +55,9 @@ PprofProjectionReserved(int frames)
 	return (uint16) ((PPROF_PROJECTION_VERSION << 8) | frames);
 }
 
+/* pprof_pgo_projection.c */
+extern Pprof *PprofPgoProject(const PprofView *view, int frames);
+
 /* pprof_pgo_compact.c */
 extern bool PprofIsCompactProjection(const Pprof *pprof);
 extern Pprof *PprofCompactProjection(const PprofView *projection);

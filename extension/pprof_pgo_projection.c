@@ -61,7 +61,6 @@ static void NumberStrings(Projection *p);
 static void KeepFunction(Projection *p, uint32 index);
 static void KeepLocation(Projection *p, uint32 index);
 static bool IsModeLabel(const PprofView *v, const PprofLabel *label, uint8 *cache);
-static Pprof *Project(const PprofView *v, int frames);
 
 PG_FUNCTION_INFO_V1(pprof_pgo_projection);
 
@@ -132,10 +131,11 @@ IsModeLabel(const PprofView *v, const PprofLabel *label, uint8 *cache)
 }
 
 /*
- * The projection of v keeping `frames` leaf-most locations (file header).
+ * The projection of v keeping `frames` leaf-most locations (file header),
+ * as a layout: PprofCompactProjection() makes its stored form.
  */
-static Pprof *
-Project(const PprofView *v, int frames)
+Pprof *
+PprofPgoProject(const PprofView *v, int frames)
 {
 	const Pprof *h = v->hdr;
 	Projection	p;
@@ -378,6 +378,6 @@ pprof_pgo_projection(PG_FUNCTION_ARGS)
 				 errdetail("It is the largest pprof.pgo_frames the projection serves.")));
 	PprofCheckMergeInput(in, MERGE_PGO, frames);
 	PprofOpen(in, &v);
-	PprofOpen(Project(&v, frames), &v);
+	PprofOpen(PprofPgoProject(&v, frames), &v);
 	PG_RETURN_PPROF_P(PprofCompactProjection(&v));
 }

@@ -22,6 +22,8 @@
  *	- as two partial states (a split the input picks) combined both ways
  *	  round, one of them through serialize and deserialize, with an empty
  *	  state (a worker that saw nothing) combined in too.
+ * pgo_merge also merges the profiles' pgo projections, in their stored
+ * (compact) form, which must give the same result.
  * Checked, besides the sanitizers and the shim's memory context checks:
  *	- every way gives byte-identical results (or none: all empty), or every
  *	  way refuses the input (when it has two faults, which one is reported
@@ -514,6 +516,46 @@ Dump(MergeMode mode, const Outcome *o, int n)
 	}
 }
 
+/*
+ * pgo_merge of the inputs' pgo projections (pprof_pgo_projection.c), in
+ * their stored, compact form, must give what pgo_merge of the inputs gave
+ * (want), or refuse them as well; and each compact form must expand to
+ * exactly the layout it was made from.
+ */
+static void
+CheckProjections(Pprof **p, int n, const Outcome *want)
+{
+	Pprof	   *q[MAX_PROFILES];
+	Outcome		o;
+	int			k;
+
+	for (k = 0; k < n; k++)
+	{
+		PprofView	v;
+		Pprof	   *layout;
+		Pprof	   *expanded;
+
+		PprofOpen(p[k], &v);
+		layout = PprofPgoProject(&v, pprof_pgo_frames);
+		PprofOpen(layout, &v);
+		q[k] = PprofCompactProjection(&v);
+		expanded = PprofExpandProjection(q[k]);
+		CHECK(VARSIZE(expanded) == VARSIZE(layout) &&
+			  memcmp(expanded, layout, VARSIZE(layout)) == 0,
+			  "the compact projection of input %d does not expand to its layout", k);
+	}
+	o = TryWay(MERGE_PGO, q, n, 0, WAY_ROWS);
+	CHECK((o.sqlerrcode != 0) == (want->sqlerrcode != 0),
+		  "pgo_merge of the projections gives SQLSTATE %s, of the profiles %s",
+		  o.sqlerrcode ? pstrdup(unpack_sql_state(o.sqlerrcode)) : "none",
+		  want->sqlerrcode ? unpack_sql_state(want->sqlerrcode) : "none");
+	CHECK((o.result == NULL) == (want->result == NULL) &&
+		  (o.result == NULL ||
+		   (VARSIZE(o.result) == VARSIZE(want->result) &&
+			memcmp(o.result, want->result, VARSIZE(want->result)) == 0)),
+		  "pgo_merge of the projections differs from pgo_merge of the profiles");
+}
+
 /* All ways of one aggregate must agree; then its own checks. */
 static void
 CheckMode(MergeMode mode, Pprof **p, int n, int split)
@@ -542,6 +584,8 @@ CheckMode(MergeMode mode, Pprof **p, int n, int split)
 			  "%s: %s and %s give different results",
 			  mode == MERGE_PGO ? "pgo_merge" : "pprof_merge", way_names[0], way_names[w]);
 	}
+	if (mode == MERGE_PGO)
+		CheckProjections(p, n, &o[0]);
 	if (o[0].result == NULL)
 	{
 		/* pprof_merge has a result whenever there was an input */

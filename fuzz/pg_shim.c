@@ -247,6 +247,12 @@ MemoryContextAllocExtended(MemoryContext context, Size size, int flags)
 	return ChunkAlloc(context, size, flags);
 }
 
+void *
+palloc_extended(Size size, int flags)
+{
+	return ChunkAlloc(CurrentMemoryContext, size, flags);
+}
+
 void
 pfree(void *pointer)
 {
@@ -293,6 +299,13 @@ pstrdup(const char *in)
 
 	memcpy(out, in, len + 1);
 	return out;
+}
+
+/* Values here are never toasted: the SQL wrappers linked in get them as they are. */
+struct varlena *
+pg_detoast_datum(struct varlena *datum)
+{
+	return datum;
 }
 
 /* Only the shape of AllocSetContextCreate() matters: no size classes here. */
