@@ -94,9 +94,25 @@ InternHash(const void *key, uint32 len)
 	}
 	if (len > 0)
 	{
+		/* no memcpy of a variable length: that is a call */
 		uint64		w = 0;
+		int			shift = 0;
 
-		memcpy(&w, p, len);
+		if (len >= 4)
+		{
+			uint32		x;
+
+			memcpy(&x, p, 4);
+			w = x;
+			p += 4;
+			len -= 4;
+			shift = 32;
+		}
+		while (len-- > 0)
+		{
+			w |= (uint64) *p++ << shift;
+			shift += 8;
+		}
 		h = (h ^ w) * 0x9E3779B97F4A7C15;
 	}
 	/* murmur3's fmix64 */

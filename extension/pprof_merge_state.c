@@ -505,8 +505,13 @@ MergeSampleIndex(MergeState *s, const uint32 *key, uint32 nwords)
 
 	EnsureValues(s, index);
 	if (!found)
-		memset(&s->values[(Size) index * s->n_value_slots], 0,
-			   sizeof(int64) * s->n_value_slots);
+	{
+		int64	   *acc = &s->values[(Size) index * s->n_value_slots];
+		uint32		k;
+
+		for (k = 0; k < s->n_value_slots; k++)
+			acc[k] = 0;
+	}
 	return index;
 }
 
