@@ -74,6 +74,7 @@ typedef struct PprofCompactSamples
 	uint32	   *stack_depth;	/* per stack */
 	uint32	   *stack_first;	/* per stack: where it starts in stack_locations */
 	uint32	   *stack_locations;	/* location indexes, stack after stack */
+	uint32	   *stack_synth;	/* ... their synthetic addresses (pprof_merge_pgo.c) */
 } PprofCompactSamples;
 
 extern Pprof *PprofOpenCompactSamples(const Pprof *compact, PprofCompactSamples *cs);

@@ -34,8 +34,10 @@ static void ReadDenylist(MergeState *s);
 static bool HasStartLine(const PprofView *v);
 static double PgoNormalization(const PprofView *v, const PgoInput *in,
 								double count_scale, double period);
-static int64 PgoWeight(int64 raw, double scale);
-static uint32 PgoSampleKey(MergeState *s, InputMap *m, const uint32 *stack, uint32 depth);
+static inline int64 PgoWeight(int64 raw, double scale);
+pg_noreturn static void PgoWeightOutOfRange(int64 raw);
+static uint32 PgoSampleKey(MergeState *s, InputMap *m, const uint32 *stack, uint32 depth,
+						   const uint32 *synth);
 static uint32 PgoFunctionContent(MergeState *s, InputMap *m, uint32 index);
 static uint32 PgoMapLocation(MergeState *s, InputMap *m, uint32 index, uint32 synth);
 
@@ -274,7 +276,8 @@ MergePgoAdd(MergeState *s, InputMap *m, const PgoInput *in)
 				stack_sample[st] =
 					MergeSampleIndex(s, m->key,
 									 PgoSampleKey(s, m, &cs->stack_locations[cs->stack_first[st]],
-												  cs->stack_depth[st]));
+												  cs->stack_depth[st],
+												  &cs->stack_synth[cs->stack_first[st]]));
 			}
 			MergeAddValues(s, stack_sample[st], weights);
 		}
@@ -283,14 +286,24 @@ MergePgoAdd(MergeState *s, InputMap *m, const PgoInput *in)
 			const PprofSample *smp = &v->samples[i];
 
 			MergeAddSample(s, m->key,
-						   PgoSampleKey(s, m, &v->stack[smp->first_location], smp->depth),
+						   PgoSampleKey(s, m, &v->stack[smp->first_location], smp->depth, NULL),
 						   weights);
 		}
 	}
 }
 
+pg_noreturn static void
+PgoWeightOutOfRange(int64 raw)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+			 errmsg("pgo_merge weight out of range"),
+			 errdetail("A sample value of %lld times the weight does not fit in 64 bits.",
+					   (long long) raw)));
+}
+
 /* A sample value times scale, rounded; never 0 when raw is not. */
-static int64
+static inline int64
 PgoWeight(int64 raw, double scale)
 {
 	double		x = (double) raw * scale;
@@ -298,13 +311,17 @@ PgoWeight(int64 raw, double scale)
 
 	if (raw == 0)
 		return 0;
-	if (!(fabs(x) < 9.0e18))
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("pgo_merge weight out of range"),
-				 errdetail("A sample value of %lld times the weight does not fit in 64 bits.",
-						   (long long) raw)));
-	weight = llround(x);
+	if (unlikely(!(fabs(x) < 9.0e18)))
+		PgoWeightOutOfRange(raw);
+	/*
+	 * llround(x), inline (it was a call per value): trunc(x) is a double
+	 * exactly, so is x minus it, and halves round away from zero
+	 */
+	weight = (int64) x;
+	if (x - (double) weight >= 0.5)
+		weight++;
+	else if (x - (double) weight <= -0.5)
+		weight--;
 	/* rounding must never drop a sample that carried weight */
 	if (weight == 0)
 		weight = x > 0 ? 1 : -1;
@@ -314,10 +331,12 @@ PgoWeight(int64 raw, double scale)
 /*
  * Build the PGO key of a sample whose stack is the depth location indexes
  * at stack in m->key (its pgo_frames leaf-most locations, with synthetic
- * addresses); returns its length in words.
+ * addresses: synth's, else from the locations' addresses); returns its
+ * length in words.
  */
 static uint32
-PgoSampleKey(MergeState *s, InputMap *m, const uint32 *stack, uint32 depth)
+PgoSampleKey(MergeState *s, InputMap *m, const uint32 *stack, uint32 depth,
+			 const uint32 *synth)
 {
 	uint32	   *key = m->key;
 	uint64		addrs[MAX_PGO_FRAMES];
@@ -329,19 +348,24 @@ PgoSampleKey(MergeState *s, InputMap *m, const uint32 *stack, uint32 depth)
 	for (k = 0; k < depth; k++)
 	{
 		uint32		li = stack[k];
-		uint32		synth = k;
+		uint32		at = k;
 		uint32		j;
 
-		addrs[k] = m->v->locations[li].address;
-		for (j = 0; j < k; j++)
+		if (synth)
+			at = synth[k];
+		else
 		{
-			if (addrs[j] == addrs[k])
+			addrs[k] = m->v->locations[li].address;
+			for (j = 0; j < k; j++)
 			{
-				synth = j;
-				break;
+				if (addrs[j] == addrs[k])
+				{
+					at = j;
+					break;
+				}
 			}
 		}
-		key[w++] = PgoMapLocation(s, m, li, synth);
+		key[w++] = PgoMapLocation(s, m, li, at);
 	}
 	return w;
 }

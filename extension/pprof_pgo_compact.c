@@ -29,7 +29,10 @@
  *	functions		name, start_line (n_functions each)
  *	locations		address - previous address, n_lines (n_locations each)
  *	lines			function, line (n_lines each)
- *	stacks			depth (n_stacks), locations (n_stack_locations)
+ *	stacks			depth (n_stacks), locations (n_stack_locations), then
+ *					the stacks whose synthetic addresses (pprof_merge_pgo.c)
+ *					are not 0, 1, 2...: their indexes (n_odd_stacks), and
+ *					their synthetic addresses (their depths' sum)
  *	samples			stack, then each sample type's values (n_samples each)
  * then, in the last extra_bytes, what only the expansion needs, as varints:
  *	function ids	n_functions * (id - previous id)
@@ -70,6 +73,7 @@ typedef struct PprofPgoCompact
 	uint32		n_lines;
 	uint32		n_stacks;		/* distinct projected stacks */
 	uint32		n_stack_locations;	/* over the distinct stacks */
+	uint32		n_odd_stacks;	/* stacks where two frames share an address */
 	uint32		n_stack;		/* frames over all samples, as the layout's */
 	uint32		n_samples;
 	uint32		n_labels;
@@ -102,6 +106,8 @@ static inline uint64 Zigzag(int64 v);
 static inline int64 Unzigzag(uint64 v);
 static uint64 GetVarint(Reader *r);
 static uint32 GetIndex(Reader *r, uint32 n, const char *what);
+static int	ColumnStart(Reader *r, uint32 n, const uint8 **values);
+static uint64 ColumnValue(const uint8 *p, int width, uint32 i);
 static void GetColumn(Reader *r, uint32 n, uint64 *out);
 static void GetIndexColumn(Reader *r, uint32 n, uint32 bound, const char *what,
 						   uint32 *out);
@@ -203,13 +209,11 @@ GetIndex(Reader *r, uint32 n, const char *what)
 	return (uint32) v;
 }
 
-/* A column of n values into out. */
-static void
-GetColumn(Reader *r, uint32 n, uint64 *out)
+/* Check a column's width byte and length; its values start at *values. */
+static int
+ColumnStart(Reader *r, uint32 n, const uint8 **values)
 {
 	int			width;
-	const uint8 *p;
-	uint32		i;
 
 	if (r->p >= r->end)
 		Corrupted("A column runs past the end of the value.");
@@ -217,42 +221,94 @@ GetColumn(Reader *r, uint32 n, uint64 *out)
 	if ((width != 1 && width != 2 && width != 4 && width != 8) ||
 		(Size) (r->end - r->p) / width < n)
 		Corrupted("A column has a bad width or runs past the end of the value.");
-	p = r->p;
+	*values = r->p;
 	r->p += (Size) n * width;
+	return width;
+}
 
-	/* one loop per width: a load per value */
+/* Value i of a column of width bytes per value, little-endian. */
+static pg_attribute_always_inline uint64
+ColumnValue(const uint8 *p, int width, uint32 i)
+{
 	switch (width)
 	{
 		case 1:
-			for (i = 0; i < n; i++)
-				out[i] = p[i];
-			break;
+			return p[i];
 		case 2:
-			for (i = 0; i < n; i++)
 			{
 				uint16		x;
 
-				memcpy(&x, p + 2 * i, 2);
-				out[i] = LE16(x);
+				memcpy(&x, p + 2 * (Size) i, 2);
+				return LE16(x);
 			}
-			break;
 		case 4:
-			for (i = 0; i < n; i++)
 			{
 				uint32		x;
 
 				memcpy(&x, p + 4 * (Size) i, 4);
-				out[i] = LE32(x);
+				return LE32(x);
 			}
-			break;
 		default:
-			for (i = 0; i < n; i++)
 			{
 				uint64		x;
 
 				memcpy(&x, p + 8 * (Size) i, 8);
-				out[i] = LE64(x);
+				return LE64(x);
 			}
+	}
+}
+
+/*
+ * The loops over a column's values, inlined once per width so that each
+ * reads its values with one load.
+ */
+static pg_attribute_always_inline void
+ValuesLoop(const uint8 *p, int width, uint32 n, uint64 *out)
+{
+	uint32		i;
+
+	for (i = 0; i < n; i++)
+		out[i] = ColumnValue(p, width, i);
+}
+
+static pg_attribute_always_inline bool
+IndexesLoop(const uint8 *p, int width, uint32 n, uint32 bound, uint32 *out)
+{
+	bool		bad = false;
+	uint32		i;
+
+	for (i = 0; i < n; i++)
+	{
+		uint64		x = ColumnValue(p, width, i);
+
+		bad |= x >= bound;
+		out[i] = (uint32) x;
+	}
+	return bad;
+}
+
+/* A column of n values into out (NULL: skipped). */
+static void
+GetColumn(Reader *r, uint32 n, uint64 *out)
+{
+	const uint8 *p;
+	int			width = ColumnStart(r, n, &p);
+
+	if (out == NULL)
+		return;
+	switch (width)
+	{
+		case 1:
+			ValuesLoop(p, 1, n, out);
+			break;
+		case 2:
+			ValuesLoop(p, 2, n, out);
+			break;
+		case 4:
+			ValuesLoop(p, 4, n, out);
+			break;
+		default:
+			ValuesLoop(p, 8, n, out);
 			break;
 	}
 }
@@ -261,18 +317,26 @@ GetColumn(Reader *r, uint32 n, uint64 *out)
 static void
 GetIndexColumn(Reader *r, uint32 n, uint32 bound, const char *what, uint32 *out)
 {
-	uint64	   *tmp = palloc_extended(sizeof(uint64) * Max(n, 1), MCXT_ALLOC_HUGE);
-	uint64		all = 0;
-	uint32		i;
+	const uint8 *p;
+	int			width = ColumnStart(r, n, &p);
+	bool		bad;
 
-	GetColumn(r, n, tmp);
-	for (i = 0; i < n; i++)
+	switch (width)
 	{
-		all |= tmp[i] >= bound;
-		out[i] = (uint32) tmp[i];
+		case 1:
+			bad = IndexesLoop(p, 1, n, bound, out);
+			break;
+		case 2:
+			bad = IndexesLoop(p, 2, n, bound, out);
+			break;
+		case 4:
+			bad = IndexesLoop(p, 4, n, bound, out);
+			break;
+		default:
+			bad = IndexesLoop(p, 8, n, bound, out);
+			break;
 	}
-	pfree(tmp);
-	if (all)
+	if (bad)
 		Corrupted(psprintf("A %s index is out of range (%u).", what, bound));
 }
 
@@ -297,6 +361,7 @@ PprofCompactProjection(const PprofView *v)
 	StringInfoData body;
 	uint32	   *sample_stack;
 	uint64	   *col;
+	uint64	   *odd;
 	uint64		prev_id;
 	uint64		prev_addr;
 	int			extra_start;
@@ -405,6 +470,46 @@ PprofCompactProjection(const PprofView *v)
 	}
 	PutColumn(&body, col, n);
 
+	/*
+	 * The synthetic addresses pgo_merge gives a stack's frames: each the
+	 * depth where its address first occurs. Only the stacks where that is
+	 * not the frame's own depth are written, so the merge reads no address.
+	 */
+	odd = palloc_extended(sizeof(uint64) * Max(hdr.n_stack_locations, 1), MCXT_ALLOC_HUGE);
+	n = 0;
+	for (i = 0; i < stacks.n; i++)
+	{
+		uint32		len;
+		const uint32 *locs = (const uint32 *) InternerKey(&stacks, i, &len);
+		uint32		depth = len / sizeof(uint32);
+		uint32		d;
+		bool		same = true;
+
+		for (d = 0; d < depth; d++)
+		{
+			uint32		j;
+
+			col[n + d] = d;
+			for (j = 0; j < d; j++)
+			{
+				if (v->locations[locs[j]].address == v->locations[locs[d]].address)
+				{
+					col[n + d] = j;
+					same = false;
+					break;
+				}
+			}
+		}
+		if (!same)
+		{
+			odd[hdr.n_odd_stacks++] = i;
+			n += depth;
+		}
+	}
+	PutColumn(&body, odd, hdr.n_odd_stacks);
+	PutColumn(&body, col, n);
+	pfree(odd);
+
 	for (i = 0; i < h->n_samples; i++)
 		col[i] = sample_stack[i];
 	PutColumn(&body, col, h->n_samples);
@@ -498,6 +603,7 @@ Decode(const Pprof *c, PprofCompactSamples *cs)
 	uint32	   *stack_depth;
 	uint32	   *stack_first;
 	uint32	   *stack_locations;
+	uint32	   *stack_synth;
 	uint32	   *sample_stack;
 	int64	   *values;
 	uint64		prev_id;
@@ -519,7 +625,7 @@ Decode(const Pprof *c, PprofCompactSamples *cs)
 	if (n_types > 2 || hdr.n_strings == 0 || hdr.n_strings > body_len ||
 		hdr.n_functions > body_len || hdr.n_locations > body_len ||
 		hdr.n_lines > body_len || hdr.n_stacks > body_len ||
-		hdr.n_stack_locations > body_len ||
+		hdr.n_stack_locations > body_len || hdr.n_odd_stacks > body_len ||
 		hdr.n_samples > body_len || hdr.n_labels > body_len ||
 		hdr.n_stack > (uint64) hdr.n_samples * frames ||
 		hdr.str_bytes < hdr.n_strings || hdr.str_bytes - hdr.n_strings > body_len ||
@@ -569,6 +675,7 @@ Decode(const Pprof *c, PprofCompactSamples *cs)
 	/* scratch for a column: at most the largest count long */
 	n = Max(Max(hdr.n_strings, hdr.n_functions), Max(hdr.n_locations, hdr.n_lines));
 	n = Max(n, Max(hdr.n_samples, hdr.n_stack_locations));
+	n = Max(n, hdr.n_stacks);
 	col = palloc_extended(sizeof(uint64) * Max(n, 1), MCXT_ALLOC_HUGE);
 	idx = palloc_extended(sizeof(uint32) * Max(n, 1), MCXT_ALLOC_HUGE);
 
@@ -624,7 +731,10 @@ Decode(const Pprof *c, PprofCompactSamples *cs)
 		f->start_line = Unzigzag(col[i]);
 	}
 
-	GetColumn(&r, hdr.n_locations, col);
+	/* pgo_merge reads no address: the stacks give its synthetic ones */
+	if (cs)
+		memset(col, 0, sizeof(uint64) * hdr.n_locations);
+	GetColumn(&r, hdr.n_locations, cs ? NULL : col);
 	GetIndexColumn(&r, hdr.n_locations, hdr.n_lines + 1, "line count", idx);
 	prev_addr = 0;
 	pos = 0;
@@ -676,6 +786,37 @@ Decode(const Pprof *c, PprofCompactSamples *cs)
 		Corrupted("Its stacks do not have the locations its header counts.");
 	GetIndexColumn(&r, hdr.n_stack_locations, hdr.n_locations, "location", stack_locations);
 
+	/* synthetic addresses: 0, 1, 2... but for the odd stacks listed */
+	stack_synth = palloc_extended(sizeof(uint32) * Max(hdr.n_stack_locations, 1),
+								  MCXT_ALLOC_HUGE);
+	for (i = 0; i < hdr.n_stacks; i++)
+		for (k = 0; k < stack_depth[i]; k++)
+			stack_synth[stack_first[i] + k] = k;
+	if (hdr.n_odd_stacks > hdr.n_stacks)
+		Corrupted("Its header's counts do not fit its size.");
+	GetIndexColumn(&r, hdr.n_odd_stacks, hdr.n_stacks, "stack", idx);
+	n = 0;
+	for (i = 0; i < hdr.n_odd_stacks; i++)
+	{
+		if (i > 0 && idx[i] <= idx[i - 1])
+			Corrupted("Its odd stacks are not in order.");
+		n += stack_depth[idx[i]];
+	}
+	GetColumn(&r, n, col);
+	pos = 0;
+	for (i = 0; i < hdr.n_odd_stacks; i++)
+	{
+		uint32	   *synth = &stack_synth[stack_first[idx[i]]];
+
+		for (k = 0; k < stack_depth[idx[i]]; k++)
+		{
+			/* the depth where the frame's address first occurs */
+			if (col[pos] > k)
+				Corrupted("A synthetic address is deeper than its frame.");
+			synth[k] = (uint32) col[pos++];
+		}
+	}
+
 	/* samples: their stacks and values */
 	sample_stack = palloc_extended(sizeof(uint32) * Max(hdr.n_samples, 1), MCXT_ALLOC_HUGE);
 	GetIndexColumn(&r, hdr.n_samples, hdr.n_stacks, "stack", sample_stack);
@@ -706,6 +847,7 @@ Decode(const Pprof *c, PprofCompactSamples *cs)
 		cs->stack_depth = stack_depth;
 		cs->stack_first = stack_first;
 		cs->stack_locations = stack_locations;
+		cs->stack_synth = stack_synth;
 		return result;
 	}
 
@@ -767,6 +909,7 @@ Decode(const Pprof *c, PprofCompactSamples *cs)
 	pfree(stack_depth);
 	pfree(stack_first);
 	pfree(stack_locations);
+	pfree(stack_synth);
 	pfree(sample_stack);
 	return result;
 }
