@@ -105,10 +105,10 @@ FROM pj_cases WHERE name = 'cpu';
 RESET pprof.pgo_frames;
 -- it reads as the profile it is
 SELECT pprof_is_valid(pprof_pgo_projection(p, 4)::bytea) AS valid_pprof FROM pj_fx WHERE name = 'cpu';
--- pprof_pgo_projection returns the compact form (varints, stacks given
--- once); readers expand it to the layout, the form rows stored by earlier
--- builds hold and a filter that drops samples returns: both merge alike,
--- alone and together, and the compact one is the smaller
+-- pprof_pgo_projection returns the compact form (narrow columns, stacks
+-- given once); readers expand it to the layout, the form rows stored by
+-- earlier builds hold and a filter that drops samples returns: both merge
+-- alike, alone and together, and the compact one is the smaller
 SELECT pg_column_size(c) < pg_column_size(l) / 2 AS compact_smaller,
        md5(pgo_merge(c) OVER ()::bytea) = md5(pgo_merge(l) OVER ()::bytea) AS same_merge,
        (SELECT md5(pgo_merge(x)::bytea) FROM (VALUES (c), (l), (c)) AS v(x)) =
