@@ -9,11 +9,11 @@
  * returns, is this compact form of it (projection version 2): the same
  * content, every number in a column of the narrowest width that holds
  * them all, and each distinct projected stack written once, the samples
- * naming it by index. It is about a third of the
- * layout's bytes, small enough to store without TOAST compression, and it
- * lets pgo_merge look a row's sample keys up once per distinct stack
- * instead of once per sample (pprof_merge_pgo.c; BENCHMARKS.md, "Merge
- * path").
+ * naming it by index. It is about a third of the layout's bytes, small
+ * enough to store without TOAST compression, and pgo_merge reads it
+ * without building its samples, looking a row's sample keys up once per
+ * distinct stack instead of once per sample (pprof_merge_pgo.c;
+ * BENCHMARKS.md, "Merge path").
  *
  * Expanding it gives back the version-1 layout byte for byte (ids,
  * addresses and order included), so every other function reads a compact
@@ -22,8 +22,8 @@
  *
  * Format: a PprofPgoCompact header (counts), then first what pgo_merge
  * reads, as columns (a width byte, 1, 2, 4 or 8, then that many bytes per
- * value, little-endian; signed values zigzag-encoded), reading them costs
- * a load per value, where varints cost a branch per byte:
+ * value, little-endian; signed values zigzag-encoded: a load per value to
+ * read, where varints cost a branch per byte):
  *	sample types	n_sample_types * (type, unit), as varints
  *	strings			lengths (n_strings), then their bytes back to back
  *	functions		name, start_line (n_functions each)
