@@ -160,23 +160,26 @@ char *
 PprofEncodeRaw(const Pprof *pprof, Size *out_len)
 {
 	PprofView	v;
+	const Pprof *h;
 	Wire		w = {NULL, 0, 0};
 	uint32		i;
 
+	/* the header of what PprofOpen opened, which it may have made */
 	PprofOpen(pprof, &v);
+	h = v.hdr;
 
 	/*
 	 * A first guess of the size, so that the buffer rarely grows: the
 	 * strings, and a few bytes per stack entry, line and value.
 	 */
-	Reserve(&w, Min((Size) pprof->str_bytes + 2 * (Size) pprof->n_strings +
-					3 * ((Size) pprof->n_stack + pprof->n_lines) +
-					4 * (Size) pprof->n_samples * pprof->n_sample_types +
-					12 * ((Size) pprof->n_locations + pprof->n_functions) + 64,
+	Reserve(&w, Min((Size) h->str_bytes + 2 * (Size) h->n_strings +
+					3 * ((Size) h->n_stack + h->n_lines) +
+					4 * (Size) h->n_samples * h->n_sample_types +
+					12 * ((Size) h->n_locations + h->n_functions) + 64,
 					MaxAllocSize));
 
 	/* 1: sample types */
-	for (i = 0; i < pprof->n_sample_types; i++)
+	for (i = 0; i < h->n_sample_types; i++)
 	{
 		uint8	   *p = Reserve(&w, 1 + VARINT_MAX + 2 * FIELD_MAX);
 		uint8	   *len_at;

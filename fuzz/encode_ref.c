@@ -42,7 +42,7 @@ char *
 PprofEncodeRawReference(const Pprof *pprof, Size *out_len)
 {
 	PprofView	v;
-	const Pprof *h = pprof;
+	const Pprof *h;
 	PbProfile	msg = PERFTOOLS__PROFILES__PROFILE__INIT;
 	PbValueType period_type = PERFTOOLS__PROFILES__VALUE_TYPE__INIT;
 	PbValueType *sample_types;
@@ -60,7 +60,9 @@ PprofEncodeRawReference(const Pprof *pprof, Size *out_len)
 	uint32		i,
 				k;
 
+	/* the header of what PprofOpen opened, which it may have made */
 	PprofOpen(pprof, &v);
+	h = v.hdr;
 
 	sample_types = palloc(sizeof(PbValueType) * Max(h->n_sample_types, 1));
 	msg.sample_type = palloc(sizeof(PbValueType *) * Max(h->n_sample_types, 1));
