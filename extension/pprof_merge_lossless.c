@@ -39,6 +39,7 @@ static uint32 AddSampleType(MergeState *s, uint32 type, uint32 unit);
 static int	CompareSampleTypes(const void *a, const void *b, void *arg);
 static char *DescribeTypeCounts(const MergeState *s);
 static char *DescribeTypes(const MergeState *s, const uint32 *types, uint32 n);
+static void MapAllMappings(MergeState *s, InputMap *m);
 static void ChooseMainMapping(MergeState *s, InputMap *m, const MergePartial *partial);
 static int	CompareMappingKeys(const MergeState *s, uint32 a, uint32 b);
 static uint32 LosslessSampleKey(MergeState *s, InputMap *m, const PprofSample *smp);
@@ -59,6 +60,7 @@ MergeLosslessAdd(MergeState *s, InputMap *m, const MergePartial *partial)
 
 	CheckPeriodType(s, m);
 	MapSampleTypes(s, m, partial, columns);
+	MapAllMappings(s, m);
 	ChooseMainMapping(s, m, partial);
 	MergeAddHeader(s, m);
 
@@ -299,6 +301,25 @@ DescribeTypes(const MergeState *s, const uint32 *types, uint32 n)
 		appendStringInfoString(&buf, PprofBytesToServer(str, len));
 	}
 	return buf.data;
+}
+
+/*
+ * Every mapping of the input, used or not, has a say in what represents its
+ * identity in the result (MergeMapMapping: the smallest by content, e.g. the
+ * lowest start address of one PIE binary loaded at different addresses).
+ * Were only the mappings that samples reach counted, a mapping reached only
+ * by samples that sum to zero, or only named as an input's main binary,
+ * would count in a serial plan and be gone from a partial state's layout,
+ * and the plans would write different addresses. Partial layouts list every
+ * mapping (pprof_merge_output.c), so a combined state sees them all too.
+ */
+static void
+MapAllMappings(MergeState *s, InputMap *m)
+{
+	uint32		i;
+
+	for (i = 0; i < m->v->hdr->n_mappings; i++)
+		(void) MergeMapMapping(s, m, i);
 }
 
 /*

@@ -155,8 +155,9 @@ static void WriteValues(Output *o, uint32 i, const int64 *sv);
 #include "lib/sort_template.h"
 
 /*
- * Write the state as a canonical profile. partial (pgo_merge only) keeps
- * the fixed-point weights as the single sample type, for combining states.
+ * Write the state as a canonical profile. partial writes what combining
+ * states needs: pgo_merge's fixed-point weights as sample types,
+ * pprof_merge's every value slot and every mapping.
  */
 Pprof *
 MergeStateToPprof(const MergeState *s, bool partial)
@@ -313,7 +314,8 @@ MarkSamples(Output *o)
 
 /*
  * What the used locations reach (functions, mappings, and the main
- * mapping even if unused), and the strings of those and of the header.
+ * mapping even if unused; a partial state every mapping), and the strings
+ * of those and of the header.
  */
 static void
 MarkReferences(Output *o)
@@ -345,6 +347,9 @@ MarkReferences(Output *o)
 	}
 	if (!o->pgo && s->main_mapping != NO_INDEX)
 		o->map_used[s->main_mapping] = true;
+	/* a partial state keeps every mapping: each one's content counts (MapAllMappings) */
+	if (!o->pgo && o->partial)
+		memset(o->map_used, true, s->mappings.n);
 	for (i = 0; i < s->functions.n; i++)
 	{
 		const uint32 *key;

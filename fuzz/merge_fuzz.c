@@ -492,7 +492,7 @@ CheckEncodes(const Pprof *merged)
 /*
  * For a failure's diagnosis: with MERGE_FUZZ_DUMP=DIR, every way's result
  * as a protobuf file DIR/<aggregate>-<way number>.pb (go tool pprof -raw
- * shows them).
+ * shows them), and the inputs (DumpInputs).
  */
 static void
 Dump(MergeMode mode, const Outcome *o, int n)
@@ -518,6 +518,44 @@ Dump(MergeMode mode, const Outcome *o, int n)
 			fwrite(raw, 1, len, f);
 			fclose(f);
 		}
+	}
+}
+
+/*
+ * With MERGE_FUZZ_DUMP=DIR, the inputs as DIR/input-<i>.pb, and in
+ * DIR/split how many of them the first partial state of "combine" takes:
+ * what a regression test of a finding needs.
+ */
+static void
+DumpInputs(Pprof **p, int n, int split)
+{
+	const char *dir = getenv("MERGE_FUZZ_DUMP");
+	char		path[1024];
+	FILE	   *f;
+	int			i;
+
+	for (i = 0; dir != NULL && i < n; i++)
+	{
+		Size		len;
+		char	   *raw = PprofEncodeRaw(p[i], &len);
+
+		snprintf(path, sizeof(path), "%s/input-%d.pb", dir, i);
+		f = fopen(path, "wb");
+		if (f != NULL)
+		{
+			fwrite(raw, 1, len, f);
+			fclose(f);
+		}
+		pfree(raw);
+	}
+	if (dir == NULL)
+		return;
+	snprintf(path, sizeof(path), "%s/split", dir);
+	f = fopen(path, "w");
+	if (f != NULL)
+	{
+		fprintf(f, "%d\n", split);
+		fclose(f);
 	}
 }
 
@@ -621,20 +659,14 @@ Profiles(Reader *r, bool files, bool weighted, Pprof **p)
 	return n;
 }
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* One input: settings, the profiles, and every check of both aggregates. */
+static void
+MergeOne(const uint8 *data, Size size)
 {
 	Reader		r = {data, size};
 	uint8_t		settings = Byte(&r);
 	Pprof	   *p[MAX_PROFILES];
 	int			n;
-	MemoryContext cxt,
-				old;
-	Size		chunks,
-				bytes;
-
-	cxt = AllocSetContextCreate(TopMemoryContext, "merge fuzz input", ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(cxt);
 
 	/* pgo_merge's settings, read when a state is created */
 	pprof_pgo_normalize = (settings & 0x01) != 0;
@@ -646,14 +678,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	{
 		int			split = Byte(&r) % (n + 1);
 
+		DumpInputs(p, n, split);
 		CheckMode(MERGE_LOSSLESS, p, n, split);
 		CheckMode(MERGE_PGO, p, n, split);
 	}
+}
 
-	MemoryContextSwitchTo(old);
-	MemoryContextDelete(cxt);
-	ShimContextStats(TopMemoryContext, &chunks, &bytes);
-	CHECK(chunks == 0 && TopMemoryContext->firstchild == NULL,
-		  "%zu chunks leaked into TopMemoryContext", chunks);
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	ShimRunInput(MergeOne, data, size);
 	return 0;
 }

@@ -385,6 +385,35 @@ ShimContextStats(MemoryContext context, Size *chunks, Size *bytes)
 }
 
 /*
+ * One fuzz input: run(data, size) in a memory context of its own, which is
+ * deleted after; then nothing may be left in TopMemoryContext. A leak
+ * across inputs would only show much later, as libFuzzer's RSS limit, far
+ * from the input that caused it.
+ */
+void
+ShimRunInput(void (*run) (const uint8 *data, Size size), const uint8 *data, Size size)
+{
+	MemoryContext cxt,
+				old;
+	Size		chunks,
+				bytes;
+
+	cxt = AllocSetContextCreate(TopMemoryContext, "fuzz input", ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	run(data, size);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
+
+	ShimContextStats(TopMemoryContext, &chunks, &bytes);
+	if (chunks != 0 || TopMemoryContext->firstchild != NULL)
+	{
+		fprintf(stderr, "FUZZ CHECK FAILED: %zu chunks (%zu bytes) leaked into TopMemoryContext\n",
+				chunks, bytes);
+		abort();
+	}
+}
+
+/*
  * ---------------------------------------------------------------------------
  * elog/ereport
  *

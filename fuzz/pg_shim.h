@@ -13,5 +13,7 @@
 extern void ShimContextStats(MemoryContext context, Size *chunks, Size *bytes);
 extern void ShimCatchErrors(sigjmp_buf *jump);
 extern int	ShimCaughtError(const char **message, const char **detail, const char **where);
+extern void ShimRunInput(void (*run) (const uint8 *data, Size size),
+						 const uint8 *data, Size size);
 
 #endif							/* PG_SHIM_H */

@@ -54,7 +54,7 @@ static void CheckLayout(const Pprof *pprof);
 static void CompareWithReference(const Pprof *pprof, const PbProfile *ref);
 static void RoundTrip(const Pprof *pprof);
 static Pprof *DecodeChecked(const char *data, Size len, PprofError *err);
-static void RunOne(const char *data, Size len);
+static void RunOne(const uint8 *bytes, Size len);
 
 /* Report a disagreement and crash, so libFuzzer keeps the input. */
 static void
@@ -513,8 +513,9 @@ RoundTrip(const Pprof *pprof)
 }
 
 static void
-RunOne(const char *data, Size len)
+RunOne(const uint8 *bytes, Size len)
 {
+	const char *data = (const char *) bytes;
 	PprofError err;
 	Pprof	   *ours;
 	const char *raw = data;
@@ -565,20 +566,6 @@ RunOne(const char *data, Size len)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	MemoryContext cxt,
-				old;
-	Size		chunks,
-				bytes;
-
-	cxt = AllocSetContextCreate(TopMemoryContext, "pprof fuzz input",
-								ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(cxt);
-	RunOne((const char *) data, size);
-	MemoryContextSwitchTo(old);
-	MemoryContextDelete(cxt);
-
-	ShimContextStats(TopMemoryContext, &chunks, &bytes);
-	CHECK(chunks == 0 && TopMemoryContext->firstchild == NULL,
-		  "%zu chunks leaked into TopMemoryContext", chunks);
+	ShimRunInput(RunOne, data, size);
 	return 0;
 }

@@ -398,6 +398,29 @@ SELECT pprof_build_id(c.m) AS main_build_id, pprof_mapping_count(c.m) AS mapping
        c.m::bytea = s.m::bytea AS same_as_serial
 FROM combined c, serial s;
 
+-- one binary's mapping (same size, offset and file) at two start
+-- addresses, as two processes of a PIE binary under ASLR have it: the
+-- lowest start represents both whatever the plan. c names it only as its
+-- main binary, no sample reaches it there, and partition 2's state has b's
+-- main binary: that partial state must still carry c's mapping, or the
+-- combined result would take a's higher start (a finding of
+-- fuzz/merge_fuzz.c)
+CREATE TABLE m_start (part int, name text, p pprof) PARTITION BY LIST (part);
+CREATE TABLE m_start_1 PARTITION OF m_start FOR VALUES IN (1);
+CREATE TABLE m_start_2 PARTITION OF m_start FOR VALUES IN (2);
+INSERT INTO m_start
+SELECT part, f, pg_read_binary_file(:'data' || f || '.pb')::pprof
+FROM (VALUES (1, 'merge_mapstart_a'), (2, 'merge_mapstart_b'),
+             (2, 'merge_mapstart_c')) AS v(part, f);
+EXPLAIN (COSTS OFF) SELECT pprof_merge(p) FROM m_start;
+WITH combined AS (SELECT pprof_merge(p) AS m FROM m_start),
+     serial AS (SELECT pprof_merge(p ORDER BY name) AS m FROM m_start),
+     reversed AS (SELECT pprof_merge(p ORDER BY name DESC) AS m FROM m_start)
+SELECT pprof_mapping_count(c.m) AS mappings,
+       c.m::bytea = s.m::bytea AS same_as_serial,
+       r.m::bytea = s.m::bytea AS same_reversed
+FROM combined c, serial s, reversed r;
+
 RESET enable_partitionwise_aggregate;
 RESET seq_page_cost;
 RESET parallel_leader_participation;
@@ -406,6 +429,6 @@ RESET min_parallel_table_scan_size;
 RESET parallel_tuple_cost;
 RESET parallel_setup_cost;
 
-DROP TABLE m_fx, m_lab, m_mainkey, m_main, m_frames4, m_nodeny, m_deny, m_par, m_part, m_serial, m_serial_norm;
+DROP TABLE m_fx, m_lab, m_mainkey, m_main, m_start, m_frames4, m_nodeny, m_deny, m_par, m_part, m_serial, m_serial_norm;
 DROP FUNCTION m_fix, m_merge, m_pgo, m_pgo_w, m_merge1, m_pgo1, m_totals_scaled,
   m_stack_diff, m_sum_diff, m_zero_samples;
