@@ -50,6 +50,6 @@ ENTRYPOINT ["/usr/bin/pprof-worker"]
 # PostgreSQL 15 with the extension; docker/initdb.sql creates it in the
 # database of POSTGRES_DB on the first start.
 FROM postgres:15-bookworm AS postgres
-RUN apt-get update && apt-get install -y --no-install-recommends libprotobuf-c1 libdeflate0 && rm -rf /var/lib/apt/lists/*
+RUN apt-get update && apt-get install -y --no-install-recommends libdeflate0 && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/stage/usr/ /usr/
 COPY docker/initdb.sql /docker-entrypoint-initdb.d/10-pprof.sql

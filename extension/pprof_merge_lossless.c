@@ -379,13 +379,27 @@ static uint32
 LosslessSampleKey(MergeState *s, InputMap *m, const PprofSample *smp)
 {
 	uint32	   *key = m->key;
+	const uint32 *stack = &m->v->stack[smp->first_location];
+	uint32	   *mapped = m->locations;
+	uint32		depth = smp->depth;
 	uint32	   *labels;
 	uint32		w = 0;
 	uint32		k;
 
-	key[w++] = smp->depth;
-	for (k = 0; k < smp->depth; k++)
-		key[w++] = MergeMapLocation(s, m, m->v->stack[smp->first_location + k], 0);
+	/*
+	 * MergeMapLocation() for each frame, with what it reads held in locals:
+	 * the key's stores could alias the state and the map (uint32 words), so
+	 * the compiler reloaded them for every frame of every sample.
+	 */
+	key[w++] = depth;
+	for (k = 0; k < depth; k++)
+	{
+		uint32		loc = mapped[stack[k]];
+
+		if (unlikely(loc == NO_INDEX))
+			loc = MergeMapNewLocation(s, m, stack[k], 0);
+		key[w++] = loc;
+	}
 	key[w++] = smp->n_labels;
 	labels = &key[w];
 	for (k = 0; k < smp->n_labels; k++)

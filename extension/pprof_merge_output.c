@@ -26,6 +26,36 @@
 
 #include "pprof_merge_state.h"
 
+/*
+ * A location in the sort: its index, and the leading fields of its content
+ * order packed into two words that compare as unsigned integers, so that
+ * most comparisons decide on them without reading the location's key
+ * (CompareLocationRefs; CompareLocations decides ties).
+ */
+typedef struct LocationRef
+{
+	uint64		k0;
+	uint64		k1;
+	uint32		index;
+} LocationRef;
+
+/*
+ * A surviving sample in the sort: its stack as location ranks (one flat
+ * array for all samples, made once the locations are ranked) and, for
+ * pprof_merge, its labels ranked and sorted (RankLabels). k0 holds the
+ * first two frames (rank + 1 each, 0 past the end): most comparisons
+ * decide on it without reading the stacks, which are scattered in memory.
+ */
+typedef struct SampleRef
+{
+	uint64		k0;
+	const uint32 *stack;
+	const uint32 *labels;		/* 5 words a label */
+	uint32		depth;
+	uint32		n_labels;
+	uint32		index;
+} SampleRef;
+
 /* Ranks of the kinds sorted so far, for the comparators. */
 typedef struct SortContext
 {
@@ -34,9 +64,6 @@ typedef struct SortContext
 	uint32	   *function_rank;
 	uint32	   *mapping_rank;
 	uint32	   *location_rank;
-	/* pprof_merge: each sample's labels by content (RankLabels) */
-	Size	   *label_start;	/* by state sample index */
-	uint32	   *ranked_labels;
 } SortContext;
 
 /* What is being written: the state, what of it is used, and in which order. */
@@ -64,7 +91,8 @@ typedef struct Output
 	uint32	   *fn_of_rank;
 	uint32	   *map_of_rank;
 	uint32	   *loc_of_rank;
-	uint32	   *smp_order;
+	uint32	   *smp_order;		/* surviving samples, by state index */
+	SampleRef  *smp_refs;		/* the same in canonical order */
 
 	Pprof		hdr;			/* the counts */
 	Size		str_bytes;
@@ -81,10 +109,15 @@ static uint32 RankUsed(const bool *used, uint32 n, qsort_arg_comparator cmp, Sor
 static int	CompareStringIds(const void *a, const void *b, void *arg);
 static int	CompareFunctions(const void *a, const void *b, void *arg);
 static int	CompareMappings(const void *a, const void *b, void *arg);
-static int	CompareLocations(const void *a, const void *b, void *arg);
-static void RankLabels(Output *o);
+static uint32 RankLocations(Output *o);
+static void LocationSortKey(const SortContext *c, uint32 index, LocationRef *ref);
+static inline int CompareLocationRefs(const LocationRef *a, const LocationRef *b,
+									  SortContext *c);
+static int	CompareLocations(const SortContext *c, uint32 a, uint32 b);
+static void RankSamples(Output *o);
+static uint32 *RankLabels(Output *o);
 static int	CompareRankedLabels(const void *a, const void *b);
-static int	CompareSamples(const void *a, const void *b, void *arg);
+static inline int CompareSampleRefs(const SampleRef *a, const SampleRef *b);
 static uint64 LocationAddress(const MergeState *s, const uint32 *key);
 static Pprof *AllocResult(Output *o);
 static void WriteStrings(Output *o);
@@ -97,6 +130,29 @@ static void SortLabels(PprofLabel *labs, uint32 n);
 static void WriteValues(Output *o, uint32 i, const int64 *sv);
 
 #define CMP(x, y) do { if ((x) != (y)) return (x) < (y) ? -1 : 1; } while (0)
+
+/*
+ * The two big sorts, of locations and of samples, made by PostgreSQL's
+ * sort template: the comparison inline, elements moved by value; qsort_arg
+ * called the comparator through a pointer and the comparator read both
+ * keys through the interner for every comparison.
+ */
+#define ST_SORT SortLocationRefs
+#define ST_ELEMENT_TYPE LocationRef
+#define ST_COMPARE(a, b, arg) CompareLocationRefs(a, b, arg)
+#define ST_COMPARE_ARG_TYPE SortContext
+#define ST_CHECK_FOR_INTERRUPTS
+#define ST_SCOPE static
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
+#define ST_SORT SortSampleRefs
+#define ST_ELEMENT_TYPE SampleRef
+#define ST_COMPARE(a, b) CompareSampleRefs(a, b)
+#define ST_CHECK_FOR_INTERRUPTS
+#define ST_SCOPE static
+#define ST_DEFINE
+#include "lib/sort_template.h"
 
 /*
  * Write the state as a canonical profile. partial writes what combining
@@ -344,55 +400,161 @@ SortUsed(Output *o)
 								  &o->fn_of_rank, &c->function_rank);
 	o->hdr.n_mappings = RankUsed(o->map_used, s->mappings.n, CompareMappings, c,
 								 &o->map_of_rank, &c->mapping_rank);
-	o->hdr.n_locations = RankUsed(o->loc_used, s->locations.n, CompareLocations, c,
-								  &o->loc_of_rank, &c->location_rank);
-	if (!o->pgo)
-		RankLabels(o);
-	qsort_arg(o->smp_order, o->hdr.n_samples, sizeof(uint32), CompareSamples, c);
+	o->hdr.n_locations = RankLocations(o);
+	RankSamples(o);
 }
 
 /*
- * Each surviving sample's labels by content, for CompareSamples: as string
- * ranks, sorted as WriteSamples writes them. A sample key sorts its labels
- * by state string id, and ids depend on the order in which the inputs
- * came, so comparing keys label by label would order two samples one way
- * under one plan and the other way under another.
+ * The canonical order of the used locations, as RankUsed orders the other
+ * kinds, by their sort keys: o->loc_of_rank and c->location_rank.
  */
-static void
-RankLabels(Output *o)
+static uint32
+RankLocations(Output *o)
 {
 	const MergeState *s = o->s;
 	SortContext *c = &o->c;
+	uint32		n = s->locations.n;
+	uint32		n_used = 0;
+	LocationRef *refs;
+	uint32		i;
+
+	for (i = 0; i < n; i++)
+		n_used += o->loc_used[i];
+	refs = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(LocationRef) * Max(n_used, 1));
+	for (i = 0, n_used = 0; i < n; i++)
+		if (o->loc_used[i])
+			LocationSortKey(c, i, &refs[n_used++]);
+	SortLocationRefs(refs, n_used, c);
+	o->loc_of_rank = MemoryContextAllocHuge(CurrentMemoryContext,
+											sizeof(uint32) * Max(n_used, 1));
+	c->location_rank = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * Max(n, 1));
+	for (i = 0; i < n_used; i++)
+	{
+		o->loc_of_rank[i] = refs[i].index;
+		c->location_rank[refs[i].index] = i;
+	}
+	pfree(refs);
+	return n_used;
+}
+
+/*
+ * The leading fields of CompareLocations' order as two unsigned words:
+ * pprof_merge: the mapping's rank (0: none), the address; pgo_merge: the
+ * synthetic address and the first line's function (rank + 1, 0: no line),
+ * that line's number (sign bit flipped: signed order as unsigned).
+ */
+static void
+LocationSortKey(const SortContext *c, uint32 index, LocationRef *ref)
+{
+	const MergeState *s = c->s;
+	const uint32 *key = KeyWords(&s->locations, index);
+
+	ref->index = index;
+	if (s->mode == MERGE_LOSSLESS)
+	{
+		ref->k0 = key[0] ? c->mapping_rank[key[0] - 1] + 1 : 0;
+		ref->k1 = LocationAddress(s, key);
+		return;
+	}
+	ref->k0 = (uint64) key[0] << 32;
+	ref->k1 = 0;
+	if (key[1] > 0)
+	{
+		ref->k0 |= c->function_rank[key[2]] + 1;
+		ref->k1 = Word64(&key[3]) ^ ((uint64) 1 << 63);
+	}
+}
+
+/* Locations by their sort keys, CompareLocations on a tie. */
+static inline int
+CompareLocationRefs(const LocationRef *a, const LocationRef *b, SortContext *c)
+{
+	CMP(a->k0, b->k0);
+	CMP(a->k1, b->k1);
+	return CompareLocations(c, a->index, b->index);
+}
+
+/*
+ * The canonical order of the surviving samples, o->smp_refs: each one's
+ * stack as location ranks, which WriteSamples writes as they are.
+ */
+static void
+RankSamples(Output *o)
+{
+	const MergeState *s = o->s;
+	const uint32 *rank = o->c.location_rank;
+	uint32	   *labels = o->pgo ? NULL : RankLabels(o);
+	uint32	   *stacks;
+	Size		stack_pos = 0,
+				label_pos = 0;
+	uint32		i,
+				k;
+
+	stacks = MemoryContextAllocHuge(CurrentMemoryContext,
+									sizeof(uint32) * Max(o->hdr.n_stack, 1));
+	o->smp_refs = MemoryContextAllocHuge(CurrentMemoryContext,
+										 sizeof(SampleRef) * Max(o->hdr.n_samples, 1));
+	for (i = 0; i < o->hdr.n_samples; i++)
+	{
+		SampleRef  *ref = &o->smp_refs[i];
+		const uint32 *key = KeyWords(&s->samples, o->smp_order[i]);
+
+		ref->index = o->smp_order[i];
+		ref->depth = key[0];
+		ref->stack = &stacks[stack_pos];
+		for (k = 0; k < key[0]; k++)
+			stacks[stack_pos++] = rank[key[1 + k]];
+		ref->k0 = key[0] > 0 ? (uint64) (ref->stack[0] + 1) << 32 : 0;
+		if (key[0] > 1)
+			ref->k0 |= ref->stack[1] + 1;
+		ref->n_labels = o->pgo ? 0 : key[1 + key[0]];
+		ref->labels = o->pgo ? NULL : &labels[label_pos];
+		label_pos += (Size) 5 * ref->n_labels;
+	}
+	SortSampleRefs(o->smp_refs, o->hdr.n_samples);
+}
+
+/*
+ * Each surviving sample's labels by content, for CompareSampleRefs: as
+ * string ranks, sorted as WriteSamples writes them, sample after sample in
+ * o->smp_order. A sample key sorts its labels by state string id, and ids
+ * depend on the order in which the inputs came, so comparing keys label
+ * by label would order two samples one way under one plan and the other
+ * way under another.
+ */
+static uint32 *
+RankLabels(Output *o)
+{
+	const MergeState *s = o->s;
+	const uint32 *rank = o->c.string_rank;
+	uint32	   *ranked;
 	Size		pos = 0;
 	uint32		i,
 				k;
 
-	c->label_start = MemoryContextAllocHuge(CurrentMemoryContext,
-											sizeof(Size) * Max(s->samples.n, 1));
-	c->ranked_labels = MemoryContextAllocHuge(CurrentMemoryContext,
-											  sizeof(uint32) * 5 * Max(o->hdr.n_labels, 1));
+	ranked = MemoryContextAllocHuge(CurrentMemoryContext,
+									sizeof(uint32) * 5 * Max(o->hdr.n_labels, 1));
 	for (i = 0; i < o->hdr.n_samples; i++)
 	{
-		uint32		si = o->smp_order[i];
-		const uint32 *key = KeyWords(&s->samples, si);
+		const uint32 *key = KeyWords(&s->samples, o->smp_order[i]);
 		const uint32 *lab = &key[1 + key[0]];
-		uint32	   *out = &c->ranked_labels[pos];
+		uint32	   *out = &ranked[pos];
 
-		c->label_start[si] = pos;
 		for (k = 0; k < lab[0]; k++)
 		{
 			const uint32 *l = &lab[1 + 5 * k];
 
-			out[5 * k] = c->string_rank[l[0]];
-			out[5 * k + 1] = c->string_rank[l[1]];
+			out[5 * k] = rank[l[0]];
+			out[5 * k + 1] = rank[l[1]];
 			out[5 * k + 2] = l[2];
 			out[5 * k + 3] = l[3];
-			out[5 * k + 4] = c->string_rank[l[4]];
+			out[5 * k + 4] = rank[l[4]];
 		}
 		if (lab[0] > 1)
 			qsort(out, lab[0], sizeof(uint32) * 5, CompareRankedLabels);
 		pos += (Size) 5 * lab[0];
 	}
+	return ranked;
 }
 
 /* Ranked labels in SortLabels' order: key, str, num (signed), num_unit. */
@@ -524,13 +686,17 @@ LocationAddress(const MergeState *s, const uint32 *key)
 	return s->mapping_data[key[0] - 1].start + Word64(&key[1]);
 }
 
+/*
+ * The content order of two locations: mapping, address, whether folded
+ * (pprof_merge), then line by line function, line and column, then fewer
+ * lines first.
+ */
 static int
-CompareLocations(const void *a, const void *b, void *arg)
+CompareLocations(const SortContext *c, uint32 a, uint32 b)
 {
-	const SortContext *c = arg;
 	const MergeState *s = c->s;
-	const uint32 *ka = KeyWords(&s->locations, *(const uint32 *) a);
-	const uint32 *kb = KeyWords(&s->locations, *(const uint32 *) b);
+	const uint32 *ka = KeyWords(&s->locations, a);
+	const uint32 *kb = KeyWords(&s->locations, b);
 	uint32		i,
 				na,
 				nb,
@@ -562,37 +728,31 @@ CompareLocations(const void *a, const void *b, void *arg)
 	return 0;
 }
 
-static int
-CompareSamples(const void *a, const void *b, void *arg)
+/*
+ * The content order of two samples: stack by stack location ranks (leaf
+ * first, a prefix first), then pprof_merge's labels by content, a prefix
+ * first.
+ */
+static inline int
+CompareSampleRefs(const SampleRef *a, const SampleRef *b)
 {
-	const SortContext *c = arg;
-	const MergeState *s = c->s;
-	const uint32 *ka = KeyWords(&s->samples, *(const uint32 *) a);
-	const uint32 *kb = KeyWords(&s->samples, *(const uint32 *) b);
-	uint32		n = Min(ka[0], kb[0]);
+	uint32		n = Min(a->depth, b->depth);
 	uint32		i;
 
+	CMP(a->k0, b->k0);
+	/* k0 equal: both have the same first two frames, or fewer and equal */
+	for (i = 2; i < n; i++)
+		CMP(a->stack[i], b->stack[i]);
+	CMP(a->depth, b->depth);
+	n = Min(a->n_labels, b->n_labels);
 	for (i = 0; i < n; i++)
-		CMP(c->location_rank[ka[1 + i]], c->location_rank[kb[1 + i]]);
-	CMP(ka[0], kb[0]);
-	if (s->mode == MERGE_LOSSLESS)
 	{
-		const uint32 *xa = &ka[1 + ka[0]];
-		const uint32 *xb = &kb[1 + kb[0]];
-		const uint32 *la = &c->ranked_labels[c->label_start[*(const uint32 *) a]];
-		const uint32 *lb = &c->ranked_labels[c->label_start[*(const uint32 *) b]];
-		uint32		nl = Min(xa[0], xb[0]);
+		int			cmp = CompareRankedLabels(&a->labels[5 * i], &b->labels[5 * i]);
 
-		/* labels compared by content (RankLabels), not in key order */
-		for (i = 0; i < nl; i++)
-		{
-			int			cmp = CompareRankedLabels(&la[5 * i], &lb[5 * i]);
-
-			if (cmp != 0)
-				return cmp;
-		}
-		CMP(xa[0], xb[0]);
+		if (cmp != 0)
+			return cmp;
 	}
+	CMP(a->n_labels, b->n_labels);
 	return 0;
 }
 
@@ -773,14 +933,15 @@ WriteSamples(Output *o)
 
 	for (i = 0; i < o->hdr.n_samples; i++)
 	{
-		uint32		si = o->smp_order[i];
+		const SampleRef *ref = &o->smp_refs[i];
+		uint32		si = ref->index;
 		const uint32 *key = KeyWords(&s->samples, si);
 		const uint32 *lab = &key[1 + key[0]];
 
 		smps[i].first_location = stack_pos;
-		smps[i].depth = key[0];
-		for (k = 0; k < key[0]; k++)
-			stack[stack_pos++] = o->c.location_rank[key[1 + k]];
+		smps[i].depth = ref->depth;
+		memcpy(&stack[stack_pos], ref->stack, sizeof(uint32) * ref->depth);
+		stack_pos += ref->depth;
 		smps[i].first_label = label_pos;
 		smps[i].n_labels = o->pgo ? 0 : lab[0];
 		for (k = 0; k < smps[i].n_labels; k++)

@@ -44,6 +44,7 @@
 
 #include "pprof.h"
 #include "pprof_merge.h"
+#include "encode_ref.h"
 #include "fuzz_check.h"
 #include "pg_shim.h"
 #include "wire.h"
@@ -466,14 +467,20 @@ CheckTotals(Pprof **p, int n, const Pprof *merged)
 	}
 }
 
-/* The merged profile must encode to protobuf the decoder accepts. */
+/*
+ * The merged profile must encode to protobuf the decoder accepts, in
+ * protobuf-c's bytes (encode_ref.c).
+ */
 static void
 CheckEncodes(const Pprof *merged)
 {
 	PprofError	err;
 	Size		len;
-	char	   *raw = PprofEncodeRaw(merged, &len);
+	char	   *raw;
 	Pprof	   *again;
+
+	CheckEncodeMatchesReference(merged);
+	raw = PprofEncodeRaw(merged, &len);
 
 	memset(&err, 0, sizeof(err));
 	again = PprofDecode(raw, len, &err);

@@ -12,7 +12,8 @@
  *	2. protobuf-c is the reference: on the raw protobuf (the input itself, or
  *	   its inflated bytes), if protobuf-c rejects, ours must reject; if ours
  *	   accepts, protobuf-c must accept and agree on every field.
- *	3. An accepted layout must survive the encoder: PprofEncodeRaw() output
+ *	3. An accepted layout must survive the encoder: PprofEncodeRaw() gives
+ *	   protobuf-c's bytes for it (encode_ref.c), and its output
  *	   decodes to the same layout and re-encodes to the same bytes, and
  *	   PprofEncode() (gzip) decodes to the same layout too.
  * Any disagreement abort()s with a message, which libFuzzer records as a
@@ -31,6 +32,7 @@
 
 #include "pprof.h"
 #include "profile.pb-c.h"
+#include "encode_ref.h"
 #include "pg_shim.h"
 
 /* protobuf-c only sees raw inputs up to this size... */
@@ -484,6 +486,7 @@ RoundTrip(const Pprof *pprof)
 			   *from_gzip;
 	bytea	   *gz;
 
+	CheckEncodeMatchesReference(pprof);
 	raw1 = PprofEncodeRaw(pprof, &raw1_len);
 	again = DecodeChecked(raw1, raw1_len, &err);
 	CHECK(again != NULL, "re-encoded profile (%zu bytes) is rejected: %s",
