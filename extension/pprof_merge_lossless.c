@@ -15,11 +15,45 @@
  */
 #include "postgres.h"
 
+#include "common/hashfn.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/memutils.h"
 
 #include "pprof_merge_state.h"
+
+/*
+ * What identifies a location within its mapping, but for its lines: the
+ * state mapping + 1 (0: none), the address relative to the mapping's
+ * start, and is_folded and the number of lines (shape).
+ */
+typedef struct AddressKey
+{
+	uint64		address;
+	uint32		mapping;
+	uint32		shape;			/* n_lines | is_folded << 31 */
+} AddressKey;
+
+/* The state location last mapped at an address (LosslessMapLocation). */
+typedef struct AddressEntry
+{
+	AddressKey	key;
+	uint32		location;
+	char		status;			/* simplehash's */
+} AddressEntry;
+
+#define SH_PREFIX addrhash
+#define SH_ELEMENT_TYPE AddressEntry
+#define SH_KEY_TYPE AddressKey
+#define SH_KEY key
+#define SH_HASH_KEY(tb, k) \
+	murmurhash32((uint32) hash_combine64((k).address, ((uint64) (k).mapping << 32) | (k).shape))
+#define SH_EQUAL(tb, a, b) \
+	((a).address == (b).address && (a).mapping == (b).mapping && (a).shape == (b).shape)
+#define SH_SCOPE static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
 
 /* the hint of the errors of profiles that do not merge */
 #define HINT_ONE_KIND "Merge profiles of one kind (CPU with CPU, heap with heap), or use pgo_merge, which keeps only the CPU profiles a build can use."
@@ -43,7 +77,7 @@ static void MapAllMappings(MergeState *s, InputMap *m);
 static void ChooseMainMapping(MergeState *s, InputMap *m, const MergePartial *partial);
 static int	CompareMappingKeys(const MergeState *s, uint32 a, uint32 b);
 static uint32 LosslessSampleKey(MergeState *s, InputMap *m, const PprofSample *smp);
-static uint32 LosslessMapLocation(MergeState *s, InputMap *m, uint32 index);
+static pg_noinline uint32 LosslessMapLocation(MergeState *s, InputMap *m, uint32 index);
 static bool SameLines(MergeState *s, InputMap *m, const PprofLocation *l, uint32 location);
 static bool SameString(MergeState *s, InputMap *m, uint32 index, uint32 sid);
 static int	CompareLabels(const void *a, const void *b);
@@ -425,38 +459,38 @@ LosslessSampleKey(MergeState *s, InputMap *m, const PprofSample *smp)
  * State index of input location index, not mapped by this input yet. An
  * earlier input of the same binary most likely had it: the location last
  * mapped with the same mapping, address, folding and number of lines
- * (MergeState.contents) is it if its lines have the same content, which
+ * (s->addresses) is it if its lines have the same content, which
  * SameLines checks by comparing bytes, without hashing or interning the
  * function's strings, the function and the key; anything else is mapped
  * the long way (MergeMapNewLocation). Both ways give the same state
- * location: the location's content determines its key.
+ * location: the location's content determines its key. Out of line: the
+ * loop over every frame of every sample that calls it stays small.
  */
-static uint32
+static pg_noinline uint32
 LosslessMapLocation(MergeState *s, InputMap *m, uint32 index)
 {
 	const PprofView *v = m->v;
 	const PprofLocation *l = &v->locations[index];
-	uint32		key[5];
-	uint64		addr = l->address;
-	uint32		content;
-	uint32		location;
+	AddressKey	key;
+	AddressEntry *entry;
 	bool		found;
 
-	key[0] = 0;
+	if (s->addresses == NULL)
+		s->addresses = addrhash_create(s->cxt, 1024, NULL);
+	key.address = l->address;
+	key.mapping = 0;
 	if (l->mapping != PPROF_NO_MAPPING)
 	{
-		key[0] = MergeMapMapping(s, m, l->mapping - 1) + 1;
-		addr -= v->mappings[l->mapping - 1].memory_start;
+		key.mapping = MergeMapMapping(s, m, l->mapping - 1) + 1;
+		key.address -= v->mappings[l->mapping - 1].memory_start;
 	}
-	PutWord64(&key[1], addr);
-	key[3] = l->is_folded;
-	key[4] = l->n_lines;
-	content = InternerAdd(&s->contents, key, sizeof(key), &found);
-	if (found && SameLines(s, m, l, s->content_location[content]))
-		return m->locations[index] = s->content_location[content];
-	location = MergeMapNewLocation(s, m, index, 0);
-	MergeSetContentLocation(s, content, location);
-	return location;
+	key.shape = l->n_lines | (l->is_folded ? (uint32) 1 << 31 : 0);
+	entry = addrhash_insert(s->addresses, key, &found);
+	if (found && SameLines(s, m, l, entry->location))
+		return m->locations[index] = entry->location;
+	/* (entry stays valid: mapping the location does not touch the table) */
+	entry->location = MergeMapNewLocation(s, m, index, 0);
+	return entry->location;
 }
 
 /*

@@ -52,6 +52,9 @@ MergePgoInit(MergeState *s)
 	s->sid_count = MergeInternString(s, "count", 5);
 	s->sid_cpu = MergeInternString(s, "cpu", 3);
 	s->sid_nanoseconds = MergeInternString(s, "nanoseconds", 11);
+	InternerInit(&s->pgo_contents, s->cxt, 1024);
+	s->pgo_content_cap = 1024;
+	s->pgo_content_location = MemoryContextAlloc(s->cxt, sizeof(uint32) * s->pgo_content_cap);
 	ReadDenylist(s);
 }
 
@@ -307,7 +310,7 @@ PgoSampleKey(MergeState *s, InputMap *m, const PprofSample *smp)
 /*
  * State index of input location index at synthetic address synth: what
  * MergeMapLocation() gives, looked up by the location's content first. The
- * content (MergeState.contents, pprof_merge_state.h) determines the location's
+ * content (file header of pprof_merge_state.h) determines the location's
  * state key, whose function is the interned name (denylisted or not) and
  * start line: equal contents are one state location. A location of a
  * binary that earlier inputs had then costs one hash of its bytes, instead
@@ -362,9 +365,16 @@ PgoMapLocation(MergeState *s, InputMap *m, uint32 index, uint32 synth)
 		w += (len + 3) / 4;
 	}
 
-	content = InternerAdd(&s->contents, key, w * sizeof(uint32), &found);
+	content = InternerAdd(&s->pgo_contents, key, w * sizeof(uint32), &found);
 	if (found)
-		return m->locations[slot] = s->content_location[content];
-	MergeSetContentLocation(s, content, MergeMapLocation(s, m, index, synth));
-	return m->locations[slot];
+		return m->locations[slot] = s->pgo_content_location[content];
+
+	if (content == s->pgo_content_cap)
+	{
+		s->pgo_content_cap *= 2;
+		s->pgo_content_location = repalloc_huge(s->pgo_content_location,
+												sizeof(uint32) * s->pgo_content_cap);
+	}
+	s->pgo_content_location[content] = MergeMapLocation(s, m, index, synth);
+	return s->pgo_content_location[content];
 }

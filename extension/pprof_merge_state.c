@@ -51,9 +51,6 @@ MergeStateCreate(MergeMode mode, MemoryContext cxt)
 	InternerInit(&s->mappings, cxt, 8);
 	InternerInit(&s->locations, cxt, 1024);
 	InternerInit(&s->samples, cxt, 1024);
-	InternerInit(&s->contents, cxt, 1024);
-	s->content_cap = 1024;
-	s->content_location = MemoryContextAlloc(cxt, sizeof(uint32) * s->content_cap);
 	s->mapping_cap = 8;
 	s->mapping_data = MemoryContextAlloc(cxt, sizeof(MappingData) * s->mapping_cap);
 	s->values_cap = 1024;
@@ -424,20 +421,6 @@ MergeMapNewLocation(MergeState *s, InputMap *m, uint32 index, uint32 synth)
 	if (key != stack_key)
 		pfree(key);
 	return m->locations[slot];
-}
-
-/* Record the state location of content (an index of s->contents). */
-void
-MergeSetContentLocation(MergeState *s, uint32 content, uint32 location)
-{
-	if (content >= s->content_cap)
-	{
-		while (content >= s->content_cap)
-			s->content_cap *= 2;
-		s->content_location = repalloc_huge(s->content_location,
-											sizeof(uint32) * s->content_cap);
-	}
-	s->content_location[content] = location;
 }
 
 /* Header fields combine the same way whatever the order of inputs. */

@@ -87,6 +87,8 @@ struct MergeState
 	uint32		mapping_cap;
 	uint32		main_mapping;	/* NO_INDEX: none */
 	bool		main_has_samples;	/* main_mapping came from an input with samples */
+	/* MERGE_LOSSLESS: the location last mapped at an address (pprof_merge_lossless.c) */
+	struct addrhash_hash *addresses;
 
 	int64	   *values;			/* n_value_slots per sample */
 	uint32		values_cap;		/* samples */
@@ -100,27 +102,21 @@ struct MergeState
 	bool		pgo_nanoseconds;
 	int			pgo_frames;
 	bool		pgo_normalize;
+	/*
+	 * MERGE_PGO: locations by content, [synth, n_lines, {start_line (2),
+	 * line (2), name length, name bytes (padded to words)}*]: the input's
+	 * bytes, so a location another input had is found with one probe, not
+	 * one per string, function and location (pprof_merge_pgo.c)
+	 */
+	PprofInterner pgo_contents;
+	uint32	   *pgo_content_location;	/* per content: state location */
+	uint32		pgo_content_cap;
 	uint32	   *deny;			/* string ids of denylisted names */
 	int			n_deny;
 	uint32		sid_samples,
 				sid_count,
 				sid_cpu,
 				sid_nanoseconds;
-
-	/*
-	 * Locations by content, so that a location another input had is found
-	 * with one probe, not one per string, function and location; each
-	 * mode's content key is its own. MERGE_PGO: [synth, n_lines,
-	 * {start_line (2), line (2), name length, name bytes (padded to
-	 * words)}*], the input's bytes, which determine the state key
-	 * (PgoMapLocation). MERGE_LOSSLESS: [mapping + 1 or 0, address -
-	 * mapping start (2), is_folded, n_lines], the location last mapped with
-	 * those, which is the input's if its lines have the same content
-	 * (LosslessMapLocation).
-	 */
-	PprofInterner contents;
-	uint32	   *content_location;	/* per content: state location */
-	uint32		content_cap;
 };
 
 static inline uint64
@@ -195,7 +191,6 @@ extern uint32 MergeInternString(MergeState *s, const char *str, uint32 len);
 extern uint32 MergeMapString(MergeState *s, InputMap *m, uint32 index);
 extern uint32 MergeMapMapping(MergeState *s, InputMap *m, uint32 index);
 extern uint32 MergeMapNewLocation(MergeState *s, InputMap *m, uint32 index, uint32 synth);
-extern void MergeSetContentLocation(MergeState *s, uint32 content, uint32 location);
 extern void MergeAddHeader(MergeState *s, InputMap *m);
 extern void MergeAddSample(MergeState *s, const uint32 *key, uint32 nwords,
 						   const int64 *values);
