@@ -33,11 +33,9 @@ InternerInit(PprofInterner *it, MemoryContext cxt, uint32 expected)
 	it->arena_size = Max((Size) expected * 16, 1024);
 	it->arena = MemoryContextAllocHuge(cxt, it->arena_size);
 	it->cap = Max(expected, 32);
-	it->offsets = MemoryContextAllocHuge(cxt, sizeof(Size) * it->cap);
-	it->lengths = MemoryContextAllocHuge(cxt, sizeof(uint32) * it->cap);
-	it->hashes = MemoryContextAllocHuge(cxt, sizeof(uint32) * it->cap);
+	it->entries = MemoryContextAllocHuge(cxt, sizeof(InternerEntry) * it->cap);
 	it->nbuckets = nb;
-	it->buckets = MemoryContextAllocExtended(cxt, sizeof(uint32) * nb,
+	it->buckets = MemoryContextAllocExtended(cxt, sizeof(InternerBucket) * nb,
 											 MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 }
 
@@ -45,22 +43,24 @@ static void
 InternerGrowBuckets(PprofInterner *it)
 {
 	uint32		nb = it->nbuckets * 2;
-	uint32	   *buckets;
+	InternerBucket *buckets;
 	uint32		i;
 
-	if (nb == 0 || (Size) nb * sizeof(uint32) > MaxAllocHugeSize)
+	if (nb == 0 || (Size) nb * sizeof(InternerBucket) > MaxAllocHugeSize)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("too many distinct elements in a pprof merge")));
-	buckets = MemoryContextAllocExtended(it->cxt, sizeof(uint32) * nb,
+	buckets = MemoryContextAllocExtended(it->cxt, sizeof(InternerBucket) * nb,
 										 MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	for (i = 0; i < it->n; i++)
 	{
-		uint32		b = it->hashes[i] & (nb - 1);
+		uint32		h = it->entries[i].hash;
+		uint32		b = h & (nb - 1);
 
-		while (buckets[b] != 0)
+		while (buckets[b].entry != 0)
 			b = (b + 1) & (nb - 1);
-		buckets[b] = i + 1;
+		buckets[b].entry = i + 1;
+		buckets[b].hash = h;
 	}
 	pfree(it->buckets);
 	it->buckets = buckets;
@@ -137,16 +137,19 @@ InternerAdd(PprofInterner *it, const void *key, uint32 len, bool *found)
 
 	for (;;)
 	{
-		uint32		e = it->buckets[b];
+		const InternerBucket *bucket = &it->buckets[b];
 
-		if (e == 0)
+		if (bucket->entry == 0)
 			break;
-		e--;
-		if (it->hashes[e] == h && it->lengths[e] == len &&
-			memcmp(it->arena + it->offsets[e], key, len) == 0)
+		if (bucket->hash == h)
 		{
-			*found = true;
-			return e;
+			const InternerEntry *e = &it->entries[bucket->entry - 1];
+
+			if (e->length == len && memcmp(it->arena + e->offset, key, len) == 0)
+			{
+				*found = true;
+				return bucket->entry - 1;
+			}
 		}
 		b = (b + 1) & (it->nbuckets - 1);
 	}
@@ -160,9 +163,7 @@ InternerAdd(PprofInterner *it, const void *key, uint32 len, bool *found)
 	if (it->n == it->cap)
 	{
 		it->cap *= 2;
-		it->offsets = repalloc_huge(it->offsets, sizeof(Size) * it->cap);
-		it->lengths = repalloc_huge(it->lengths, sizeof(uint32) * it->cap);
-		it->hashes = repalloc_huge(it->hashes, sizeof(uint32) * it->cap);
+		it->entries = repalloc_huge(it->entries, sizeof(InternerEntry) * it->cap);
 	}
 	padded = TYPEALIGN(4, len);
 	if (it->arena_used + padded > it->arena_size)
@@ -174,11 +175,12 @@ InternerAdd(PprofInterner *it, const void *key, uint32 len, bool *found)
 
 	index = it->n++;
 	memcpy(it->arena + it->arena_used, key, len);
-	it->offsets[index] = it->arena_used;
-	it->lengths[index] = len;
-	it->hashes[index] = h;
+	it->entries[index].offset = it->arena_used;
+	it->entries[index].length = len;
+	it->entries[index].hash = h;
 	it->arena_used += padded;
-	it->buckets[b] = index + 1;
+	it->buckets[b].entry = index + 1;
+	it->buckets[b].hash = h;
 
 	if ((Size) it->n * 2 > it->nbuckets)
 		InternerGrowBuckets(it);

@@ -15,11 +15,45 @@
  */
 #include "postgres.h"
 
+#include "common/hashfn.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/memutils.h"
 
 #include "pprof_merge_state.h"
+
+/*
+ * What identifies a location within its mapping, but for its lines: the
+ * state mapping + 1 (0: none), the address relative to the mapping's
+ * start, and is_folded and the number of lines (shape).
+ */
+typedef struct AddressKey
+{
+	uint64		address;
+	uint32		mapping;
+	uint32		shape;			/* n_lines | is_folded << 31 */
+} AddressKey;
+
+/* The state location last mapped at an address (LosslessMapLocation). */
+typedef struct AddressEntry
+{
+	AddressKey	key;
+	uint32		location;
+	char		status;			/* simplehash's */
+} AddressEntry;
+
+#define SH_PREFIX addrhash
+#define SH_ELEMENT_TYPE AddressEntry
+#define SH_KEY_TYPE AddressKey
+#define SH_KEY key
+#define SH_HASH_KEY(tb, k) \
+	murmurhash32((uint32) hash_combine64((k).address, ((uint64) (k).mapping << 32) | (k).shape))
+#define SH_EQUAL(tb, a, b) \
+	((a).address == (b).address && (a).mapping == (b).mapping && (a).shape == (b).shape)
+#define SH_SCOPE static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
 
 /* the hint of the errors of profiles that do not merge */
 #define HINT_ONE_KIND "Merge profiles of one kind (CPU with CPU, heap with heap), or use pgo_merge, which keeps only the CPU profiles a build can use."
@@ -43,6 +77,9 @@ static void MapAllMappings(MergeState *s, InputMap *m);
 static void ChooseMainMapping(MergeState *s, InputMap *m, const MergePartial *partial);
 static int	CompareMappingKeys(const MergeState *s, uint32 a, uint32 b);
 static uint32 LosslessSampleKey(MergeState *s, InputMap *m, const PprofSample *smp);
+static pg_noinline uint32 LosslessMapLocation(MergeState *s, InputMap *m, uint32 index);
+static bool SameLines(MergeState *s, InputMap *m, const PprofLocation *l, uint32 location);
+static bool SameString(MergeState *s, InputMap *m, uint32 index, uint32 sid);
 static int	CompareLabels(const void *a, const void *b);
 
 /*
@@ -397,7 +434,7 @@ LosslessSampleKey(MergeState *s, InputMap *m, const PprofSample *smp)
 		uint32		loc = mapped[stack[k]];
 
 		if (unlikely(loc == NO_INDEX))
-			loc = MergeMapNewLocation(s, m, stack[k], 0);
+			loc = LosslessMapLocation(s, m, stack[k]);
 		key[w++] = loc;
 	}
 	key[w++] = smp->n_labels;
@@ -416,6 +453,106 @@ LosslessSampleKey(MergeState *s, InputMap *m, const PprofSample *smp)
 	if (smp->n_labels > 1)
 		qsort(labels, smp->n_labels, sizeof(uint32) * 5, CompareLabels);
 	return w;
+}
+
+/*
+ * State index of input location index, not mapped by this input yet. An
+ * earlier input of the same binary most likely had it: the location last
+ * mapped with the same mapping, address, folding and number of lines
+ * (s->addresses) is it if its lines have the same content, which
+ * SameLines checks by comparing bytes, without hashing or interning the
+ * function's strings, the function and the key; anything else is mapped
+ * the long way (MergeMapNewLocation). Both ways give the same state
+ * location: the location's content determines its key. Out of line: the
+ * loop over every frame of every sample that calls it stays small.
+ */
+static pg_noinline uint32
+LosslessMapLocation(MergeState *s, InputMap *m, uint32 index)
+{
+	const PprofView *v = m->v;
+	const PprofLocation *l = &v->locations[index];
+	AddressKey	key;
+	AddressEntry *entry;
+	bool		found;
+
+	if (s->addresses == NULL)
+		s->addresses = addrhash_create(s->cxt, 1024, NULL);
+	key.address = l->address;
+	key.mapping = 0;
+	if (l->mapping != PPROF_NO_MAPPING)
+	{
+		key.mapping = MergeMapMapping(s, m, l->mapping - 1) + 1;
+		key.address -= v->mappings[l->mapping - 1].memory_start;
+	}
+	key.shape = l->n_lines | (l->is_folded ? (uint32) 1 << 31 : 0);
+	entry = addrhash_insert(s->addresses, key, &found);
+	if (found && SameLines(s, m, l, entry->location))
+		return m->locations[index] = entry->location;
+	/* (entry stays valid: mapping the location does not touch the table) */
+	entry->location = MergeMapNewLocation(s, m, index, 0);
+	return entry->location;
+}
+
+/*
+ * Whether the lines of input location l have the content of those of state
+ * location (whose mapping, address, folding and number of lines are l's):
+ * line, column, and the function's start line and strings. What is found
+ * equal is what mapping the input's function and strings would give, so
+ * it goes into the input's maps.
+ */
+static bool
+SameLines(MergeState *s, InputMap *m, const PprofLocation *l, uint32 location)
+{
+	const PprofView *v = m->v;
+	uint32		n_lines,
+				stride;
+	const uint32 *lines = LocationKeyLines(s, KeyWords(&s->locations, location),
+										   &n_lines, &stride);
+	uint32		k;
+
+	for (k = 0; k < n_lines; k++)
+	{
+		const PprofLine *line = &v->lines[l->first_line + k];
+		const PprofFunction *f = &v->functions[line->function];
+		const uint32 *x = &lines[k * stride];
+		const uint32 *fk;
+
+		if (Word64(&x[1]) != (uint64) line->line || Word64(&x[3]) != (uint64) line->column)
+			return false;
+		if (m->functions[line->function] != NO_INDEX)
+		{
+			if (m->functions[line->function] != x[0])
+				return false;
+			continue;
+		}
+		fk = KeyWords(&s->functions, x[0]);
+		if (Word64(&fk[3]) != (uint64) f->start_line ||
+			!SameString(s, m, f->name, fk[0]) ||
+			!SameString(s, m, f->system_name, fk[1]) ||
+			!SameString(s, m, f->filename, fk[2]))
+			return false;
+		m->functions[line->function] = x[0];
+	}
+	return true;
+}
+
+/* Whether input string index has the bytes of state string sid. */
+static bool
+SameString(MergeState *s, InputMap *m, uint32 index, uint32 sid)
+{
+	const PprofView *v = m->v;
+	uint32		len;
+	const char *bytes;
+
+	if (m->strings[index] != NO_INDEX)
+		return m->strings[index] == sid;
+	bytes = InternerKey(&s->strings, sid, &len);
+	/* read in place: the decoder validated every string index */
+	if (v->str_offsets[index + 1] - v->str_offsets[index] - 1 != len ||
+		memcmp(v->str_data + v->str_offsets[index], bytes, len) != 0)
+		return false;
+	m->strings[index] = sid;
+	return true;
 }
 
 /* Labels in a sample key: 5 words each, ordered as unsigned words. */

@@ -87,6 +87,8 @@ struct MergeState
 	uint32		mapping_cap;
 	uint32		main_mapping;	/* NO_INDEX: none */
 	bool		main_has_samples;	/* main_mapping came from an input with samples */
+	/* MERGE_LOSSLESS: the location last mapped at an address (pprof_merge_lossless.c) */
+	struct addrhash_hash *addresses;
 
 	int64	   *values;			/* n_value_slots per sample */
 	uint32		values_cap;		/* samples */
