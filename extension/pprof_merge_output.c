@@ -22,22 +22,24 @@
 #include <math.h>
 
 #include "miscadmin.h"
+#include "port/pg_bswap.h"
 #include "utils/memutils.h"
 
 #include "pprof_merge_state.h"
 
 /*
- * A location in the sort: its index, and the leading fields of its content
- * order packed into two words that compare as unsigned integers, so that
- * most comparisons decide on them without reading the location's key
- * (CompareLocationRefs; CompareLocations decides ties).
+ * An entry of one kind (string, function, mapping, location) in its sort:
+ * its index, and the leading fields of its content order packed into two
+ * words that compare as unsigned integers, so that most comparisons decide
+ * on them without reading the entry's key (CompareRefs; the kind's full
+ * comparison decides ties).
  */
-typedef struct LocationRef
+typedef struct SortRef
 {
 	uint64		k0;
 	uint64		k1;
 	uint32		index;
-} LocationRef;
+} SortRef;
 
 /*
  * A surviving sample in the sort: its stack as location ranks (one flat
@@ -56,10 +58,17 @@ typedef struct SampleRef
 	uint32		index;
 } SampleRef;
 
+struct SortContext;
+
+/* How a kind sorts: the sort keys of an entry, and the full comparison. */
+typedef void (*SortKeyFunction) (const struct SortContext *c, uint32 index, SortRef *ref);
+typedef int (*SortTieFunction) (const struct SortContext *c, uint32 a, uint32 b);
+
 /* Ranks of the kinds sorted so far, for the comparators. */
 typedef struct SortContext
 {
 	const MergeState *s;
+	SortTieFunction tie;		/* of the kind being sorted */
 	uint32	   *string_rank;
 	uint32	   *function_rank;
 	uint32	   *mapping_rank;
@@ -104,15 +113,17 @@ static bool SampleSurvives(const Output *o, uint32 i);
 static void MarkSamples(Output *o);
 static void MarkReferences(Output *o);
 static void SortUsed(Output *o);
-static uint32 RankUsed(const bool *used, uint32 n, qsort_arg_comparator cmp, SortContext *c,
-					   uint32 **of_rank, uint32 **rank);
+static uint32 RankUsed(const bool *used, uint32 n, SortKeyFunction key, SortTieFunction tie,
+					   SortContext *c, uint32 **of_rank, uint32 **rank);
+static inline int CompareRefs(const SortRef *a, const SortRef *b, SortContext *c);
+static void StringSortKey(const SortContext *c, uint32 index, SortRef *ref);
+static int	CompareStrings(const SortContext *c, uint32 a, uint32 b);
 static int	CompareStringIds(const void *a, const void *b, void *arg);
-static int	CompareFunctions(const void *a, const void *b, void *arg);
-static int	CompareMappings(const void *a, const void *b, void *arg);
-static uint32 RankLocations(Output *o);
-static void LocationSortKey(const SortContext *c, uint32 index, LocationRef *ref);
-static inline int CompareLocationRefs(const LocationRef *a, const LocationRef *b,
-									  SortContext *c);
+static void FunctionSortKey(const SortContext *c, uint32 index, SortRef *ref);
+static int	CompareFunctions(const SortContext *c, uint32 a, uint32 b);
+static void MappingSortKey(const SortContext *c, uint32 index, SortRef *ref);
+static int	CompareMappings(const SortContext *c, uint32 a, uint32 b);
+static void LocationSortKey(const SortContext *c, uint32 index, SortRef *ref);
 static int	CompareLocations(const SortContext *c, uint32 a, uint32 b);
 static void RankSamples(Output *o);
 static uint32 *RankLabels(Output *o);
@@ -132,14 +143,14 @@ static void WriteValues(Output *o, uint32 i, const int64 *sv);
 #define CMP(x, y) do { if ((x) != (y)) return (x) < (y) ? -1 : 1; } while (0)
 
 /*
- * The two big sorts, of locations and of samples, made by PostgreSQL's
- * sort template: the comparison inline, elements moved by value; qsort_arg
- * called the comparator through a pointer and the comparator read both
- * keys through the interner for every comparison.
+ * The sorts, of each kind's entries and of the samples, are PostgreSQL's
+ * sort template: the comparison of the sort keys inline, elements moved by
+ * value; qsort_arg called the comparator through a pointer and the
+ * comparator read both keys through the interner for every comparison.
  */
-#define ST_SORT SortLocationRefs
-#define ST_ELEMENT_TYPE LocationRef
-#define ST_COMPARE(a, b, arg) CompareLocationRefs(a, b, arg)
+#define ST_SORT SortRefs
+#define ST_ELEMENT_TYPE SortRef
+#define ST_COMPARE(a, b, arg) CompareRefs(a, b, arg)
 #define ST_COMPARE_ARG_TYPE SortContext
 #define ST_CHECK_FOR_INTERRUPTS
 #define ST_SCOPE static
@@ -387,7 +398,7 @@ SortUsed(Output *o)
 	SortContext *c = &o->c;
 	uint32		i;
 
-	o->hdr.n_strings = RankUsed(o->str_used, s->strings.n, CompareStringIds, c,
+	o->hdr.n_strings = RankUsed(o->str_used, s->strings.n, StringSortKey, CompareStrings, c,
 								&o->str_of_rank, &c->string_rank);
 	for (i = 0; i < o->hdr.n_strings; i++)
 	{
@@ -396,45 +407,13 @@ SortUsed(Output *o)
 		InternerKey(&s->strings, o->str_of_rank[i], &len);
 		o->str_bytes += len + 1;
 	}
-	o->hdr.n_functions = RankUsed(o->fn_used, s->functions.n, CompareFunctions, c,
-								  &o->fn_of_rank, &c->function_rank);
-	o->hdr.n_mappings = RankUsed(o->map_used, s->mappings.n, CompareMappings, c,
-								 &o->map_of_rank, &c->mapping_rank);
-	o->hdr.n_locations = RankLocations(o);
+	o->hdr.n_functions = RankUsed(o->fn_used, s->functions.n, FunctionSortKey,
+								  CompareFunctions, c, &o->fn_of_rank, &c->function_rank);
+	o->hdr.n_mappings = RankUsed(o->map_used, s->mappings.n, MappingSortKey, CompareMappings,
+								 c, &o->map_of_rank, &c->mapping_rank);
+	o->hdr.n_locations = RankUsed(o->loc_used, s->locations.n, LocationSortKey,
+								  CompareLocations, c, &o->loc_of_rank, &c->location_rank);
 	RankSamples(o);
-}
-
-/*
- * The canonical order of the used locations, as RankUsed orders the other
- * kinds, by their sort keys: o->loc_of_rank and c->location_rank.
- */
-static uint32
-RankLocations(Output *o)
-{
-	const MergeState *s = o->s;
-	SortContext *c = &o->c;
-	uint32		n = s->locations.n;
-	uint32		n_used = 0;
-	LocationRef *refs;
-	uint32		i;
-
-	for (i = 0; i < n; i++)
-		n_used += o->loc_used[i];
-	refs = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(LocationRef) * Max(n_used, 1));
-	for (i = 0, n_used = 0; i < n; i++)
-		if (o->loc_used[i])
-			LocationSortKey(c, i, &refs[n_used++]);
-	SortLocationRefs(refs, n_used, c);
-	o->loc_of_rank = MemoryContextAllocHuge(CurrentMemoryContext,
-											sizeof(uint32) * Max(n_used, 1));
-	c->location_rank = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * Max(n, 1));
-	for (i = 0; i < n_used; i++)
-	{
-		o->loc_of_rank[i] = refs[i].index;
-		c->location_rank[refs[i].index] = i;
-	}
-	pfree(refs);
-	return n_used;
 }
 
 /*
@@ -444,7 +423,7 @@ RankLocations(Output *o)
  * that line's number (sign bit flipped: signed order as unsigned).
  */
 static void
-LocationSortKey(const SortContext *c, uint32 index, LocationRef *ref)
+LocationSortKey(const SortContext *c, uint32 index, SortRef *ref)
 {
 	const MergeState *s = c->s;
 	const uint32 *key = KeyWords(&s->locations, index);
@@ -465,13 +444,13 @@ LocationSortKey(const SortContext *c, uint32 index, LocationRef *ref)
 	}
 }
 
-/* Locations by their sort keys, CompareLocations on a tie. */
+/* Entries by their sort keys, the kind's full comparison on a tie. */
 static inline int
-CompareLocationRefs(const LocationRef *a, const LocationRef *b, SortContext *c)
+CompareRefs(const SortRef *a, const SortRef *b, SortContext *c)
 {
 	CMP(a->k0, b->k0);
 	CMP(a->k1, b->k1);
-	return CompareLocations(c, a->index, b->index);
+	return c->tie(c, a->index, b->index);
 }
 
 /*
@@ -573,30 +552,37 @@ CompareRankedLabels(const void *a, const void *b)
 
 /*
  * The canonical order of the used entries of one kind (the indexes i < n
- * with used[i]): *of_rank gets them sorted by cmp, *rank maps each back to
- * its place in that order. Returns how many are used. Allocates in the
- * current memory context.
+ * with used[i]), by their sort keys (key) and on a tie by tie: *of_rank
+ * gets them sorted, *rank maps each back to its place in that order.
+ * Returns how many are used. Allocates in the current memory context.
  */
 static uint32
-RankUsed(const bool *used, uint32 n, qsort_arg_comparator cmp, SortContext *c,
-		 uint32 **of_rank, uint32 **rank)
+RankUsed(const bool *used, uint32 n, SortKeyFunction key, SortTieFunction tie,
+		 SortContext *c, uint32 **of_rank, uint32 **rank)
 {
 	uint32		n_used = 0;
+	SortRef    *refs;
 	uint32	   *order;
 	uint32	   *rank_of;
 	uint32		i;
 
 	for (i = 0; i < n; i++)
 		n_used += used[i];
-	order = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * Max(n_used, 1));
+	refs = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(SortRef) * Max(n_used, 1));
 	for (i = 0, n_used = 0; i < n; i++)
 		if (used[i])
-			order[n_used++] = i;
-	/* ranks of this kind are set after the sort: cmp reads only earlier kinds' */
-	qsort_arg(order, n_used, sizeof(uint32), cmp, c);
+			key(c, i, &refs[n_used++]);
+	/* ranks of this kind are set after the sort: keys read only earlier kinds' */
+	c->tie = tie;
+	SortRefs(refs, n_used, c);
+	order = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * Max(n_used, 1));
 	rank_of = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * Max(n, 1));
 	for (i = 0; i < n_used; i++)
-		rank_of[order[i]] = i;
+	{
+		order[i] = refs[i].index;
+		rank_of[refs[i].index] = i;
+	}
+	pfree(refs);
 	*of_rank = order;
 	*rank = rank_of;
 	return n_used;
@@ -641,20 +627,54 @@ MergeCompareMappingData(const MergeState *s, const MappingData *a, const Mapping
 	return a->flags < b->flags ? -1 : a->flags > b->flags ? 1 : 0;
 }
 
-static int
-CompareStringIds(const void *a, const void *b, void *arg)
+/*
+ * A string's first 16 bytes, big-endian, zero-padded: where two strings'
+ * keys differ, they are in MergeCompareStrings' order (a string that ends
+ * first is padded with zeros, the smallest byte).
+ */
+static void
+StringSortKey(const SortContext *c, uint32 index, SortRef *ref)
 {
-	const SortContext *c = arg;
+	uint32		len;
+	const char *str = InternerKey(&c->s->strings, index, &len);
+	uint64		w[2] = {0, 0};
 
-	return MergeCompareStrings(c->s, *(const uint32 *) a, *(const uint32 *) b);
+	memcpy(w, str, Min(len, sizeof(w)));
+	ref->k0 = pg_ntoh64(w[0]);
+	ref->k1 = pg_ntoh64(w[1]);
+	ref->index = index;
 }
 
 static int
-CompareFunctions(const void *a, const void *b, void *arg)
+CompareStrings(const SortContext *c, uint32 a, uint32 b)
 {
-	const SortContext *c = arg;
-	const uint32 *ka = KeyWords(&c->s->functions, *(const uint32 *) a);
-	const uint32 *kb = KeyWords(&c->s->functions, *(const uint32 *) b);
+	return MergeCompareStrings(c->s, a, b);
+}
+
+/* qsort_arg's form of CompareStrings (the comments). */
+static int
+CompareStringIds(const void *a, const void *b, void *arg)
+{
+	return CompareStrings(arg, *(const uint32 *) a, *(const uint32 *) b);
+}
+
+/* A function's name and system name ranks, its file name's rank. */
+static void
+FunctionSortKey(const SortContext *c, uint32 index, SortRef *ref)
+{
+	const uint32 *key = KeyWords(&c->s->functions, index);
+
+	ref->k0 = ((uint64) c->string_rank[key[0]] << 32) | c->string_rank[key[1]];
+	ref->k1 = c->string_rank[key[2]];
+	ref->index = index;
+}
+
+/* Content order of two functions: names, file name, start line. */
+static int
+CompareFunctions(const SortContext *c, uint32 a, uint32 b)
+{
+	const uint32 *ka = KeyWords(&c->s->functions, a);
+	const uint32 *kb = KeyWords(&c->s->functions, b);
 
 	CMP(c->string_rank[ka[0]], c->string_rank[kb[0]]);
 	CMP(c->string_rank[ka[1]], c->string_rank[kb[1]]);
@@ -663,13 +683,19 @@ CompareFunctions(const void *a, const void *b, void *arg)
 	return 0;
 }
 
-static int
-CompareMappings(const void *a, const void *b, void *arg)
+/* A mapping: not the main binary (0: it is), its start. */
+static void
+MappingSortKey(const SortContext *c, uint32 index, SortRef *ref)
 {
-	const SortContext *c = arg;
-	uint32		ma = *(const uint32 *) a;
-	uint32		mb = *(const uint32 *) b;
+	ref->k0 = index != c->s->main_mapping;
+	ref->k1 = c->s->mapping_data[index].start;
+	ref->index = index;
+}
 
+/* Content order of two mappings, the main binary first. */
+static int
+CompareMappings(const SortContext *c, uint32 ma, uint32 mb)
+{
 	/* the main binary first, as pprof expects */
 	CMP(ma != c->s->main_mapping, mb != c->s->main_mapping);
 	return MergeCompareMappingData(c->s, &c->s->mapping_data[ma], &c->s->mapping_data[mb]);
