@@ -66,39 +66,40 @@ typedef struct TypeOrder
 	uint32		rank[PPROF_MAX_SAMPLE_TYPES];	/* kept types listed before */
 } TypeOrder;
 
-static void CheckPeriodType(MergeState *s, InputMap *m);
-static void MapSampleTypes(MergeState *s, InputMap *m, const MergePartial *partial,
-						   uint32 *columns);
 static uint32 AddSampleType(MergeState *s, uint32 type, uint32 unit);
 static int	CompareSampleTypes(const void *a, const void *b, void *arg);
 static char *DescribeTypeCounts(const MergeState *s);
 static char *DescribeTypes(const MergeState *s, const uint32 *types, uint32 n);
 static void MapAllMappings(MergeState *s, InputMap *m);
-static void ChooseMainMapping(MergeState *s, InputMap *m, const MergePartial *partial);
+static void ChooseMainMapping(MergeState *s, InputMap *m);
 static int	CompareMappingKeys(const MergeState *s, uint32 a, uint32 b);
 static uint32 LosslessSampleKey(MergeState *s, InputMap *m, const PprofSample *smp);
 static pg_noinline uint32 LosslessMapLocation(MergeState *s, InputMap *m, uint32 index);
 static bool SameLines(MergeState *s, InputMap *m, const PprofLocation *l, uint32 location);
 static bool SameString(MergeState *s, InputMap *m, uint32 index, uint32 sid);
 static int	CompareLabels(const void *a, const void *b);
+static void InputSampleTypes(MergeState *s, InputMap *m, uint32 *columns);
 
 /*
- * pprof_merge: one input (or a partial state), as pprof's Merge adds it.
- * Samples whose values are all zero are dropped, as pprof does.
+ * pprof_merge: one input, as pprof's Merge adds it. Samples whose values
+ * are all zero are dropped, as pprof does.
  */
 void
-MergeLosslessAdd(MergeState *s, InputMap *m, const MergePartial *partial)
+MergeLosslessAdd(MergeState *s, InputMap *m)
 {
 	const PprofView *v = m->v;
 	const Pprof *h = v->hdr;
 	uint32		columns[PPROF_MAX_SAMPLE_TYPES];
+	uint32		period_type[2];
 	int64	   *values;
 	uint32		i;
 
-	CheckPeriodType(s, m);
-	MapSampleTypes(s, m, partial, columns);
+	period_type[0] = MergeMapString(s, m, h->period_type.type);
+	period_type[1] = MergeMapString(s, m, h->period_type.unit);
+	MergeLosslessPeriodType(s, period_type);
+	InputSampleTypes(s, m, columns);
 	MapAllMappings(s, m);
-	ChooseMainMapping(s, m, partial);
+	ChooseMainMapping(s, m);
 	MergeAddHeader(s, m);
 
 	/* the input's values in the state's slots, 0 in the others */
@@ -122,22 +123,20 @@ MergeLosslessAdd(MergeState *s, InputMap *m, const MergePartial *partial)
 	}
 }
 
-/* pprof_merge requires one period type, as pprof does. */
-static void
-CheckPeriodType(MergeState *s, InputMap *m)
+/*
+ * pprof_merge requires one period type, as pprof does: the state's, or
+ * period_type (state strings: type, unit) when it has none yet.
+ */
+void
+MergeLosslessPeriodType(MergeState *s, const uint32 *period_type)
 {
-	const Pprof *h = m->v->hdr;
-	uint32		period_type[2];
-
-	period_type[0] = MergeMapString(s, m, h->period_type.type);
-	period_type[1] = MergeMapString(s, m, h->period_type.unit);
 	if (!s->have_period_type)
 	{
 		s->have_period_type = true;
 		s->period_type[0] = period_type[0];
 		s->period_type[1] = period_type[1];
 	}
-	else if (memcmp(period_type, s->period_type, sizeof(period_type)) != 0)
+	else if (memcmp(period_type, s->period_type, sizeof(s->period_type)) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("cannot merge pprof profiles with different period types"),
@@ -147,24 +146,47 @@ CheckPeriodType(MergeState *s, InputMap *m)
 				 errhint(HINT_ONE_KIND)));
 }
 
-/*
- * The state slot (columns[k]) of each of the input's sample types, new
- * slots for types no input had; and what the input says of them: that it
- * has them, and in which order (a partial state: what its inputs said).
- * Types are (type, unit) pairs; a pair an input lists twice takes two slots.
- */
+/* MergeLosslessSampleTypes for input m: each type in one input, in its order. */
 static void
-MapSampleTypes(MergeState *s, InputMap *m, const MergePartial *partial, uint32 *columns)
+InputSampleTypes(MergeState *s, InputMap *m, uint32 *columns)
 {
 	const PprofView *v = m->v;
-	uint64		taken = 0;		/* the slots of this input */
+	uint32		n = v->hdr->n_sample_types;
+	uint32		types[2 * PPROF_MAX_SAMPLE_TYPES];
+	uint32		inputs[PPROF_MAX_SAMPLE_TYPES];
+	uint64		before[PPROF_MAX_SAMPLE_TYPES];
+	uint32		i;
+
+	for (i = 0; i < n; i++)
+	{
+		types[2 * i] = MergeMapString(s, m, v->sample_types[i].type);
+		types[2 * i + 1] = MergeMapString(s, m, v->sample_types[i].unit);
+		inputs[i] = 1;
+		/* listed before every later one */
+		before[i] = ~((UINT64CONST(2) << i) - 1);
+	}
+	MergeLosslessSampleTypes(s, types, n, inputs, before, columns);
+}
+
+/*
+ * The state slot (columns[k]) of each of n sample types (types: state
+ * strings, type and unit), new slots for types no input had; and what the
+ * inputs they come from say of them: how many have each (inputs), and
+ * which lists it before which (bit j of before[i]: i before j). Types are
+ * (type, unit) pairs; a pair an input lists twice takes two slots.
+ */
+void
+MergeLosslessSampleTypes(MergeState *s, const uint32 *types, uint32 n, const uint32 *inputs,
+						 const uint64 *before, uint32 *columns)
+{
+	uint64		taken = 0;		/* the slots of these types */
 	uint32		i,
 				k;
 
-	for (i = 0; i < v->hdr->n_sample_types; i++)
+	for (i = 0; i < n; i++)
 	{
-		uint32		type = MergeMapString(s, m, v->sample_types[i].type);
-		uint32		unit = MergeMapString(s, m, v->sample_types[i].unit);
+		uint32		type = types[2 * i];
+		uint32		unit = types[2 * i + 1];
 
 		for (k = 0; k < s->n_sample_types; k++)
 			if (s->sample_types[2 * k] == type && s->sample_types[2 * k + 1] == unit &&
@@ -176,17 +198,12 @@ MapSampleTypes(MergeState *s, InputMap *m, const MergePartial *partial, uint32 *
 		columns[i] = k;
 	}
 
-	for (i = 0; i < v->hdr->n_sample_types; i++)
+	for (i = 0; i < n; i++)
 	{
-		s->type_inputs[columns[i]] += partial ? partial->type_inputs[i] : 1;
-		for (k = 0; k < v->hdr->n_sample_types; k++)
-		{
-			bool		before = partial ?
-				(partial->type_before[i] & (UINT64CONST(1) << k)) != 0 : i < k;
-
-			if (before)
+		s->type_inputs[columns[i]] += inputs[i];
+		for (k = 0; k < n; k++)
+			if (before[i] & (UINT64CONST(1) << k))
 				s->type_before[columns[i]] |= UINT64CONST(1) << columns[k];
-		}
 	}
 }
 
@@ -346,9 +363,10 @@ DescribeTypes(const MergeState *s, const uint32 *types, uint32 n)
  * lowest start address of one PIE binary loaded at different addresses).
  * Were only the mappings that samples reach counted, a mapping reached only
  * by samples that sum to zero, or only named as an input's main binary,
- * would count in a serial plan and be gone from a partial state's layout,
- * and the plans would write different addresses. Partial layouts list every
- * mapping (pprof_merge_output.c), so a combined state sees them all too.
+ * would count in a serial plan and be gone from a partial state, and the
+ * plans would write different addresses. A partial state carries every
+ * mapping of the state (pprof_merge_partial.c), so a combined state sees
+ * them all too.
  */
 static void
 MapAllMappings(MergeState *s, InputMap *m)
@@ -364,29 +382,35 @@ MapAllMappings(MergeState *s, InputMap *m)
  * sample refers to it. To stay order-independent we keep the smallest by
  * content of the inputs' first mappings, preferring inputs that have
  * samples: an empty profile from another build must not name the main
- * binary of a merge of real ones. A partial state's first mapping is its
- * main one, and whether that came from an input with samples is what the
- * partial says: the state may have samples from inputs without mappings.
- * "Smallest" is by what identifies a mapping (its key), which no later
- * input changes; its content (mapping_data) may still become smaller or
- * gain flags, so comparing that would depend on when the inputs came.
+ * binary of a merge of real ones.
  */
 static void
-ChooseMainMapping(MergeState *s, InputMap *m, const MergePartial *partial)
+ChooseMainMapping(MergeState *s, InputMap *m)
 {
 	const Pprof *h = m->v->hdr;
-	uint32		main;
 	bool		has_samples = false;
 	Size		i;
 
 	if (h->n_mappings == 0)
 		return;
-	main = MergeMapMapping(s, m, 0);
-	if (partial)
-		has_samples = partial->main_has_samples;
-	else
-		for (i = 0; i < (Size) h->n_samples * h->n_sample_types && !has_samples; i++)
-			has_samples = m->v->values[i] != 0;
+	for (i = 0; i < (Size) h->n_samples * h->n_sample_types && !has_samples; i++)
+		has_samples = m->v->values[i] != 0;
+	MergeLosslessMainMapping(s, MergeMapMapping(s, m, 0), has_samples);
+}
+
+/*
+ * A candidate for the main mapping: state mapping main, the main mapping
+ * of inputs of which some had samples (has_samples) or none. A partial
+ * state's is its main one, and whether that came from an input with
+ * samples is what the partial says: the state may have samples from inputs
+ * without mappings. "Smallest" is by what identifies a mapping (its key),
+ * which no later input changes; its content (mapping_data) may still
+ * become smaller or gain flags, so comparing that would depend on when the
+ * inputs came.
+ */
+void
+MergeLosslessMainMapping(MergeState *s, uint32 main, bool has_samples)
+{
 	if (s->main_mapping == NO_INDEX ||
 		(has_samples && !s->main_has_samples) ||
 		(has_samples == s->main_has_samples &&
@@ -449,10 +473,20 @@ LosslessSampleKey(MergeState *s, InputMap *m, const PprofSample *smp)
 		w += 2;
 		key[w++] = MergeMapString(s, m, lab->num_unit);
 	}
-	/* label order does not identify a sample */
-	if (smp->n_labels > 1)
-		qsort(labels, smp->n_labels, sizeof(uint32) * 5, CompareLabels);
+	MergeLosslessSortLabels(labels, smp->n_labels);
 	return w;
+}
+
+/*
+ * The n labels of a sample key (5 words each) in key order: label order
+ * does not identify a sample. The order is that of state string ids, so a
+ * key of another state, its strings mapped, is sorted again.
+ */
+void
+MergeLosslessSortLabels(uint32 *labels, uint32 n)
+{
+	if (n > 1)
+		qsort(labels, n, sizeof(uint32) * 5, CompareLabels);
 }
 
 /*

@@ -125,8 +125,7 @@ MergePgoFunctionName(MergeState *s, uint32 name)
 
 /*
  * pgo_merge: whether input v counts, and if so how its values become
- * weights (*in). A partial state always counts. A profile counts when the
- * compiler would read it (docs/DESIGN.md section 2) and its weight is not
+ * weights (*in). A profile counts when the compiler would read it (docs/DESIGN.md section 2) and its weight is not
  * zero. The compiler reads the first sample type that is samples/count or
  * cpu/nanoseconds; each sample is weighed both ways (PgoInput), so the
  * output can be in the unit the compiler would read of the inputs, whatever
@@ -148,14 +147,6 @@ MergePgoUsable(MergeState *s, const PprofView *v, double weight, PgoInput *in)
 	in->ns_index = 0;
 	in->count_scale = 0;
 	in->ns_scale = 0;
-	in->partial = (h->flags & PPROF_FLAG_PGO_PARTIAL) != 0;
-	if (in->partial)
-	{
-		in->ns_index = 1;
-		in->reads_ns = (h->flags & PPROF_FLAG_PGO_NANOSECONDS) != 0;
-		return true;
-	}
-
 	in->value_index = PprofPgoSampleIndex(v);
 	if (in->value_index < 0 || in->n_samples == 0 || !HasStartLine(v) || weight == 0)
 		return false;
@@ -252,21 +243,11 @@ MergePgoAdd(MergeState *s, InputMap *m, const PgoInput *in)
 
 		if ((i & 0x3ff) == 0)
 			CHECK_FOR_INTERRUPTS();
-		if (in->partial)
-		{
-			weights[0] = vals[0];
-			weights[1] = vals[1];
-			if (weights[0] == 0 && weights[1] == 0)
-				continue;
-		}
-		else
-		{
-			/* what the compiler would skip */
-			if (vals[in->value_index] == 0)
-				continue;
-			weights[0] = PgoWeight(vals[in->value_index], in->count_scale);
-			weights[1] = PgoWeight(vals[in->ns_index], in->ns_scale);
-		}
+		/* what the compiler would skip */
+		if (vals[in->value_index] == 0)
+			continue;
+		weights[0] = PgoWeight(vals[in->value_index], in->count_scale);
+		weights[1] = PgoWeight(vals[in->ns_index], in->ns_scale);
 		if (cs)
 		{
 			uint32		st = cs->sample_stack[i];

@@ -1,18 +1,15 @@
 /*-------------------------------------------------------------------------
  *
  * pprof_merge_state.c
- *	  The state of the merge aggregates: add profiles and combine states.
- *	  Writing a state out, in canonical order, is pprof_merge_output.c.
+ *	  The state of the merge aggregates: add profiles to it. Writing a
+ *	  state out, in canonical order, is pprof_merge_output.c; a partial
+ *	  state (serialized, combined) is pprof_merge_partial.c.
  *
  * Everything of an input is interned (pprof_merge_state.h) and sample
  * values are summed per interned sample, for both aggregates; what of an
  * input is added is each mode's own: pprof_merge_lossless.c (pprof_merge,
  * pprof's Merge) and pprof_merge_pgo.c (pgo_merge, what the compiler reads).
  * See docs/DESIGN.md section 6.
- *
- * Combining two states is adding one state's canonical form to the other
- * (a serialized partial state), so the same code path serves rows, parallel
- * workers and serialization.
  *
  *-------------------------------------------------------------------------
  */
@@ -26,8 +23,7 @@
 /* pprof rounds mapping sizes up to 4 KiB before comparing them */
 #define MAPSIZE_ROUNDING 0x1000
 
-static void AddInput(MergeState *s, const Pprof *pprof, double weight,
-					 const MergePartial *partial);
+static void AddInput(MergeState *s, const Pprof *pprof, double weight);
 static void InputMapInit(MergeState *s, InputMap *m, const PprofView *v);
 static uint32 MapFunction(MergeState *s, InputMap *m, uint32 index);
 static uint32 MinString(const MergeState *s, uint32 a, uint32 b);
@@ -85,7 +81,7 @@ void
 MergeStateAdd(MergeState *s, const Pprof *pprof, double weight)
 {
 	PprofCheckMergeInput(pprof, s->mode, s->pgo_frames);
-	AddInput(s, pprof, weight, NULL);
+	AddInput(s, pprof, weight);
 }
 
 /*
@@ -125,12 +121,9 @@ PprofCheckMergeInput(const Pprof *pprof, MergeMode mode, int frames)
 				 errhint("Merge the profiles themselves, or set pprof.pgo_frames to %d or less.", kept)));
 }
 
-/*
- * Add a profile, or a partial state's layout (partial: what else it
- * carries). The input's maps live only while it is added.
- */
+/* Add a profile. The input's maps live only while it is added. */
 static void
-AddInput(MergeState *s, const Pprof *pprof, double weight, const MergePartial *partial)
+AddInput(MergeState *s, const Pprof *pprof, double weight)
 {
 	PprofView	v;
 	PgoInput	pgo = {0};
@@ -169,85 +162,11 @@ AddInput(MergeState *s, const Pprof *pprof, double weight, const MergePartial *p
 		if (s->mode == MERGE_PGO)
 			MergePgoAdd(s, &m, &pgo);
 		else
-			MergeLosslessAdd(s, &m, partial);
-		s->n_inputs += partial ? partial->n_inputs : 1;
+			MergeLosslessAdd(s, &m);
+		s->n_inputs++;
 	}
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(tmp);
-}
-
-/* Combine: add other as if serialized; one code path for rows and states. */
-void
-MergeStateAddState(MergeState *s, const MergeState *other)
-{
-	bytea	   *b;
-
-	if (other->n_inputs == 0)
-		return;
-	b = MergeStateSerialize(other);
-	MergeStateAddSerialized(s, VARDATA(b), VARSIZE(b) - VARHDRSZ);
-	pfree(b);
-}
-
-/*
- * A partial state as bytes: a MergePartial, then the state's layout
- * written in partial form (pprof_merge_output.c); no bytes at all for a
- * state no input contributed to (a worker that saw only rows pgo_merge
- * skips), so that it stays empty, and the result NULL, under every plan.
- */
-bytea *
-MergeStateSerialize(const MergeState *s)
-{
-	MergePartial partial;
-	Pprof	   *layout;
-	bytea	   *result;
-
-	if (s->n_inputs == 0)
-	{
-		result = palloc(VARHDRSZ);
-		SET_VARSIZE(result, VARHDRSZ);
-		return result;
-	}
-	memset(&partial, 0, sizeof(partial));
-	partial.n_inputs = s->n_inputs;
-	if (s->mode == MERGE_LOSSLESS)
-	{
-		/* the partial layout lists the state's sample types in state order */
-		partial.n_types = s->n_sample_types;
-		memcpy(partial.type_inputs, s->type_inputs, sizeof(uint32) * s->n_sample_types);
-		memcpy(partial.type_before, s->type_before, sizeof(uint64) * s->n_sample_types);
-		partial.main_has_samples = s->main_has_samples;
-	}
-	layout = MergeStateToPprof(s, true);
-	result = palloc(VARHDRSZ + sizeof(partial) + VARSIZE(layout));
-	SET_VARSIZE(result, VARHDRSZ + sizeof(partial) + VARSIZE(layout));
-	memcpy(VARDATA(result), &partial, sizeof(partial));
-	memcpy(VARDATA(result) + sizeof(partial), layout, VARSIZE(layout));
-	pfree(layout);
-	return result;
-}
-
-/* Add the partial state serialized in data (len bytes, any alignment). */
-void
-MergeStateAddSerialized(MergeState *s, const char *data, Size len)
-{
-	MergePartial partial;
-	Pprof	   *layout;
-
-	if (len == 0)
-		return;
-	if (len < sizeof(partial) + sizeof(Pprof))
-		elog(ERROR, "serialized pprof merge state of %zu bytes is too short", len);
-	memcpy(&partial, data, sizeof(partial));
-	/* a copy: the layout is read in place and must be aligned */
-	layout = palloc(len - sizeof(partial));
-	memcpy(layout, data + sizeof(partial), len - sizeof(partial));
-	if (VARSIZE(layout) != len - sizeof(partial) ||
-		(s->mode == MERGE_LOSSLESS && partial.n_types != layout->n_sample_types) ||
-		(s->mode == MERGE_PGO) != ((layout->flags & PPROF_FLAG_PGO_PARTIAL) != 0))
-		elog(ERROR, "serialized pprof merge state does not match its aggregate");
-	AddInput(s, layout, 1.0, &partial);
-	pfree(layout);
 }
 
 /* State string id of str (len bytes). */
@@ -349,8 +268,6 @@ MergeMapMapping(MergeState *s, InputMap *m, uint32 index)
 	MappingData d;
 	uint32		key[5];
 	uint64		size;
-	uint32		result;
-	bool		found;
 
 	if (m->mappings[index] != NO_INDEX)
 		return m->mappings[index];
@@ -370,7 +287,20 @@ MergeMapMapping(MergeState *s, InputMap *m, uint32 index)
 	PutWord64(&key[2], pm->file_offset);
 	key[4] = d.build_id != 0 ? d.build_id : d.filename;
 
-	result = InternerAdd(&s->mappings, key, sizeof(key), &found);
+	m->mappings[index] = MergeInternMapping(s, key, &d);
+	return m->mappings[index];
+}
+
+/*
+ * State index of the mapping with key (5 words, MergeMapMapping's) and
+ * content d, which it keeps if smaller than what the state has.
+ */
+uint32
+MergeInternMapping(MergeState *s, const uint32 *key, const MappingData *d)
+{
+	bool		found;
+	uint32		result = InternerAdd(&s->mappings, key, 5 * sizeof(uint32), &found);
+
 	if (!found)
 	{
 		if (result == s->mapping_cap)
@@ -378,19 +308,17 @@ MergeMapMapping(MergeState *s, InputMap *m, uint32 index)
 			s->mapping_cap *= 2;
 			s->mapping_data = repalloc(s->mapping_data, sizeof(MappingData) * s->mapping_cap);
 		}
-		s->mapping_data[result] = d;
+		s->mapping_data[result] = *d;
 	}
 	else
 	{
 		/* what any copy of the binary was symbolized with, in any order */
-		uint32		flags = s->mapping_data[result].flags | d.flags;
+		uint32		flags = s->mapping_data[result].flags | d->flags;
 
-		if (MergeCompareMappingData(s, &d, &s->mapping_data[result]) < 0)
-			s->mapping_data[result] = d;
+		if (MergeCompareMappingData(s, d, &s->mapping_data[result]) < 0)
+			s->mapping_data[result] = *d;
 		s->mapping_data[result].flags = flags;
 	}
-
-	m->mappings[index] = result;
 	return result;
 }
 
@@ -456,13 +384,37 @@ MergeMapNewLocation(MergeState *s, InputMap *m, uint32 index, uint32 synth)
 	return m->locations[slot];
 }
 
-/* Header fields combine the same way whatever the order of inputs. */
+/* The header of input m, in state strings (MergeCombineHeader). */
 void
 MergeAddHeader(MergeState *s, InputMap *m)
 {
 	const Pprof *h = m->v->hdr;
+	MergeHeader mh;
 	uint32		i;
 
+	mh.time_nanos = h->time_nanos;
+	mh.duration_nanos = h->duration_nanos;
+	mh.period = h->period;
+	if (s->mode == MERGE_PGO)
+	{
+		MergeCombineHeader(s, &mh);
+		return;
+	}
+	for (i = 0; i < h->n_comments; i++)
+		MergeAddComment(s, MergeMapString(s, m, m->v->comments[i]));
+	mh.default_sample_type = MergeMapString(s, m, h->default_sample_type);
+	mh.drop_frames = MergeMapString(s, m, h->drop_frames);
+	mh.keep_frames = MergeMapString(s, m, h->keep_frames);
+	MergeCombineHeader(s, &mh);
+}
+
+/*
+ * Header fields combine the same way whatever the order of inputs (the
+ * strings of h are pprof_merge's only).
+ */
+void
+MergeCombineHeader(MergeState *s, const MergeHeader *h)
+{
 	if (h->time_nanos != 0 && (s->time_nanos == 0 || h->time_nanos < s->time_nanos))
 		s->time_nanos = h->time_nanos;
 	/*
@@ -476,18 +428,18 @@ MergeAddHeader(MergeState *s, InputMap *m)
 
 	if (s->mode == MERGE_PGO)
 		return;
+	s->default_sample_type = MinString(s, s->default_sample_type, h->default_sample_type);
+	s->drop_frames = MinString(s, s->drop_frames, h->drop_frames);
+	s->keep_frames = MinString(s, s->keep_frames, h->keep_frames);
+}
 
-	for (i = 0; i < h->n_comments; i++)
-	{
-		uint32		sid = MergeMapString(s, m, m->v->comments[i]);
-		bool		found;
+/* A comment (state string sid) of pprof_merge's header; one of each. */
+void
+MergeAddComment(MergeState *s, uint32 sid)
+{
+	bool		found;
 
-		InternerAdd(&s->comments, &sid, sizeof(sid), &found);
-	}
-	s->default_sample_type = MinString(s, s->default_sample_type,
-									   MergeMapString(s, m, h->default_sample_type));
-	s->drop_frames = MinString(s, s->drop_frames, MergeMapString(s, m, h->drop_frames));
-	s->keep_frames = MinString(s, s->keep_frames, MergeMapString(s, m, h->keep_frames));
+	InternerAdd(&s->comments, &sid, sizeof(sid), &found);
 }
 
 /*

@@ -184,7 +184,6 @@ typedef struct PgoInput
 	int			value_index;	/* the sample type the compiler reads */
 	bool		reads_ns;		/* ... is cpu/nanoseconds */
 	int			ns_index;		/* the sample type weighed as nanoseconds */
-	bool		partial;		/* a partial state: values are weights already */
 	double		count_scale;
 	double		ns_scale;
 	/*
@@ -197,12 +196,26 @@ typedef struct PgoInput
 	const PprofCompactSamples *compact;
 } PgoInput;
 
+/* What a header adds to a state: its fields, strings as state ids. */
+typedef struct MergeHeader
+{
+	int64		time_nanos;
+	int64		duration_nanos;
+	int64		period;
+	uint32		default_sample_type;	/* pprof_merge only */
+	uint32		drop_frames;
+	uint32		keep_frames;
+} MergeHeader;
+
 /* pprof_merge_state.c: interning and accumulating, for both modes */
 extern uint32 MergeInternString(MergeState *s, const char *str, uint32 len);
 extern uint32 MergeMapString(MergeState *s, InputMap *m, uint32 index);
 extern uint32 MergeMapMapping(MergeState *s, InputMap *m, uint32 index);
 extern uint32 MergeMapNewLocation(MergeState *s, InputMap *m, uint32 index, uint32 synth);
+extern uint32 MergeInternMapping(MergeState *s, const uint32 *key, const MappingData *d);
 extern void MergeAddHeader(MergeState *s, InputMap *m);
+extern void MergeCombineHeader(MergeState *s, const MergeHeader *h);
+extern void MergeAddComment(MergeState *s, uint32 sid);
 extern void MergeAddSample(MergeState *s, const uint32 *key, uint32 nwords,
 						   const int64 *values);
 extern uint32 MergeSampleIndex(MergeState *s, const uint32 *key, uint32 nwords);
@@ -223,22 +236,6 @@ MergeAddValues(MergeState *s, uint32 index, const int64 *values)
 }
 
 /*
- * What a partial state carries besides its layout (pprof_merge_state.c
- * serializes them together): how many inputs it stands for, and for
- * pprof_merge the sample type facts above, in the layout's type order, and
- * whether its main mapping is that of an input with samples.
- */
-typedef struct MergePartial
-{
-	uint32		n_inputs;
-	uint32		n_types;
-	uint32		type_inputs[PPROF_MAX_SAMPLE_TYPES];
-	uint64		type_before[PPROF_MAX_SAMPLE_TYPES];
-	/* pprof_merge: its main mapping (listed first) came from an input with samples */
-	bool		main_has_samples;
-} MergePartial;
-
-/*
  * State index of input location index (PGO: at synthetic address synth):
  * every frame of every sample asks, most of them for a location the input
  * mapped already, so that answer is inline (MergeMapNewLocation maps one).
@@ -254,7 +251,13 @@ MergeMapLocation(MergeState *s, InputMap *m, uint32 index, uint32 synth)
 }
 
 /* pprof_merge_lossless.c: what pprof_merge adds of an input */
-extern void MergeLosslessAdd(MergeState *s, InputMap *m, const MergePartial *partial);
+extern void MergeLosslessAdd(MergeState *s, InputMap *m);
+extern void MergeLosslessPeriodType(MergeState *s, const uint32 *period_type);
+extern void MergeLosslessSampleTypes(MergeState *s, const uint32 *types, uint32 n,
+									 const uint32 *inputs, const uint64 *before,
+									 uint32 *columns);
+extern void MergeLosslessMainMapping(MergeState *s, uint32 main, bool has_samples);
+extern void MergeLosslessSortLabels(uint32 *labels, uint32 n);
 extern uint32 MergeLosslessOutputTypes(const MergeState *s, uint32 *columns,
 									   uint32 *default_sample_type);
 

@@ -22,6 +22,9 @@
  *	- as two partial states (a split the input picks) combined both ways
  *	  round, one of them through serialize and deserialize, with an empty
  *	  state (a worker that saw nothing) combined in too.
+ * The partial state of all profiles is also added damaged (truncated, one
+ * byte changed: the input's last byte says where), which must be refused
+ * or read, never read out of bounds.
  * pgo_merge also merges the profiles' pgo projections, in their stored
  * (compact) form, which must give the same result.
  * Checked, besides the sanitizers and the shim's memory context checks:
@@ -352,6 +355,55 @@ MergeOneWay(MergeMode mode, Pprof **p, int n, int split, Way way)
 	return MergeStateIsEmpty(s) ? NULL : MergeStateToPprof(s, false);
 }
 
+/* An ERROR that Try caught: its SQLSTATE (0: none), message and place. */
+typedef struct Caught
+{
+	int			sqlerrcode;
+	const char *message;
+	const char *detail;
+	const char *where;
+} Caught;
+
+/* Run fn(arg) with ERRORs caught into *c, as the server would catch them. */
+static void
+Try(void (*fn) (void *arg), void *arg, Caught *c)
+{
+	sigjmp_buf	jump;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	memset(c, 0, sizeof(*c));
+	if (sigsetjmp(jump, 0) == 0)
+	{
+		ShimCatchErrors(&jump);
+		fn(arg);
+		ShimCatchErrors(NULL);
+	}
+	else
+	{
+		MemoryContextSwitchTo(cxt);
+		c->sqlerrcode = ShimCaughtError(&c->message, &c->detail, &c->where);
+	}
+}
+
+/* One way of merging (MergeOneWay), for Try. */
+typedef struct WayRun
+{
+	MergeMode	mode;
+	Pprof	  **p;
+	int			n;
+	int			split;
+	Way			way;
+	Pprof	   *result;
+} WayRun;
+
+static void
+RunWay(void *arg)
+{
+	WayRun	   *w = arg;
+
+	w->result = MergeOneWay(w->mode, w->p, w->n, w->split, w->way);
+}
+
 /*
  * Run one way with ERRORs caught: an ereport is an outcome (the server
  * would report it), an elog is a bug.
@@ -359,29 +411,20 @@ MergeOneWay(MergeMode mode, Pprof **p, int n, int split, Way way)
 static Outcome
 TryWay(MergeMode mode, Pprof **p, int n, int split, Way way)
 {
-	sigjmp_buf	jump;
-	Outcome		o = {0, NULL};
-	MemoryContext cxt = CurrentMemoryContext;
+	WayRun		w = {mode, p, n, split, way, NULL};
+	Caught		c;
+	Outcome		o;
 
-	if (sigsetjmp(jump, 0) == 0)
+	Try(RunWay, &w, &c);
+	o.sqlerrcode = c.sqlerrcode;
+	o.result = c.sqlerrcode == 0 ? w.result : NULL;
+	if (c.sqlerrcode != 0)
 	{
-		ShimCatchErrors(&jump);
-		o.result = MergeOneWay(mode, p, n, split, way);
-		ShimCatchErrors(NULL);
-	}
-	else
-	{
-		const char *message;
-		const char *detail;
-		const char *where;
-
-		MemoryContextSwitchTo(cxt);
-		o.sqlerrcode = ShimCaughtError(&message, &detail, &where);
-		CHECK(o.sqlerrcode != 0 && o.sqlerrcode != ERRCODE_INTERNAL_ERROR,
+		CHECK(c.sqlerrcode != ERRCODE_INTERNAL_ERROR,
 			  "%s (%s): internal error at %s: %s %s",
-			  mode == MERGE_PGO ? "pgo_merge" : "pprof_merge", way_names[way], where,
-			  message, detail);
-		CHECK(message[0] != '\0', "an ERROR without a message at %s", where);
+			  mode == MERGE_PGO ? "pgo_merge" : "pprof_merge", way_names[way], c.where,
+			  c.message, c.detail);
+		CHECK(c.message[0] != '\0', "an ERROR without a message at %s", c.where);
 	}
 	return o;
 }
@@ -601,9 +644,64 @@ CheckProjections(Pprof **p, int n, const Outcome *want)
 		  "pgo_merge of the projections differs from pgo_merge of the profiles");
 }
 
+/* Partial state bytes added to a new state, written out (AddDamaged). */
+typedef struct DamagedRun
+{
+	MergeMode	mode;
+	const char *bytes;
+	Size		len;
+} DamagedRun;
+
+static void
+RunDamaged(void *arg)
+{
+	DamagedRun *d = arg;
+	MergeState *s = MergeStateCreate(d->mode, CurrentMemoryContext);
+
+	MergeStateAddSerialized(s, d->bytes, d->len);
+	if (!MergeStateIsEmpty(s))
+		(void) MergeStateToPprof(s, false);
+}
+
+/*
+ * Add partial state bytes (len of them) to a new state and write it out:
+ * a partial state damaged in transit must be refused, with any error, or
+ * read, never read out of bounds (the sanitizers check).
+ */
+static void
+AddDamaged(MergeMode mode, const char *bytes, Size len)
+{
+	/* exactly len bytes, so that reading past them is caught */
+	char	   *copy = palloc(Max(len, 1));
+	DamagedRun	d = {mode, copy, len};
+	Caught		c;
+
+	memcpy(copy, bytes, len);
+	Try(RunDamaged, &d, &c);
+	pfree(copy);
+}
+
+/*
+ * The partial state of all inputs, truncated, and with one byte changed
+ * (where and how: damage), added to a new state (AddDamaged).
+ */
+static void
+CheckDamaged(MergeMode mode, Pprof **p, int n, uint8 damage)
+{
+	bytea	   *b = MergeStateSerialize(StateOf(mode, p, 0, n, false));
+	Size		len = VARSIZE(b) - VARHDRSZ;
+	char	   *bytes = VARDATA(b);
+
+	if (len == 0)
+		return;
+	AddDamaged(mode, bytes, len * damage / 256);
+	bytes[(len * damage / 256 + damage) % len] ^= damage | 1;
+	AddDamaged(mode, bytes, len);
+}
+
 /* All ways of one aggregate must agree; then its own checks. */
 static void
-CheckMode(MergeMode mode, Pprof **p, int n, int split)
+CheckMode(MergeMode mode, Pprof **p, int n, int split, uint8 damage)
 {
 	Outcome		o[N_WAYS];
 	int			w;
@@ -631,6 +729,8 @@ CheckMode(MergeMode mode, Pprof **p, int n, int split)
 	}
 	if (mode == MERGE_PGO)
 		CheckProjections(p, n, &o[0]);
+	if (o[0].sqlerrcode == 0)
+		CheckDamaged(mode, p, n, damage);
 	if (o[0].result == NULL)
 	{
 		/* pprof_merge has a result whenever there was an input */
@@ -721,10 +821,11 @@ MergeOne(const uint8 *data, Size size)
 	if (n > 0)
 	{
 		int			split = Byte(&r) % (n + 1);
+		uint8		damage = Byte(&r);
 
 		DumpInputs(p, n, split);
-		CheckMode(MERGE_LOSSLESS, p, n, split);
-		CheckMode(MERGE_PGO, p, n, split);
+		CheckMode(MERGE_LOSSLESS, p, n, split, damage);
+		CheckMode(MERGE_PGO, p, n, split, damage);
 	}
 }
 
