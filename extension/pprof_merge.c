@@ -4,9 +4,10 @@
  *	  SQL interface of the aggregates pprof_merge and pgo_merge.
  *
  * The state (pprof_merge_state.c) lives in the aggregate context. Both
- * aggregates are parallel safe: a partial state serializes to the stored
- * layout (a bytea), and combining adds one state's canonical form to the
- * other, so every plan gives the same bytes (docs/DESIGN.md section 6).
+ * aggregates are parallel safe: a partial state serializes to a bytea, and
+ * combining adds one state's tables to the other's
+ * (pprof_merge_partial.c); the output is sorted by content, so every plan
+ * gives the same bytes (docs/DESIGN.md section 6).
  *
  *-------------------------------------------------------------------------
  */
@@ -113,7 +114,9 @@ pgo_merge_weighted_transfn(PG_FUNCTION_ARGS)
  * planner's partial aggregation always serializes); a state of any other
  * context is copied, as PostgreSQL's own internal-state aggregates do
  * (numeric_combine, array_agg_combine). Adopting saves a copy of the
- * first worker's whole state.
+ * first worker's whole state. A deserialized state holds its bytes until
+ * now (MergeStateDeserialize): the adopted one adds them to itself, the
+ * others are added to it straight from their bytes.
  */
 static Datum
 Combine(FunctionCallInfo fcinfo, MergeMode mode)
@@ -129,9 +132,13 @@ Combine(FunctionCallInfo fcinfo, MergeMode mode)
 			PG_RETURN_NULL();
 		PG_RETURN_POINTER(a);
 	}
-	if (a == NULL && MergeStateContext(b) == aggcontext)
-		PG_RETURN_POINTER(b);
 	old = MemoryContextSwitchTo(aggcontext);
+	if (a == NULL && MergeStateContext(b) == aggcontext)
+	{
+		MergeStateResolve(b);
+		MemoryContextSwitchTo(old);
+		PG_RETURN_POINTER(b);
+	}
 	if (a == NULL)
 		a = MergeStateCreate(mode, aggcontext);
 	MergeStateAddState(a, b);
@@ -156,8 +163,10 @@ Datum
 pprof_merge_serialfn(PG_FUNCTION_ARGS)
 {
 	MergeState *state = (MergeState *) PG_GETARG_POINTER(0);
+	MemoryContext old = MemoryContextSwitchTo(AggContext(fcinfo, "pprof_merge_serialfn"));
 
-	AggContext(fcinfo, "pprof_merge_serialfn");
+	MergeStateResolve(state);
+	MemoryContextSwitchTo(old);
 	PG_RETURN_BYTEA_P(MergeStateSerialize(state));
 }
 
@@ -169,8 +178,9 @@ Deserialize(FunctionCallInfo fcinfo, MergeMode mode)
 	MergeState *state;
 	MemoryContext old = MemoryContextSwitchTo(aggcontext);
 
-	state = MergeStateCreate(mode, aggcontext);
-	MergeStateAddSerialized(state, VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes));
+	/* added when combined (Combine) */
+	state = MergeStateDeserialize(mode, aggcontext, VARDATA_ANY(bytes),
+								  VARSIZE_ANY_EXHDR(bytes));
 	MemoryContextSwitchTo(old);
 	PG_RETURN_POINTER(state);
 }
@@ -191,12 +201,16 @@ pgo_merge_deserialfn(PG_FUNCTION_ARGS)
 Datum
 pprof_merge_finalfn(PG_FUNCTION_ARGS)
 {
+	MemoryContext aggcontext = AggContext(fcinfo, "pprof_merge_finalfn");
 	MergeState *state;
+	MemoryContext old;
 
-	AggContext(fcinfo, "pprof_merge_finalfn");
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	state = (MergeState *) PG_GETARG_POINTER(0);
+	old = MemoryContextSwitchTo(aggcontext);
+	MergeStateResolve(state);
+	MemoryContextSwitchTo(old);
 	if (MergeStateIsEmpty(state))
 		PG_RETURN_NULL();
 	PG_RETURN_PPROF_P(MergeStateToPprof(state, false));

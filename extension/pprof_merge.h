@@ -28,6 +28,9 @@ extern void MergeStateAdd(MergeState *state, const Pprof *pprof, double weight);
 extern void MergeStateAddState(MergeState *state, const MergeState *other);
 extern bytea *MergeStateSerialize(const MergeState *state);
 extern void MergeStateAddSerialized(MergeState *state, const char *data, Size len);
+extern MergeState *MergeStateDeserialize(MergeMode mode, MemoryContext cxt,
+										 const char *data, Size len);
+extern void MergeStateResolve(MergeState *state);
 extern bool MergeStateIsEmpty(const MergeState *state);
 extern MemoryContext MergeStateContext(const MergeState *state);
 extern void PprofCheckMergeInput(const Pprof *pprof, MergeMode mode, int frames);

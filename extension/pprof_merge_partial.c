@@ -327,12 +327,53 @@ WriteKeys(char *p, const PprofInterner *it, const MergeState *valued)
 	return p;
 }
 
+/*
+ * A partial state deserialized (data, len bytes) into a new state in cxt,
+ * which keeps the bytes and adds them only when it is combined: into
+ * another state directly (MergeStateAddState), or when it becomes the
+ * state of the merge, to itself (MergeStateResolve). A deserialized state
+ * is thus interned once, not once into a new state and again into the
+ * state it is combined with.
+ */
+MergeState *
+MergeStateDeserialize(MergeMode mode, MemoryContext cxt, const char *data, Size len)
+{
+	MergeState *s = MergeStateCreate(mode, cxt);
+
+	if (len > 0)
+	{
+		s->pending = MemoryContextAllocHuge(cxt, len);
+		memcpy(s->pending, data, len);
+		s->pending_len = len;
+	}
+	return s;
+}
+
+/* Add the bytes a deserialized state still holds (MergeStateDeserialize). */
+void
+MergeStateResolve(MergeState *s)
+{
+	char	   *pending = s->pending;
+
+	if (pending == NULL)
+		return;
+	s->pending = NULL;
+	MergeStateAddSerialized(s, pending, s->pending_len);
+	pfree(pending);
+}
+
 /* Combine: add other to s (other is unchanged). */
 void
 MergeStateAddState(MergeState *s, const MergeState *other)
 {
 	bytea	   *b;
 
+	MergeStateResolve(s);
+	if (other->pending)
+	{
+		MergeStateAddSerialized(s, other->pending, other->pending_len);
+		return;
+	}
 	if (other->n_inputs == 0)
 		return;
 	b = MergeStateSerialize(other);

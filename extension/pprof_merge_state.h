@@ -54,6 +54,9 @@ struct MergeState
 	MergeMode	mode;
 	MemoryContext cxt;
 	uint32		n_inputs;		/* inputs that contributed */
+	/* a deserialized partial state's bytes, not added yet (pprof_merge_partial.c) */
+	char	   *pending;
+	Size		pending_len;
 
 	/*
 	 * LOSSLESS sample types: every (type, unit) any input had, in order of

@@ -20,8 +20,9 @@
  * merged in several ways:
  *	- row by row, in input order and in reverse order;
  *	- as two partial states (a split the input picks) combined both ways
- *	  round, one of them through serialize and deserialize, with an empty
- *	  state (a worker that saw nothing) combined in too.
+ *	  round: as they are, and through serialize and deserialize, as the
+ *	  combine function gets them, with an empty state (a worker that saw
+ *	  nothing) combined in too.
  * The partial state of all profiles is also added damaged (truncated, one
  * byte changed: the input's last byte says where), which must be refused
  * or read, never read out of bounds.
@@ -294,7 +295,7 @@ typedef enum Way
 	WAY_ROWS,					/* one state, row by row */
 	WAY_ROWS_REVERSED,
 	WAY_COMBINE,				/* two partial states: first + second */
-	WAY_COMBINE_SERIALIZED,		/* second (deserialized) + first, + empty */
+	WAY_COMBINE_SERIALIZED,		/* second + first, both deserialized, + empty */
 	N_WAYS
 } Way;
 
@@ -341,12 +342,21 @@ MergeOneWay(MergeMode mode, Pprof **p, int n, int split, Way way)
 			break;
 		default:
 			{
+				/*
+				 * as the combine function sees them: the first deserialized
+				 * state adopted, the others added from their bytes
+				 */
 				bytea	   *b = MergeStateSerialize(StateOf(mode, p, split, n, true));
+				bytea	   *a = MergeStateSerialize(StateOf(mode, p, 0, split, true));
 				bytea	   *none = MergeStateSerialize(MergeStateCreate(mode, CurrentMemoryContext));
 
-				s = MergeStateCreate(mode, CurrentMemoryContext);
-				MergeStateAddSerialized(s, VARDATA(b), VARSIZE(b) - VARHDRSZ);
-				MergeStateAddState(s, StateOf(mode, p, 0, split, true));
+				s = MergeStateDeserialize(mode, CurrentMemoryContext, VARDATA(b),
+										  VARSIZE(b) - VARHDRSZ);
+				MergeStateResolve(s);
+				MergeStateAddState(s, MergeStateDeserialize(mode, CurrentMemoryContext,
+															VARDATA(a), VARSIZE(a) - VARHDRSZ));
+				MergeStateAddState(s, MergeStateDeserialize(mode, CurrentMemoryContext,
+															VARDATA(none), VARSIZE(none) - VARHDRSZ));
 				MergeStateAddSerialized(s, VARDATA(none), VARSIZE(none) - VARHDRSZ);
 				MergeStateAddState(s, MergeStateCreate(mode, CurrentMemoryContext));
 				break;
