@@ -213,5 +213,5 @@ pprof_merge_finalfn(PG_FUNCTION_ARGS)
 	MemoryContextSwitchTo(old);
 	if (MergeStateIsEmpty(state))
 		PG_RETURN_NULL();
-	PG_RETURN_PPROF_P(MergeStateToPprof(state, false));
+	PG_RETURN_PPROF_P(MergeStateToPprof(state));
 }

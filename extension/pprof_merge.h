@@ -36,17 +36,13 @@ extern MemoryContext MergeStateContext(const MergeState *state);
 extern void PprofCheckMergeInput(const Pprof *pprof, MergeMode mode, int frames);
 
 /* pprof_merge_output.c */
-extern Pprof *MergeStateToPprof(const MergeState *state, bool partial);
-
-/* Layout flags: a serialized partial pgo_merge state, not a user profile, */
-#define PPROF_FLAG_PGO_PARTIAL	0x01
-/* ... of a merge whose output is in nanoseconds (pprof_merge_pgo.c) */
-#define PPROF_FLAG_PGO_NANOSECONDS 0x02
+extern Pprof *MergeStateToPprof(const MergeState *state);
 
 /*
- * ... the pgo projection of a profile (pprof_pgo_projection.c), whose header
- * field reserved holds PPROF_PROJECTION_VERSION in its high byte and the
- * leaf-most frames kept in its low byte
+ * Layout flag: the pgo projection of a profile (pprof_pgo_projection.c),
+ * whose header field reserved holds PPROF_PROJECTION_VERSION in its high
+ * byte and the leaf-most frames kept in its low byte. (0x01 and 0x02 marked
+ * the partial states of earlier builds' parallel merges, never stored.)
  */
 #define PPROF_FLAG_PGO_PROJECTION 0x04
 #define PPROF_PROJECTION_VERSION 1

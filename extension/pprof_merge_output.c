@@ -80,7 +80,6 @@ typedef struct Output
 {
 	const MergeState *s;
 	bool		pgo;
-	bool		partial;
 
 	uint32		n_types;
 	uint32		types[2 * PPROF_MAX_SAMPLE_TYPES];	/* type, unit */
@@ -165,13 +164,9 @@ static void WriteValues(Output *o, uint32 i, const int64 *sv);
 #define ST_DEFINE
 #include "lib/sort_template.h"
 
-/*
- * Write the state as a canonical profile. partial writes what combining
- * states needs: pgo_merge's fixed-point weights as sample types,
- * pprof_merge's every value slot and every mapping.
- */
+/* Write the state as a canonical profile. */
 Pprof *
-MergeStateToPprof(const MergeState *s, bool partial)
+MergeStateToPprof(const MergeState *s)
 {
 	Output		o;
 	MemoryContext tmp,
@@ -182,7 +177,6 @@ MergeStateToPprof(const MergeState *s, bool partial)
 	o.s = s;
 	o.c.s = s;
 	o.pgo = s->mode == MERGE_PGO;
-	o.partial = partial;
 
 	tmp = AllocSetContextCreate(CurrentMemoryContext, "pprof merge output",
 								ALLOCSET_DEFAULT_SIZES);
@@ -212,7 +206,7 @@ MergeStateToPprof(const MergeState *s, bool partial)
  * The sample types of the output. pgo_merge writes samples/count and
  * cpu/nanoseconds, as the profiles the compiler reads have them, or only
  * cpu/nanoseconds when the compiler reads nanoseconds of some input (then
- * counts cannot be known); a partial state both weights.
+ * counts cannot be known).
  */
 static void
 OutputTypes(Output *o)
@@ -223,16 +217,7 @@ OutputTypes(Output *o)
 
 	if (!o->pgo)
 	{
-		/* a partial state keeps every slot, in state order */
-		o->default_sample_type = s->default_sample_type;
-		if (o->partial)
-		{
-			o->n_types = s->n_sample_types;
-			for (i = 0; i < o->n_types; i++)
-				o->columns[i] = i;
-		}
-		else
-			o->n_types = MergeLosslessOutputTypes(s, o->columns, &o->default_sample_type);
+		o->n_types = MergeLosslessOutputTypes(s, o->columns, &o->default_sample_type);
 		for (i = 0; i < o->n_types; i++)
 		{
 			o->types[2 * i] = s->sample_types[2 * o->columns[i]];
@@ -247,7 +232,7 @@ OutputTypes(Output *o)
 	o->types[1] = s->sid_count;
 	o->types[2] = s->sid_cpu;
 	o->types[3] = s->sid_nanoseconds;
-	if (!o->partial && s->pgo_nanoseconds)
+	if (s->pgo_nanoseconds)
 	{
 		o->n_types = 1;
 		o->types[0] = s->sid_cpu;
@@ -269,10 +254,8 @@ SampleSurvives(const Output *o, uint32 i)
 	bool		nonzero = false;
 	uint32		k;
 
-	if (o->pgo && !o->partial)
-		return sv[s->pgo_nanoseconds ? 1 : 0] != 0;
 	if (o->pgo)
-		return sv[0] != 0 || sv[1] != 0;
+		return sv[s->pgo_nanoseconds ? 1 : 0] != 0;
 	for (k = 0; k < o->n_types; k++)
 		nonzero |= sv[o->columns[k]] != 0;
 	return nonzero;
@@ -325,7 +308,7 @@ MarkSamples(Output *o)
 
 /*
  * What the used locations reach (functions, mappings, and the main
- * mapping even if unused; a partial state every mapping), and the strings
+ * mapping even if unused), and the strings
  * of those and of the header.
  */
 static void
@@ -358,9 +341,6 @@ MarkReferences(Output *o)
 	}
 	if (!o->pgo && s->main_mapping != NO_INDEX)
 		o->map_used[s->main_mapping] = true;
-	/* a partial state keeps every mapping: each one's content counts (MapAllMappings) */
-	if (!o->pgo && o->partial)
-		memset(o->map_used, true, s->mappings.n);
 	for (i = 0; i < s->functions.n; i++)
 	{
 		const uint32 *key;
@@ -804,9 +784,6 @@ AllocResult(Output *o)
 	result = PprofLayoutAlloc(&o->hdr, &o->out, &err);
 	if (result == NULL)
 		PprofThrow(&err);
-	if (o->pgo && o->partial)
-		result->flags = PPROF_FLAG_PGO_PARTIAL |
-			(s->pgo_nanoseconds ? PPROF_FLAG_PGO_NANOSECONDS : 0);
 	result->time_nanos = s->time_nanos;
 	result->duration_nanos = s->duration_nanos;
 	result->period = s->period;
@@ -1023,12 +1000,6 @@ WriteValues(Output *o, uint32 i, const int64 *sv)
 	{
 		for (k = 0; k < o->n_types; k++)
 			vals[(Size) i * o->n_types + k] = sv[o->columns[k]];
-		return;
-	}
-	if (o->partial)
-	{
-		vals[(Size) i * 2] = sv[0];
-		vals[(Size) i * 2 + 1] = sv[1];
 		return;
 	}
 	if (o->s->pgo_nanoseconds)

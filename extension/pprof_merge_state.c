@@ -98,7 +98,7 @@ PprofCheckMergeInput(const Pprof *pprof, MergeMode mode, int frames)
 
 	if (pprof->flags == 0)
 		return;
-	/* other flags are set only on partial layouts, which never leave a merge */
+	/* no other flag is set on a value */
 	if (pprof->flags != PPROF_FLAG_PGO_PROJECTION)
 		elog(ERROR, "pprof layout flags %u in a merge input", pprof->flags);
 	if (version != PPROF_PROJECTION_VERSION && version != PPROF_PROJECTION_COMPACT)

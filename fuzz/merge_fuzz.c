@@ -362,7 +362,7 @@ MergeOneWay(MergeMode mode, Pprof **p, int n, int split, Way way)
 				break;
 			}
 	}
-	return MergeStateIsEmpty(s) ? NULL : MergeStateToPprof(s, false);
+	return MergeStateIsEmpty(s) ? NULL : MergeStateToPprof(s);
 }
 
 /* An ERROR that Try caught: its SQLSTATE (0: none), message and place. */
@@ -670,7 +670,7 @@ RunDamaged(void *arg)
 
 	MergeStateAddSerialized(s, d->bytes, d->len);
 	if (!MergeStateIsEmpty(s))
-		(void) MergeStateToPprof(s, false);
+		(void) MergeStateToPprof(s);
 }
 
 /*
