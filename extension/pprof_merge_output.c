@@ -173,6 +173,8 @@ MergeStateToPprof(const MergeState *s)
 				old;
 	Pprof	   *result;
 
+	if (s->pending)
+		elog(ERROR, "pprof merge state written out before its partial state was added");
 	memset(&o, 0, sizeof(o));
 	o.s = s;
 	o.c.s = s;

@@ -145,6 +145,14 @@ MergeStateSerialize(const MergeState *s)
 	char	   *p;
 	uint32		i;
 
+	/* a deserialized state not added yet: its bytes (it has no others) */
+	if (s->pending)
+	{
+		result = palloc(VARHDRSZ + s->pending_len);
+		SET_VARSIZE(result, VARHDRSZ + s->pending_len);
+		memcpy(VARDATA(result), s->pending, s->pending_len);
+		return result;
+	}
 	if (s->n_inputs == 0)
 	{
 		result = palloc(VARHDRSZ);
@@ -331,9 +339,10 @@ WriteKeys(char *p, const PprofInterner *it, const MergeState *valued)
  * A partial state deserialized (data, len bytes) into a new state in cxt,
  * which keeps the bytes and adds them only when it is combined: into
  * another state directly (MergeStateAddState), or when it becomes the
- * state of the merge, to itself (MergeStateResolve). A deserialized state
- * is thus interned once, not once into a new state and again into the
- * state it is combined with.
+ * state of the merge, to itself (MergeStateResolve; adding anything to it
+ * does that first, serializing it gives the bytes back). A deserialized
+ * state is thus interned once, not once into a new state and again into
+ * the state it is combined with.
  */
 MergeState *
 MergeStateDeserialize(MergeMode mode, MemoryContext cxt, const char *data, Size len)
@@ -397,6 +406,8 @@ MergeStateAddSerialized(MergeState *s, const char *data, Size len)
 
 	if (len == 0)
 		return;
+	/* a state holds bytes not added yet only while it has no others */
+	MergeStateResolve(s);
 	tmp = AllocSetContextCreate(CurrentMemoryContext, "pprof merge partial",
 								ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(tmp);

@@ -66,7 +66,7 @@ MergeStateCreate(MergeMode mode, MemoryContext cxt)
 bool
 MergeStateIsEmpty(const MergeState *s)
 {
-	return s->n_inputs == 0;
+	return s->n_inputs == 0 && s->pending == NULL;
 }
 
 /* The memory context the state lives in. */
@@ -81,6 +81,7 @@ void
 MergeStateAdd(MergeState *s, const Pprof *pprof, double weight)
 {
 	PprofCheckMergeInput(pprof, s->mode, s->pgo_frames);
+	MergeStateResolve(s);
 	AddInput(s, pprof, weight);
 }
 
