@@ -113,9 +113,10 @@ typedef struct Adding
 
 static bool SampleHasValue(const MergeState *s, uint32 index);
 static char *WriteKeys(char *p, const PprofInterner *it, const MergeState *valued);
+static char *EndSection(const char *start, char *p);
 pg_noreturn static void Malformed(const char *what);
 static const void *Take(Reader *r, Size bytes);
-static void EndSection(Reader *r);
+static void SkipPadding(Reader *r);
 static uint32 Ref(uint32 index, uint32 n, const char *what);
 static void CheckKeyCount(const Reader *r, uint32 n);
 static uint32 *KeyBuffer(Adding *a, Size words);
@@ -218,12 +219,11 @@ MergeStateSerialize(const MergeState *s)
 						   size, (Size) (MaxAllocSize - VARHDRSZ)),
 				 errhint("Merge fewer rows per query, or with no parallel workers (max_parallel_workers_per_gather = 0).")));
 
-	/* zeroed: the padding of sections is sent too */
-	result = palloc0(VARHDRSZ + size);
+	result = palloc(VARHDRSZ + size);
 	SET_VARSIZE(result, VARHDRSZ + size);
 	start = p = VARDATA(result);
 	memcpy(p, &h, sizeof(h));
-	p = start + SECTION(sizeof(h));
+	p = EndSection(start, p + sizeof(h));
 
 	/* strings: their lengths, then their bytes */
 	for (i = 0; i < s->strings.n; i++)
@@ -241,7 +241,7 @@ MergeStateSerialize(const MergeState *s)
 		memcpy(p, str, len);
 		p += len;
 	}
-	p = start + SECTION(p - start);
+	p = EndSection(start, p);
 
 	/* comments and functions: keys of fixed length */
 	for (i = 0; i < s->comments.n; i++)
@@ -249,13 +249,13 @@ MergeStateSerialize(const MergeState *s)
 		memcpy(p, KeyWords(&s->comments, i), sizeof(uint32));
 		p += sizeof(uint32);
 	}
-	p = start + SECTION(p - start);
+	p = EndSection(start, p);
 	for (i = 0; i < s->functions.n; i++)
 	{
 		memcpy(p, KeyWords(&s->functions, i), sizeof(uint32) * 5);
 		p += sizeof(uint32) * 5;
 	}
-	p = start + SECTION(p - start);
+	p = EndSection(start, p);
 
 	/* mappings: key and content */
 	for (i = 0; i < s->mappings.n; i++)
@@ -273,12 +273,12 @@ MergeStateSerialize(const MergeState *s)
 		memcpy(p, w, sizeof(w));
 		p += sizeof(w);
 	}
-	p = start + SECTION(p - start);
+	p = EndSection(start, p);
 
 	p = WriteKeys(p, &s->locations, NULL);
-	p = start + SECTION(p - start);
+	p = EndSection(start, p);
 	p = WriteKeys(p, &s->samples, s);
-	p = start + SECTION(p - start);
+	p = EndSection(start, p);
 
 	/* the samples' values, in the order of their keys */
 	for (i = 0; i < s->samples.n; i++)
@@ -307,6 +307,19 @@ SampleHasValue(const MergeState *s, uint32 index)
 		if (v[k] != 0)
 			return true;
 	return false;
+}
+
+/*
+ * Past the padding that ends a section written up to p (zeroed: it is
+ * sent too).
+ */
+static char *
+EndSection(const char *start, char *p)
+{
+	Size		pad = SECTION(p - start) - (p - start);
+
+	memset(p, 0, pad);
+	return p + pad;
 }
 
 /*
@@ -423,7 +436,7 @@ MergeStateAddSerialized(MergeState *s, const char *data, Size len)
 	r.p = r.start = data;
 	r.end = data + len;
 	memcpy(&h, Take(&r, sizeof(h)), sizeof(h));
-	EndSection(&r);
+	SkipPadding(&r);
 	if (h.magic != PARTIAL_MAGIC || h.mode != (uint32) s->mode || h.n_inputs == 0)
 		Malformed("not a partial state of this aggregate");
 	if (s->mode == MERGE_PGO && h.pgo_frames != s->pgo_frames)
@@ -469,7 +482,7 @@ Take(Reader *r, Size bytes)
 
 /* Past the padding that ends a section. */
 static void
-EndSection(Reader *r)
+SkipPadding(Reader *r)
 {
 	Size		at = r->p - r->start;
 
@@ -536,7 +549,7 @@ AddStrings(Adding *a, Reader *r)
 	if (total != h->str_bytes)
 		Malformed("string lengths");
 	bytes = Take(r, total);
-	EndSection(r);
+	SkipPadding(r);
 	a->strings = MemoryContextAllocHuge(CurrentMemoryContext,
 										sizeof(uint32) * Max(h->n_strings, 1));
 	for (i = 0; i < h->n_strings; i++)
@@ -597,7 +610,7 @@ AddComments(Adding *a, Reader *r)
 	const uint32 *sids = Take(r, sizeof(uint32) * (Size) h->n_comments);
 	uint32		i;
 
-	EndSection(r);
+	SkipPadding(r);
 	for (i = 0; i < h->n_comments; i++)
 		MergeAddComment(a->s, a->strings[Ref(sids[i], h->n_strings, "comment")]);
 }
@@ -610,7 +623,7 @@ AddFunctions(Adding *a, Reader *r)
 	const uint32 *keys = Take(r, sizeof(uint32) * 5 * (Size) h->n_functions);
 	uint32		i;
 
-	EndSection(r);
+	SkipPadding(r);
 	a->functions = MemoryContextAllocHuge(CurrentMemoryContext,
 										  sizeof(uint32) * Max(h->n_functions, 1));
 	for (i = 0; i < h->n_functions; i++)
@@ -636,7 +649,7 @@ AddMappings(Adding *a, Reader *r)
 	const uint32 *words = Take(r, sizeof(uint32) * MAPPING_WORDS * (Size) h->n_mappings);
 	uint32		i;
 
-	EndSection(r);
+	SkipPadding(r);
 	a->mappings = MemoryContextAllocHuge(CurrentMemoryContext,
 										 sizeof(uint32) * Max(h->n_mappings, 1));
 	for (i = 0; i < h->n_mappings; i++)
@@ -706,7 +719,7 @@ AddLocations(Adding *a, Reader *r)
 		if ((i & 0x3fff) == 0)
 			CHECK_FOR_INTERRUPTS();
 	}
-	EndSection(r);
+	SkipPadding(r);
 }
 
 /*
@@ -777,7 +790,7 @@ AddSamples(Adding *a, Reader *r, const uint32 *columns)
 		if ((i & 0x3fff) == 0)
 			CHECK_FOR_INTERRUPTS();
 	}
-	EndSection(r);
+	SkipPadding(r);
 
 	/* int64s, read with memcpy: the bytes may be only 4-byte aligned */
 	values = Take(r, sizeof(int64) * (Size) n_slots * h->n_samples);
