@@ -28,6 +28,7 @@ OBJS = \
 	extension/pprof_merge_state.o \
 	extension/pprof_merge_lossless.o \
 	extension/pprof_merge_pgo.o \
+	extension/pprof_merge_pgo_stacks.o \
 	extension/pprof_merge_output.o \
 	extension/pprof_merge.o \
 	extension/pprof_pgo_projection.o \

@@ -48,6 +48,8 @@ extern Pprof *MergeStateToPprof(const MergeState *state, bool partial);
 #define PPROF_PROJECTION_VERSION 1
 /* ... or its compact form, which readers expand (pprof_pgo_compact.c) */
 #define PPROF_PROJECTION_COMPACT 2
+/* ... the same with a content hash per stack, which pgo_merge looks up first */
+#define PPROF_PROJECTION_HASHED 3
 
 static inline uint16
 PprofProjectionReserved(int frames)
@@ -61,6 +63,8 @@ extern Pprof *PprofPgoProject(const PprofView *view, int frames);
 /* pprof_pgo_compact.c */
 extern bool PprofIsCompactProjection(const Pprof *pprof);
 extern Pprof *PprofCompactProjection(const PprofView *projection);
+extern Pprof *PprofCompactProjectionAs(const PprofView *projection, int version,
+									   uint32 hash_mask);
 extern Pprof *PprofExpandProjection(const Pprof *compact);
 
 /* What pgo_merge reads of a compact projection's samples. */
@@ -75,6 +79,12 @@ typedef struct PprofCompactSamples
 	uint32	   *stack_first;	/* per stack: where it starts in stack_locations */
 	uint32	   *stack_locations;	/* location indexes, stack after stack */
 	uint32	   *stack_synth;	/* ... their synthetic addresses (pprof_merge_pgo.c) */
+	/*
+	 * per stack: its content hash (PprofStackHash), for the frames the
+	 * projection keeps; NULL when the value has none (version 2)
+	 */
+	uint32	   *stack_hash;
+	int			frames;			/* the leaf-most frames the projection keeps */
 } PprofCompactSamples;
 
 extern Pprof *PprofOpenCompactSamples(const Pprof *compact, PprofCompactSamples *cs);

@@ -36,6 +36,8 @@ static double PgoNormalization(const PprofView *v, const PgoInput *in,
 								double count_scale, double period);
 static inline int64 PgoWeight(int64 raw, double scale);
 pg_noreturn static void PgoWeightOutOfRange(int64 raw);
+static uint32 PgoStackSample(MergeState *s, InputMap *m, const PprofCompactSamples *cs,
+							 uint32 stack, bool by_hash);
 static uint32 PgoSampleKey(MergeState *s, InputMap *m, const uint32 *stack, uint32 depth,
 						   const uint32 *synth);
 static uint32 PgoFunctionContent(MergeState *s, InputMap *m, uint32 index);
@@ -59,6 +61,7 @@ MergePgoInit(MergeState *s)
 	InternerInit(&s->pgo_contents, s->cxt, 1024);
 	s->pgo_content_cap = 1024;
 	s->pgo_content_location = MemoryContextAlloc(s->cxt, sizeof(uint32) * s->pgo_content_cap);
+	MergePgoStacksInit(s);
 	ReadDenylist(s);
 }
 
@@ -228,6 +231,7 @@ MergePgoAdd(MergeState *s, InputMap *m, const PgoInput *in)
 	const PprofView *v = m->v;
 	const PprofCompactSamples *cs = in->compact;
 	uint32	   *stack_sample = NULL;
+	bool		by_hash;
 	uint32		i;
 
 	MergeAddHeader(s, m);
@@ -244,6 +248,8 @@ MergePgoAdd(MergeState *s, InputMap *m, const PgoInput *in)
 		stack_sample = palloc_extended(sizeof(uint32) * Max(cs->n_stacks, 1), MCXT_ALLOC_HUGE);
 		memset(stack_sample, 0xff, sizeof(uint32) * cs->n_stacks);
 	}
+	/* a stack's hash covers its whole projected stack: the key's, if all of it is read */
+	by_hash = cs && cs->stack_hash && cs->frames == s->pgo_frames;
 
 	for (i = 0; i < in->n_samples; i++)
 	{
@@ -272,13 +278,7 @@ MergePgoAdd(MergeState *s, InputMap *m, const PgoInput *in)
 			uint32		st = cs->sample_stack[i];
 
 			if (stack_sample[st] == NO_INDEX)
-			{
-				stack_sample[st] =
-					MergeSampleIndex(s, m->key,
-									 PgoSampleKey(s, m, &cs->stack_locations[cs->stack_first[st]],
-												  cs->stack_depth[st],
-												  &cs->stack_synth[cs->stack_first[st]]));
-			}
+				stack_sample[st] = PgoStackSample(s, m, cs, st, by_hash);
 			MergeAddValues(s, stack_sample[st], weights);
 		}
 		else
@@ -290,6 +290,31 @@ MergePgoAdd(MergeState *s, InputMap *m, const PgoInput *in)
 						   weights);
 		}
 	}
+}
+
+/*
+ * The state sample of stack index stack of compact projection cs: found by
+ * its stored hash (by_hash; pprof_merge_pgo_stacks.c), else keyed.
+ */
+static uint32
+PgoStackSample(MergeState *s, InputMap *m, const PprofCompactSamples *cs, uint32 stack,
+			   bool by_hash)
+{
+	uint32		first = cs->stack_first[stack];
+	uint32		sample;
+
+	if (by_hash)
+	{
+		sample = MergePgoFindStack(s, m, cs, stack);
+		if (sample != NO_INDEX)
+			return sample;
+	}
+	sample = MergeSampleIndex(s, m->key,
+							  PgoSampleKey(s, m, &cs->stack_locations[first],
+										   cs->stack_depth[stack], &cs->stack_synth[first]));
+	if (by_hash)
+		MergePgoRememberStack(s, cs->stack_hash[stack], sample);
+	return sample;
 }
 
 pg_noreturn static void
@@ -461,5 +486,6 @@ PgoMapLocation(MergeState *s, InputMap *m, uint32 index, uint32 synth)
 												sizeof(uint32) * s->pgo_content_cap);
 	}
 	s->pgo_content_location[content] = MergeMapLocation(s, m, index, synth);
+	MergePgoRememberContent(s, s->pgo_content_location[content], content);
 	return s->pgo_content_location[content];
 }

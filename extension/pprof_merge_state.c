@@ -98,12 +98,13 @@ PprofCheckMergeInput(const Pprof *pprof, MergeMode mode, int frames)
 	/* other flags are set only on partial layouts, which never leave a merge */
 	if (pprof->flags != PPROF_FLAG_PGO_PROJECTION)
 		elog(ERROR, "pprof layout flags %u in a merge input", pprof->flags);
-	if (version != PPROF_PROJECTION_VERSION && version != PPROF_PROJECTION_COMPACT)
+	if (version != PPROF_PROJECTION_VERSION && version != PPROF_PROJECTION_COMPACT &&
+		version != PPROF_PROJECTION_HASHED)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("unsupported pgo projection version %d", version),
-				 errdetail("This build of the pprof extension reads versions %d and %d.",
-						   PPROF_PROJECTION_VERSION, PPROF_PROJECTION_COMPACT)));
+				 errdetail("This build of the pprof extension reads versions %d to %d.",
+						   PPROF_PROJECTION_VERSION, PPROF_PROJECTION_HASHED)));
 	if (mode == MERGE_LOSSLESS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -113,6 +113,16 @@ struct MergeState
 	PprofInterner pgo_contents;
 	uint32	   *pgo_content_location;	/* per content: state location */
 	uint32		pgo_content_cap;
+	/*
+	 * MERGE_PGO: state samples by the stack hashes of compact projections,
+	 * and per state location the content it was first mapped from, which a
+	 * stack found by its hash is checked against (pprof_merge_pgo_stacks.c)
+	 */
+	struct PgoStackSlot *pgo_stacks;
+	uint32		pgo_stacks_mask;	/* slots - 1, a power of two minus one */
+	uint32		pgo_stacks_n;
+	uint32	   *pgo_location_content;
+	uint32		pgo_location_content_cap;
 	uint32	   *deny;			/* string ids of denylisted names */
 	int			n_deny;
 	uint32		sid_samples,
@@ -263,6 +273,13 @@ extern void MergePgoInit(MergeState *s);
 extern uint32 MergePgoFunctionName(MergeState *s, uint32 name);
 extern bool MergePgoUsable(MergeState *s, const PprofView *v, double weight, PgoInput *in);
 extern void MergePgoAdd(MergeState *s, InputMap *m, const PgoInput *in);
+
+/* pprof_merge_pgo_stacks.c: pgo_merge's stacks found by their stored hash */
+extern void MergePgoStacksInit(MergeState *s);
+extern uint32 MergePgoFindStack(MergeState *s, InputMap *m, const PprofCompactSamples *cs,
+								uint32 stack);
+extern void MergePgoRememberStack(MergeState *s, uint32 hash, uint32 sample);
+extern void MergePgoRememberContent(MergeState *s, uint32 location, uint32 content);
 
 /* pprof_merge_output.c: the canonical (content) order */
 extern int	MergeCompareStrings(const MergeState *s, uint32 a, uint32 b);

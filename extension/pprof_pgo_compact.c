@@ -13,7 +13,10 @@
  * enough to store without TOAST compression, and pgo_merge reads it
  * without building its samples, looking a row's sample keys up once per
  * distinct stack instead of once per sample (pprof_merge_pgo.c;
- * BENCHMARKS.md, "Merge path").
+ * BENCHMARKS.md, "Merge path"). Version 3 adds each stack's content hash
+ * (PprofStackHash), which pgo_merge looks up before building any key
+ * (pprof_merge_pgo_stacks.c); version-2 values, which rows stored by
+ * earlier builds hold, are read as before.
  *
  * Expanding it gives back the version-1 layout byte for byte (ids,
  * addresses and order included), so every other function reads a compact
@@ -32,7 +35,8 @@
  *	stacks			depth (n_stacks), locations (n_stack_locations), then
  *					the stacks whose synthetic addresses (pprof_merge_pgo.c)
  *					are not 0, 1, 2...: their indexes (n_odd_stacks), and
- *					their synthetic addresses (their depths' sum)
+ *					their synthetic addresses (their depths' sum); version 3
+ *					only: their content hashes (n_stacks)
  *	samples			stack, then each sample type's values (n_samples each)
  * then, in the last extra_bytes, what only the expansion needs, as varints:
  *	function ids	n_functions * (id - previous id)
@@ -113,6 +117,10 @@ static void GetIndexColumn(Reader *r, uint32 n, uint32 bound, const char *what,
 						   uint32 *out);
 pg_noreturn static void Corrupted(const char *detail);
 static Pprof *Decode(const Pprof *c, PprofCompactSamples *cs);
+static inline uint64 HashMix(uint64 h, uint64 w);
+static uint64 HashName(const char *name, uint32 len, int64 start_line);
+static uint32 StackHash(const PprofView *v, const uint64 *function_hash,
+						const uint32 *locations, const uint64 *synth, uint32 depth);
 
 static void
 PutVarint(StringInfo buf, uint64 v)
@@ -345,7 +353,84 @@ bool
 PprofIsCompactProjection(const Pprof *pprof)
 {
 	return pprof->flags == PPROF_FLAG_PGO_PROJECTION &&
-		(pprof->reserved >> 8) == PPROF_PROJECTION_COMPACT;
+		((pprof->reserved >> 8) == PPROF_PROJECTION_COMPACT ||
+		 (pprof->reserved >> 8) == PPROF_PROJECTION_HASHED);
+}
+
+/*
+ * The stack hashes of version 3 are stored: what follows must never change
+ * (a row hashed another way still merges to the same bytes, through its
+ * content, but finds nothing by its hashes). Words are mixed by a multiply,
+ * names read 8 bytes at a time little-endian, so every platform agrees.
+ */
+static inline uint64
+HashMix(uint64 h, uint64 w)
+{
+	return (((h << 23) | (h >> 41)) ^ w) * UINT64CONST(0x9E3779B97F4A7C15);
+}
+
+/* The hash of a function's content: its name's bytes and its start line. */
+static uint64
+HashName(const char *name, uint32 len, int64 start_line)
+{
+	uint64		h = HashMix(UINT64CONST(0x243F6A8885A308D3), (uint64) start_line);
+	uint32		i = 0;
+
+	h = HashMix(h, len);
+	for (; i + 8 <= len; i += 8)
+	{
+		uint64		w;
+
+		memcpy(&w, name + i, 8);
+		h = HashMix(h, LE64(w));
+	}
+	if (i < len)
+	{
+		uint64		w = 0;
+		int			b;
+
+		for (b = 0; i < len; i++, b++)
+			w |= (uint64) (uint8) name[i] << (8 * b);
+		h = HashMix(h, w);
+	}
+	return h;
+}
+
+/*
+ * The content hash of a projected stack: its depth, and per frame its
+ * synthetic address and its location's lines (function content, line).
+ * That is exactly what pgo_merge's key of the stack is made of
+ * (pprof_merge_pgo.c), so equal stacks of any rows hash alike; pgo_merge
+ * checks a stack found by its hash by content all the same.
+ */
+static uint32
+StackHash(const PprofView *v, const uint64 *function_hash, const uint32 *locations,
+		  const uint64 *synth, uint32 depth)
+{
+	uint64		h = HashMix(UINT64CONST(0x13198A2E03707344), depth);
+	uint32		k;
+	uint32		j;
+
+	for (k = 0; k < depth; k++)
+	{
+		const PprofLocation *l = &v->locations[locations[k]];
+
+		h = HashMix(h, synth[k] | ((uint64) l->n_lines << 32));
+		for (j = 0; j < l->n_lines; j++)
+		{
+			const PprofLine *line = &v->lines[l->first_line + j];
+
+			h = HashMix(h, function_hash[line->function]);
+			h = HashMix(h, (uint64) line->line);
+		}
+	}
+	/* murmur3's fmix64 */
+	h ^= h >> 33;
+	h *= UINT64CONST(0xFF51AFD7ED558CCD);
+	h ^= h >> 33;
+	h *= UINT64CONST(0xC4CEB9FE1A85EC53);
+	h ^= h >> 33;
+	return (uint32) h;
 }
 
 /*
@@ -355,6 +440,18 @@ PprofIsCompactProjection(const Pprof *pprof)
 Pprof *
 PprofCompactProjection(const PprofView *v)
 {
+	return PprofCompactProjectionAs(v, PPROF_PROJECTION_HASHED, PG_UINT32_MAX);
+}
+
+/*
+ * ... in projection version (PPROF_PROJECTION_COMPACT or _HASHED), its
+ * stack hashes ANDed with hash_mask. Only fuzz/merge_fuzz.c asks for other
+ * than the above: for values of version 2, as rows stored by earlier
+ * builds hold, and for colliding hashes, which must merge alike.
+ */
+Pprof *
+PprofCompactProjectionAs(const PprofView *v, int version, uint32 hash_mask)
+{
 	const Pprof *h = v->hdr;
 	PprofPgoCompact hdr;
 	PprofInterner stacks;
@@ -362,6 +459,8 @@ PprofCompactProjection(const PprofView *v)
 	uint32	   *sample_stack;
 	uint64	   *col;
 	uint64	   *odd;
+	uint64	   *function_hash;
+	uint64	   *hashes;
 	uint64		prev_id;
 	uint64		prev_addr;
 	int			extra_start;
@@ -375,7 +474,8 @@ PprofCompactProjection(const PprofView *v)
 	memset(&hdr, 0, sizeof(hdr));
 	hdr.version = PPROF_LAYOUT_VERSION;
 	hdr.flags = PPROF_FLAG_PGO_PROJECTION;
-	hdr.reserved = (uint16) ((PPROF_PROJECTION_COMPACT << 8) | (h->reserved & 0xff));
+	Assert(version == PPROF_PROJECTION_COMPACT || version == PPROF_PROJECTION_HASHED);
+	hdr.reserved = (uint16) ((version << 8) | (h->reserved & 0xff));
 	hdr.time_nanos = h->time_nanos;
 	hdr.duration_nanos = h->duration_nanos;
 	hdr.period = h->period;
@@ -474,7 +574,14 @@ PprofCompactProjection(const PprofView *v)
 	 * The synthetic addresses pgo_merge gives a stack's frames: each the
 	 * depth where its address first occurs. Only the stacks where that is
 	 * not the frame's own depth are written, so the merge reads no address.
+	 * Each stack's content hash, which needs them, is made on the way.
 	 */
+	function_hash = palloc_extended(sizeof(uint64) * Max(h->n_functions, 1), MCXT_ALLOC_HUGE);
+	for (i = 0; i < h->n_functions; i++)
+		function_hash[i] = HashName(PprofString(v, v->functions[i].name),
+									PprofStringLength(v, v->functions[i].name),
+									v->functions[i].start_line);
+	hashes = palloc_extended(sizeof(uint64) * Max(stacks.n, 1), MCXT_ALLOC_HUGE);
 	odd = palloc_extended(sizeof(uint64) * Max(hdr.n_stack_locations, 1), MCXT_ALLOC_HUGE);
 	n = 0;
 	for (i = 0; i < stacks.n; i++)
@@ -500,6 +607,7 @@ PprofCompactProjection(const PprofView *v)
 				}
 			}
 		}
+		hashes[i] = StackHash(v, function_hash, locs, &col[n], depth) & hash_mask;
 		if (!same)
 		{
 			odd[hdr.n_odd_stacks++] = i;
@@ -508,7 +616,11 @@ PprofCompactProjection(const PprofView *v)
 	}
 	PutColumn(&body, odd, hdr.n_odd_stacks);
 	PutColumn(&body, col, n);
+	if (version == PPROF_PROJECTION_HASHED)
+		PutColumn(&body, hashes, stacks.n);
 	pfree(odd);
+	pfree(hashes);
+	pfree(function_hash);
 
 	for (i = 0; i < h->n_samples; i++)
 		col[i] = sample_stack[i];
@@ -604,6 +716,7 @@ Decode(const Pprof *c, PprofCompactSamples *cs)
 	uint32	   *stack_first;
 	uint32	   *stack_locations;
 	uint32	   *stack_synth;
+	uint32	   *stack_hash = NULL;
 	uint32	   *sample_stack;
 	int64	   *values;
 	uint64		prev_id;
@@ -817,6 +930,20 @@ Decode(const Pprof *c, PprofCompactSamples *cs)
 		}
 	}
 
+	/* version 3: the stacks' hashes (a hint: pgo_merge checks what it finds) */
+	if ((c->reserved >> 8) == PPROF_PROJECTION_HASHED)
+	{
+		if (cs)
+		{
+			stack_hash = palloc_extended(sizeof(uint32) * Max(hdr.n_stacks, 1), MCXT_ALLOC_HUGE);
+			GetColumn(&r, hdr.n_stacks, col);
+			for (i = 0; i < hdr.n_stacks; i++)
+				stack_hash[i] = (uint32) col[i];
+		}
+		else
+			GetColumn(&r, hdr.n_stacks, NULL);
+	}
+
 	/* samples: their stacks and values */
 	sample_stack = palloc_extended(sizeof(uint32) * Max(hdr.n_samples, 1), MCXT_ALLOC_HUGE);
 	GetIndexColumn(&r, hdr.n_samples, hdr.n_stacks, "stack", sample_stack);
@@ -848,6 +975,8 @@ Decode(const Pprof *c, PprofCompactSamples *cs)
 		cs->stack_first = stack_first;
 		cs->stack_locations = stack_locations;
 		cs->stack_synth = stack_synth;
+		cs->stack_hash = stack_hash;
+		cs->frames = frames;
 		return result;
 	}
 
