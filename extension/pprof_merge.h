@@ -78,7 +78,12 @@ typedef struct PprofCompactSamples
 	uint32	   *stack_depth;	/* per stack */
 	uint32	   *stack_first;	/* per stack: where it starts in stack_locations */
 	uint32	   *stack_locations;	/* location indexes, stack after stack */
-	uint32	   *stack_synth;	/* ... their synthetic addresses (pprof_merge_pgo.c) */
+	/*
+	 * ... their slots: location * frames + synthetic address
+	 * (pprof_merge_pgo.c), the index of pgo_merge's map of the row when it
+	 * reads all frames the projection keeps
+	 */
+	uint32	   *stack_slot;
 	/*
 	 * per stack: its content hash (PprofStackHash), for the frames the
 	 * projection keeps; NULL when the value has none (version 2)

@@ -39,7 +39,7 @@ pg_noreturn static void PgoWeightOutOfRange(int64 raw);
 static uint32 PgoStackSample(MergeState *s, InputMap *m, const PprofCompactSamples *cs,
 							 uint32 stack, bool by_hash);
 static uint32 PgoSampleKey(MergeState *s, InputMap *m, const uint32 *stack, uint32 depth,
-						   const uint32 *synth);
+						   const uint32 *slot, uint32 frames);
 static uint32 PgoFunctionContent(MergeState *s, InputMap *m, uint32 index);
 static uint32 PgoMapLocation(MergeState *s, InputMap *m, uint32 index, uint32 synth);
 
@@ -286,7 +286,7 @@ MergePgoAdd(MergeState *s, InputMap *m, const PgoInput *in)
 			const PprofSample *smp = &v->samples[i];
 
 			MergeAddSample(s, m->key,
-						   PgoSampleKey(s, m, &v->stack[smp->first_location], smp->depth, NULL),
+						   PgoSampleKey(s, m, &v->stack[smp->first_location], smp->depth, NULL, 0),
 						   weights);
 		}
 	}
@@ -310,8 +310,8 @@ PgoStackSample(MergeState *s, InputMap *m, const PprofCompactSamples *cs, uint32
 			return sample;
 	}
 	sample = MergeSampleIndex(s, m->key,
-							  PgoSampleKey(s, m, &cs->stack_locations[first],
-										   cs->stack_depth[stack], &cs->stack_synth[first]));
+							  PgoSampleKey(s, m, &cs->stack_locations[first], cs->stack_depth[stack],
+										   &cs->stack_slot[first], cs->frames));
 	if (by_hash)
 		MergePgoRememberStack(s, cs->stack_hash[stack], sample);
 	return sample;
@@ -356,12 +356,13 @@ PgoWeight(int64 raw, double scale)
 /*
  * Build the PGO key of a sample whose stack is the depth location indexes
  * at stack in m->key (its pgo_frames leaf-most locations, with synthetic
- * addresses: synth's, else from the locations' addresses); returns its
+ * addresses: from a compact projection's slots, location * frames +
+ * synthetic address, else from the locations' addresses); returns its
  * length in words.
  */
 static uint32
 PgoSampleKey(MergeState *s, InputMap *m, const uint32 *stack, uint32 depth,
-			 const uint32 *synth)
+			 const uint32 *slot, uint32 frames)
 {
 	uint32	   *key = m->key;
 	uint64		addrs[MAX_PGO_FRAMES];
@@ -376,8 +377,8 @@ PgoSampleKey(MergeState *s, InputMap *m, const uint32 *stack, uint32 depth,
 		uint32		at = k;
 		uint32		j;
 
-		if (synth)
-			at = synth[k];
+		if (slot)
+			at = slot[k] - li * frames;
 		else
 		{
 			addrs[k] = m->v->locations[li].address;

@@ -36,7 +36,7 @@ typedef struct PgoStackSlot
 
 static void GrowStacks(MergeState *s);
 static bool FunctionMatches(MergeState *s, InputMap *m, uint32 function, uint32 content);
-static bool LocationMatches(MergeState *s, InputMap *m, uint32 index, uint32 synth,
+static bool LocationMatches(MergeState *s, InputMap *m, uint32 index, uint32 slot,
 							uint32 location);
 
 /* The empty tables of a new pgo_merge state. */
@@ -153,17 +153,19 @@ FunctionMatches(MergeState *s, InputMap *m, uint32 function, uint32 content)
 }
 
 /*
- * Is input location index at synthetic address synth, by content, state
- * location? Compared with the content the location was mapped from
- * ([synth, n_lines, {function content, line (2)}*]); an equal one is the
- * input's from then on, as PgoMapLocation would have made it.
+ * Is input location index, at map slot slot (index * pgo_frames + its
+ * synthetic address), by content, state location? Compared with the
+ * content the location was mapped from ([synth, n_lines, {function
+ * content, line (2)}*]); an equal one is the input's from then on, as
+ * PgoMapLocation would have made it.
  */
 static bool
-LocationMatches(MergeState *s, InputMap *m, uint32 index, uint32 synth, uint32 location)
+LocationMatches(MergeState *s, InputMap *m, uint32 index, uint32 slot, uint32 location)
 {
 	const PprofView *v = m->v;
 	const PprofLocation *l = &v->locations[index];
 	const uint32 *key;
+	uint32		synth = slot - index * s->pgo_frames;
 	uint32		content;
 	uint32		k;
 
@@ -184,7 +186,7 @@ LocationMatches(MergeState *s, InputMap *m, uint32 index, uint32 synth, uint32 l
 			!FunctionMatches(s, m, line->function, kl[0]))
 			return false;
 	}
-	m->locations[index * s->pgo_frames + synth] = location;
+	m->locations[slot] = location;
 	return true;
 }
 
@@ -201,7 +203,8 @@ MergePgoFindStack(MergeState *s, InputMap *m, const PprofCompactSamples *cs, uin
 	uint32		hash = cs->stack_hash[stack];
 	uint32		depth = cs->stack_depth[stack];
 	const uint32 *locations = &cs->stack_locations[cs->stack_first[stack]];
-	const uint32 *synth = &cs->stack_synth[cs->stack_first[stack]];
+	const uint32 *slots = &cs->stack_slot[cs->stack_first[stack]];
+	const uint32 *map = m->locations;
 	uint32		b;
 
 	for (b = hash & s->pgo_stacks_mask; s->pgo_stacks[b].sample != 0;
@@ -220,11 +223,10 @@ MergePgoFindStack(MergeState *s, InputMap *m, const PprofCompactSamples *cs, uin
 			continue;
 		for (k = 0; k < depth; k++)
 		{
-			uint32		mapped = m->locations[locations[k] * s->pgo_frames + synth[k]];
+			uint32		mapped = map[slots[k]];
 
-			if (mapped == NO_INDEX ?
-				!LocationMatches(s, m, locations[k], synth[k], key[1 + k]) :
-				mapped != key[1 + k])
+			if (mapped != key[1 + k] &&
+				(mapped != NO_INDEX || !LocationMatches(s, m, locations[k], slots[k], key[1 + k])))
 				break;
 		}
 		if (k == depth)

@@ -715,7 +715,7 @@ Decode(const Pprof *c, PprofCompactSamples *cs)
 	uint32	   *stack_depth;
 	uint32	   *stack_first;
 	uint32	   *stack_locations;
-	uint32	   *stack_synth;
+	uint32	   *stack_slot = NULL;
 	uint32	   *stack_hash = NULL;
 	uint32	   *sample_stack;
 	int64	   *values;
@@ -844,22 +844,17 @@ Decode(const Pprof *c, PprofCompactSamples *cs)
 		f->start_line = Unzigzag(col[i]);
 	}
 
-	/* pgo_merge reads no address: the stacks give its synthetic ones */
-	if (cs)
-		memset(col, 0, sizeof(uint64) * hdr.n_locations);
+	/*
+	 * pgo_merge reads of a location only its lines: no address (the stacks
+	 * give its synthetic ones), id or mapping; of a line no column
+	 */
 	GetColumn(&r, hdr.n_locations, cs ? NULL : col);
 	GetIndexColumn(&r, hdr.n_locations, hdr.n_lines + 1, "line count", idx);
-	prev_addr = 0;
 	pos = 0;
 	for (i = 0; i < hdr.n_locations; i++)
 	{
 		PprofLocation *l = unconstify(PprofLocation *, &v.locations[i]);
 
-		l->id = 0;
-		l->address = prev_addr + (uint64) Unzigzag(col[i]);
-		prev_addr = l->address;
-		l->mapping = PPROF_NO_MAPPING;
-		l->is_folded = 0;
 		l->first_line = pos;
 		l->n_lines = idx[i];
 		if (idx[i] > hdr.n_lines - pos)
@@ -868,6 +863,20 @@ Decode(const Pprof *c, PprofCompactSamples *cs)
 	}
 	if (pos != hdr.n_lines)
 		Corrupted("Its locations do not have the lines its header counts.");
+	if (cs == NULL)
+	{
+		prev_addr = 0;
+		for (i = 0; i < hdr.n_locations; i++)
+		{
+			PprofLocation *l = unconstify(PprofLocation *, &v.locations[i]);
+
+			l->id = 0;
+			l->address = prev_addr + (uint64) Unzigzag(col[i]);
+			prev_addr = l->address;
+			l->mapping = PPROF_NO_MAPPING;
+			l->is_folded = 0;
+		}
+	}
 
 	GetIndexColumn(&r, hdr.n_lines, hdr.n_functions, "function", idx);
 	GetColumn(&r, hdr.n_lines, col);
@@ -876,9 +885,17 @@ Decode(const Pprof *c, PprofCompactSamples *cs)
 		PprofLine  *line = unconstify(PprofLine *, &v.lines[i]);
 
 		line->function = idx[i];
-		line->padding = 0;
 		line->line = Unzigzag(col[i]);
-		line->column = 0;
+	}
+	if (cs == NULL)
+	{
+		for (i = 0; i < hdr.n_lines; i++)
+		{
+			PprofLine  *line = unconstify(PprofLine *, &v.lines[i]);
+
+			line->padding = 0;
+			line->column = 0;
+		}
 	}
 
 	/* stacks: depths, then their locations back to back */
@@ -899,12 +916,26 @@ Decode(const Pprof *c, PprofCompactSamples *cs)
 		Corrupted("Its stacks do not have the locations its header counts.");
 	GetIndexColumn(&r, hdr.n_stack_locations, hdr.n_locations, "location", stack_locations);
 
-	/* synthetic addresses: 0, 1, 2... but for the odd stacks listed */
-	stack_synth = palloc_extended(sizeof(uint32) * Max(hdr.n_stack_locations, 1),
-								  MCXT_ALLOC_HUGE);
-	for (i = 0; i < hdr.n_stacks; i++)
-		for (k = 0; k < stack_depth[i]; k++)
-			stack_synth[stack_first[i] + k] = k;
+	/*
+	 * pgo_merge maps a frame by its location and synthetic address (0, 1,
+	 * 2... but for the odd stacks listed): its slot, location * frames +
+	 * synthetic address, an index of the merge's map of the row
+	 */
+	if (cs)
+	{
+		if ((uint64) hdr.n_locations * frames > PG_UINT32_MAX)
+			Corrupted("Its header's counts do not fit its size.");
+		stack_slot = palloc_extended(sizeof(uint32) * Max(hdr.n_stack_locations, 1),
+									 MCXT_ALLOC_HUGE);
+		for (i = 0; i < hdr.n_stacks; i++)
+		{
+			const uint32 *locs = &stack_locations[stack_first[i]];
+			uint32	   *slot = &stack_slot[stack_first[i]];
+
+			for (k = 0; k < stack_depth[i]; k++)
+				slot[k] = locs[k] * frames + k;
+		}
+	}
 	if (hdr.n_odd_stacks > hdr.n_stacks)
 		Corrupted("Its header's counts do not fit its size.");
 	GetIndexColumn(&r, hdr.n_odd_stacks, hdr.n_stacks, "stack", idx);
@@ -919,14 +950,14 @@ Decode(const Pprof *c, PprofCompactSamples *cs)
 	pos = 0;
 	for (i = 0; i < hdr.n_odd_stacks; i++)
 	{
-		uint32	   *synth = &stack_synth[stack_first[idx[i]]];
-
 		for (k = 0; k < stack_depth[idx[i]]; k++)
 		{
 			/* the depth where the frame's address first occurs */
 			if (col[pos] > k)
 				Corrupted("A synthetic address is deeper than its frame.");
-			synth[k] = (uint32) col[pos++];
+			if (cs)
+				stack_slot[stack_first[idx[i]] + k] -= k - (uint32) col[pos];
+			pos++;
 		}
 	}
 
@@ -974,7 +1005,7 @@ Decode(const Pprof *c, PprofCompactSamples *cs)
 		cs->stack_depth = stack_depth;
 		cs->stack_first = stack_first;
 		cs->stack_locations = stack_locations;
-		cs->stack_synth = stack_synth;
+		cs->stack_slot = stack_slot;
 		cs->stack_hash = stack_hash;
 		cs->frames = frames;
 		return result;
@@ -1038,7 +1069,6 @@ Decode(const Pprof *c, PprofCompactSamples *cs)
 	pfree(stack_depth);
 	pfree(stack_first);
 	pfree(stack_locations);
-	pfree(stack_synth);
 	pfree(sample_stack);
 	return result;
 }
