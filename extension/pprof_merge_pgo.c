@@ -36,6 +36,7 @@ static double PgoNormalization(const PprofView *v, const PgoInput *in,
 								double count_scale, double period);
 static inline int64 PgoWeight(int64 raw, double scale);
 pg_noreturn static void PgoWeightOutOfRange(int64 raw);
+static void PgoAddCompact(MergeState *s, InputMap *m, const PgoInput *in);
 static uint32 PgoStackSample(MergeState *s, InputMap *m, const PprofCompactSamples *cs,
 							 uint32 stack, bool by_hash);
 static uint32 PgoSampleKey(MergeState *s, InputMap *m, const uint32 *stack, uint32 depth,
@@ -229,27 +230,16 @@ void
 MergePgoAdd(MergeState *s, InputMap *m, const PgoInput *in)
 {
 	const PprofView *v = m->v;
-	const PprofCompactSamples *cs = in->compact;
-	uint32	   *stack_sample = NULL;
-	bool		by_hash;
 	uint32		i;
 
 	MergeAddHeader(s, m);
 	if (in->reads_ns)
 		s->pgo_nanoseconds = true;
-
-	/*
-	 * Samples with one stack have one key: with the stack indexes of a
-	 * compact projection, a stack's key is built and looked up once, its
-	 * state sample index kept here.
-	 */
-	if (cs)
+	if (in->compact)
 	{
-		stack_sample = palloc_extended(sizeof(uint32) * Max(cs->n_stacks, 1), MCXT_ALLOC_HUGE);
-		memset(stack_sample, 0xff, sizeof(uint32) * cs->n_stacks);
+		PgoAddCompact(s, m, in);
+		return;
 	}
-	/* a stack's hash covers its whole projected stack: the key's, if all of it is read */
-	by_hash = cs && cs->stack_hash && cs->frames == s->pgo_frames;
 
 	for (i = 0; i < in->n_samples; i++)
 	{
@@ -273,15 +263,6 @@ MergePgoAdd(MergeState *s, InputMap *m, const PgoInput *in)
 			weights[0] = PgoWeight(vals[in->value_index], in->count_scale);
 			weights[1] = PgoWeight(vals[in->ns_index], in->ns_scale);
 		}
-		if (cs)
-		{
-			uint32		st = cs->sample_stack[i];
-
-			if (stack_sample[st] == NO_INDEX)
-				stack_sample[st] = PgoStackSample(s, m, cs, st, by_hash);
-			MergeAddValues(s, stack_sample[st], weights);
-		}
-		else
 		{
 			const PprofSample *smp = &v->samples[i];
 
@@ -289,6 +270,51 @@ MergePgoAdd(MergeState *s, InputMap *m, const PgoInput *in)
 						   PgoSampleKey(s, m, &v->stack[smp->first_location], smp->depth, NULL, 0),
 						   weights);
 		}
+	}
+}
+
+/*
+ * The samples of a compact projection (never a partial state). Samples
+ * with one stack have one key: each stack's state sample is found once
+ * (PgoStackSample) and kept here. The state's two value slots are summed
+ * in place, as MergeAddValues() sums them.
+ */
+static void
+PgoAddCompact(MergeState *s, InputMap *m, const PgoInput *in)
+{
+	const PprofCompactSamples *cs = in->compact;
+	const int64 *vals = in->values;
+	uint32		n_types = in->n_types;
+	int			value_index = in->value_index;
+	int			ns_index = in->ns_index;
+	double		count_scale = in->count_scale;
+	double		ns_scale = in->ns_scale;
+	uint32	   *stack_sample;
+	bool		by_hash;
+	uint32		i;
+
+	Assert(s->n_value_slots == 2 && !in->partial);
+	stack_sample = palloc_extended(sizeof(uint32) * Max(cs->n_stacks, 1), MCXT_ALLOC_HUGE);
+	memset(stack_sample, 0xff, sizeof(uint32) * cs->n_stacks);
+	/* a stack's hash covers its whole projected stack: the key's, if all of it is read */
+	by_hash = cs->stack_hash && cs->frames == s->pgo_frames;
+
+	for (i = 0; i < in->n_samples; i++, vals += n_types)
+	{
+		uint32		st;
+		int64	   *acc;
+
+		if ((i & 0x3ff) == 0)
+			CHECK_FOR_INTERRUPTS();
+		/* what the compiler would skip */
+		if (vals[value_index] == 0)
+			continue;
+		st = cs->sample_stack[i];
+		if (stack_sample[st] == NO_INDEX)
+			stack_sample[st] = PgoStackSample(s, m, cs, st, by_hash);
+		acc = &s->values[(Size) stack_sample[st] * 2];
+		acc[0] = (int64) ((uint64) acc[0] + (uint64) PgoWeight(vals[value_index], count_scale));
+		acc[1] = (int64) ((uint64) acc[1] + (uint64) PgoWeight(vals[ns_index], ns_scale));
 	}
 }
 
