@@ -115,6 +115,11 @@ static uint64 ColumnValue(const uint8 *p, int width, uint32 i);
 static void GetColumn(Reader *r, uint32 n, uint64 *out);
 static void GetIndexColumn(Reader *r, uint32 n, uint32 bound, const char *what,
 						   uint32 *out);
+static void GetIndexColumnTo(Reader *r, uint32 n, uint32 bound, const char *what,
+							 void *out, Size stride);
+static void GetSignedColumnTo(Reader *r, uint32 n, void *out, Size stride);
+static void GetStackLocations(Reader *r, uint32 n_stacks, const uint32 *depth, uint32 n,
+							  uint32 bound, uint32 frames, uint32 *locations, uint32 *slot);
 pg_noreturn static void Corrupted(const char *detail);
 static Pprof *Decode(const Pprof *c, PprofCompactSamples *cs);
 static inline uint64 HashMix(uint64 h, uint64 w);
@@ -279,8 +284,12 @@ ValuesLoop(const uint8 *p, int width, uint32 n, uint64 *out)
 		out[i] = ColumnValue(p, width, i);
 }
 
+/*
+ * Indexes (and below, signed values) are stored straight into the field
+ * they fill, stride bytes apart: one pass, no copy through a scratch array.
+ */
 static pg_attribute_always_inline bool
-IndexesLoop(const uint8 *p, int width, uint32 n, uint32 bound, uint32 *out)
+IndexesLoop(const uint8 *p, int width, uint32 n, uint32 bound, char *out, Size stride)
 {
 	bool		bad = false;
 	uint32		i;
@@ -290,7 +299,45 @@ IndexesLoop(const uint8 *p, int width, uint32 n, uint32 bound, uint32 *out)
 		uint64		x = ColumnValue(p, width, i);
 
 		bad |= x >= bound;
-		out[i] = (uint32) x;
+		*(uint32 *) (out + i * stride) = (uint32) x;
+	}
+	return bad;
+}
+
+static pg_attribute_always_inline void
+SignedLoop(const uint8 *p, int width, uint32 n, char *out, Size stride)
+{
+	uint32		i;
+
+	for (i = 0; i < n; i++)
+		*(int64 *) (out + i * stride) = Unzigzag(ColumnValue(p, width, i));
+}
+
+/*
+ * The stacks' locations, and each frame's slot: location * frames + its
+ * depth (the synthetic address of all but the odd stacks, which the
+ * caller corrects)
+ */
+static pg_attribute_always_inline bool
+StackLoop(const uint8 *p, int width, uint32 n_stacks, const uint32 *depth, uint32 bound,
+		  uint32 frames, uint32 *locations, uint32 *slot)
+{
+	bool		bad = false;
+	uint32		pos = 0;
+	uint32		i;
+
+	for (i = 0; i < n_stacks; i++)
+	{
+		uint32		k;
+
+		for (k = 0; k < depth[i]; k++, pos++)
+		{
+			uint64		x = ColumnValue(p, width, pos);
+
+			bad |= x >= bound;
+			locations[pos] = (uint32) x;
+			slot[pos] = (uint32) x * frames + k;
+		}
 	}
 	return bad;
 }
@@ -325,6 +372,13 @@ GetColumn(Reader *r, uint32 n, uint64 *out)
 static void
 GetIndexColumn(Reader *r, uint32 n, uint32 bound, const char *what, uint32 *out)
 {
+	GetIndexColumnTo(r, n, bound, what, out, sizeof(uint32));
+}
+
+/* ... into the uint32 fields at out, stride bytes apart. */
+static void
+GetIndexColumnTo(Reader *r, uint32 n, uint32 bound, const char *what, void *out, Size stride)
+{
 	const uint8 *p;
 	int			width = ColumnStart(r, n, &p);
 	bool		bad;
@@ -332,20 +386,75 @@ GetIndexColumn(Reader *r, uint32 n, uint32 bound, const char *what, uint32 *out)
 	switch (width)
 	{
 		case 1:
-			bad = IndexesLoop(p, 1, n, bound, out);
+			bad = IndexesLoop(p, 1, n, bound, out, stride);
 			break;
 		case 2:
-			bad = IndexesLoop(p, 2, n, bound, out);
+			bad = IndexesLoop(p, 2, n, bound, out, stride);
 			break;
 		case 4:
-			bad = IndexesLoop(p, 4, n, bound, out);
+			bad = IndexesLoop(p, 4, n, bound, out, stride);
 			break;
 		default:
-			bad = IndexesLoop(p, 8, n, bound, out);
+			bad = IndexesLoop(p, 8, n, bound, out, stride);
 			break;
 	}
 	if (bad)
 		Corrupted(psprintf("A %s index is out of range (%u).", what, bound));
+}
+
+/* A column of n zigzag-encoded values into the int64 fields at out, stride bytes apart. */
+static void
+GetSignedColumnTo(Reader *r, uint32 n, void *out, Size stride)
+{
+	const uint8 *p;
+	int			width = ColumnStart(r, n, &p);
+
+	switch (width)
+	{
+		case 1:
+			SignedLoop(p, 1, n, out, stride);
+			break;
+		case 2:
+			SignedLoop(p, 2, n, out, stride);
+			break;
+		case 4:
+			SignedLoop(p, 4, n, out, stride);
+			break;
+		default:
+			SignedLoop(p, 8, n, out, stride);
+			break;
+	}
+}
+
+/*
+ * The column of the n frames of n_stacks stacks of depth: locations below
+ * bound into locations, and their slots (StackLoop) into slot.
+ */
+static void
+GetStackLocations(Reader *r, uint32 n_stacks, const uint32 *depth, uint32 n, uint32 bound,
+				  uint32 frames, uint32 *locations, uint32 *slot)
+{
+	const uint8 *p;
+	int			width = ColumnStart(r, n, &p);
+	bool		bad;
+
+	switch (width)
+	{
+		case 1:
+			bad = StackLoop(p, 1, n_stacks, depth, bound, frames, locations, slot);
+			break;
+		case 2:
+			bad = StackLoop(p, 2, n_stacks, depth, bound, frames, locations, slot);
+			break;
+		case 4:
+			bad = StackLoop(p, 4, n_stacks, depth, bound, frames, locations, slot);
+			break;
+		default:
+			bad = StackLoop(p, 8, n_stacks, depth, bound, frames, locations, slot);
+			break;
+	}
+	if (bad)
+		Corrupted(psprintf("A location index is out of range (%u).", bound));
 }
 
 /* Is pprof a compact projection (to be expanded before reading it)? */
@@ -830,36 +939,30 @@ Decode(const Pprof *c, PprofCompactSamples *cs)
 		}
 	}
 
-	GetIndexColumn(&r, hdr.n_functions, hdr.n_strings, "string", idx);
-	GetColumn(&r, hdr.n_functions, col);
-	for (i = 0; i < hdr.n_functions; i++)
-	{
-		PprofFunction *f = unconstify(PprofFunction *, &v.functions[i]);
-
-		f->id = 0;
-		f->name = idx[i];
-		f->system_name = 0;
-		f->filename = 0;
-		f->padding = 0;
-		f->start_line = Unzigzag(col[i]);
-	}
-
 	/*
-	 * pgo_merge reads of a location only its lines: no address (the stacks
-	 * give its synthetic ones), id or mapping; of a line no column
+	 * The columns go straight into the layout's fields. pgo_merge reads of
+	 * a function its name and start line; of a location its lines: no
+	 * address (the stacks give its synthetic ones), id or mapping; of a
+	 * line no column. An expanded layout was zeroed (PprofLayoutAlloc) and
+	 * gets the rest below.
 	 */
+	GetIndexColumnTo(&r, hdr.n_functions, hdr.n_strings, "string",
+					 unconstify(uint32 *, &v.functions->name), sizeof(PprofFunction));
+	GetSignedColumnTo(&r, hdr.n_functions, unconstify(int64 *, &v.functions->start_line),
+					  sizeof(PprofFunction));
+
 	GetColumn(&r, hdr.n_locations, cs ? NULL : col);
-	GetIndexColumn(&r, hdr.n_locations, hdr.n_lines + 1, "line count", idx);
+	GetIndexColumnTo(&r, hdr.n_locations, hdr.n_lines + 1, "line count",
+					 unconstify(uint32 *, &v.locations->n_lines), sizeof(PprofLocation));
 	pos = 0;
 	for (i = 0; i < hdr.n_locations; i++)
 	{
 		PprofLocation *l = unconstify(PprofLocation *, &v.locations[i]);
 
 		l->first_line = pos;
-		l->n_lines = idx[i];
-		if (idx[i] > hdr.n_lines - pos)
+		if (l->n_lines > hdr.n_lines - pos)
 			Corrupted("Its locations have more lines than its header counts.");
-		pos += idx[i];
+		pos += l->n_lines;
 	}
 	if (pos != hdr.n_lines)
 		Corrupted("Its locations do not have the lines its header counts.");
@@ -870,33 +973,15 @@ Decode(const Pprof *c, PprofCompactSamples *cs)
 		{
 			PprofLocation *l = unconstify(PprofLocation *, &v.locations[i]);
 
-			l->id = 0;
 			l->address = prev_addr + (uint64) Unzigzag(col[i]);
 			prev_addr = l->address;
 			l->mapping = PPROF_NO_MAPPING;
-			l->is_folded = 0;
 		}
 	}
 
-	GetIndexColumn(&r, hdr.n_lines, hdr.n_functions, "function", idx);
-	GetColumn(&r, hdr.n_lines, col);
-	for (i = 0; i < hdr.n_lines; i++)
-	{
-		PprofLine  *line = unconstify(PprofLine *, &v.lines[i]);
-
-		line->function = idx[i];
-		line->line = Unzigzag(col[i]);
-	}
-	if (cs == NULL)
-	{
-		for (i = 0; i < hdr.n_lines; i++)
-		{
-			PprofLine  *line = unconstify(PprofLine *, &v.lines[i]);
-
-			line->padding = 0;
-			line->column = 0;
-		}
-	}
+	GetIndexColumnTo(&r, hdr.n_lines, hdr.n_functions, "function",
+					 unconstify(uint32 *, &v.lines->function), sizeof(PprofLine));
+	GetSignedColumnTo(&r, hdr.n_lines, unconstify(int64 *, &v.lines->line), sizeof(PprofLine));
 
 	/* stacks: depths, then their locations back to back */
 	stack_depth = palloc_extended(sizeof(uint32) * Max(hdr.n_stacks, 1), MCXT_ALLOC_HUGE);
@@ -914,28 +999,18 @@ Decode(const Pprof *c, PprofCompactSamples *cs)
 	}
 	if (pos != hdr.n_stack_locations)
 		Corrupted("Its stacks do not have the locations its header counts.");
-	GetIndexColumn(&r, hdr.n_stack_locations, hdr.n_locations, "location", stack_locations);
 
 	/*
 	 * pgo_merge maps a frame by its location and synthetic address (0, 1,
 	 * 2... but for the odd stacks listed): its slot, location * frames +
 	 * synthetic address, an index of the merge's map of the row
 	 */
-	if (cs)
-	{
-		if ((uint64) hdr.n_locations * frames > PG_UINT32_MAX)
-			Corrupted("Its header's counts do not fit its size.");
-		stack_slot = palloc_extended(sizeof(uint32) * Max(hdr.n_stack_locations, 1),
-									 MCXT_ALLOC_HUGE);
-		for (i = 0; i < hdr.n_stacks; i++)
-		{
-			const uint32 *locs = &stack_locations[stack_first[i]];
-			uint32	   *slot = &stack_slot[stack_first[i]];
-
-			for (k = 0; k < stack_depth[i]; k++)
-				slot[k] = locs[k] * frames + k;
-		}
-	}
+	if ((uint64) hdr.n_locations * frames > PG_UINT32_MAX)
+		Corrupted("Its header's counts do not fit its size.");
+	stack_slot = palloc_extended(sizeof(uint32) * Max(hdr.n_stack_locations, 1),
+								 MCXT_ALLOC_HUGE);
+	GetStackLocations(&r, hdr.n_stacks, stack_depth, hdr.n_stack_locations, hdr.n_locations,
+					  frames, stack_locations, stack_slot);
 	if (hdr.n_odd_stacks > hdr.n_stacks)
 		Corrupted("Its header's counts do not fit its size.");
 	GetIndexColumn(&r, hdr.n_odd_stacks, hdr.n_stacks, "stack", idx);
@@ -955,8 +1030,7 @@ Decode(const Pprof *c, PprofCompactSamples *cs)
 			/* the depth where the frame's address first occurs */
 			if (col[pos] > k)
 				Corrupted("A synthetic address is deeper than its frame.");
-			if (cs)
-				stack_slot[stack_first[idx[i]] + k] -= k - (uint32) col[pos];
+			stack_slot[stack_first[idx[i]] + k] -= k - (uint32) col[pos];
 			pos++;
 		}
 	}
@@ -984,11 +1058,7 @@ Decode(const Pprof *c, PprofCompactSamples *cs)
 	else
 		values = unconstify(int64 *, v.values);
 	for (k = 0; k < n_types; k++)
-	{
-		GetColumn(&r, hdr.n_samples, col);
-		for (i = 0; i < hdr.n_samples; i++)
-			values[(Size) i * n_types + k] = Unzigzag(col[i]);
-	}
+		GetSignedColumnTo(&r, hdr.n_samples, &values[k], sizeof(int64) * n_types);
 	if (r.p != r.end)
 		Corrupted("Its samples do not end where its extra bytes begin.");
 	pfree(col);
@@ -1069,6 +1139,7 @@ Decode(const Pprof *c, PprofCompactSamples *cs)
 	pfree(stack_depth);
 	pfree(stack_first);
 	pfree(stack_locations);
+	pfree(stack_slot);
 	pfree(sample_stack);
 	return result;
 }
