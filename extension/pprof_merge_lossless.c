@@ -424,7 +424,7 @@ LosslessSampleKey(MergeState *s, InputMap *m, const PprofSample *smp)
 	uint32		k;
 
 	/*
-	 * MergeMapLocation() for each frame, with what it reads held in locals:
+	 * The state location of each frame, with what it reads held in locals:
 	 * the key's stores could alias the state and the map (uint32 words), so
 	 * the compiler reloaded them for every frame of every sample.
 	 */
@@ -489,7 +489,7 @@ LosslessMapLocation(MergeState *s, InputMap *m, uint32 index)
 	if (found && SameLines(s, m, l, entry->location))
 		return m->locations[index] = entry->location;
 	/* (entry stays valid: mapping the location does not touch the table) */
-	entry->location = MergeMapNewLocation(s, m, index, 0);
+	entry->location = MergeMapNewLocation(s, m, index);
 	return entry->location;
 }
 

@@ -42,6 +42,8 @@ static uint32 PgoStackSample(MergeState *s, InputMap *m, const PprofCompactSampl
 static uint32 PgoSampleKey(MergeState *s, InputMap *m, const uint32 *stack, uint32 depth,
 						   const uint32 *slot, uint32 frames);
 static uint32 PgoFunctionContent(MergeState *s, InputMap *m, uint32 index);
+static uint32 PgoMapFunction(MergeState *s, InputMap *m, uint32 index);
+static uint32 *GrowMap(MergeState *s, uint32 *map, uint32 *cap, uint32 index);
 static uint32 PgoMapLocation(MergeState *s, InputMap *m, uint32 index, uint32 synth);
 
 /*
@@ -59,9 +61,8 @@ MergePgoInit(MergeState *s)
 	s->sid_cpu = MergeInternString(s, "cpu", 3);
 	s->sid_nanoseconds = MergeInternString(s, "nanoseconds", 11);
 	InternerInit(&s->pgo_functions, s->cxt, 1024);
-	InternerInit(&s->pgo_contents, s->cxt, 1024);
-	s->pgo_content_cap = 1024;
-	s->pgo_content_location = MemoryContextAlloc(s->cxt, sizeof(uint32) * s->pgo_content_cap);
+	s->pgo_content_function = GrowMap(s, NULL, &s->pgo_content_function_cap, 1023);
+	s->pgo_function_content = GrowMap(s, NULL, &s->pgo_function_content_cap, 1023);
 	MergePgoStacksInit(s);
 	ReadDenylist(s);
 }
@@ -425,8 +426,8 @@ PgoSampleKey(MergeState *s, InputMap *m, const uint32 *stack, uint32 depth,
 /*
  * The content id of input function index: its name's bytes and start line,
  * interned in s->pgo_functions, which determine its state function
- * (MapFunction: the name, denylisted or not, and the start line). Asked
- * once per function of an input, so a location's content is a few words.
+ * (MergeMapFunction: the name, denylisted or not, and the start line).
+ * Asked once per function of an input: the name is hashed, not interned.
  */
 static uint32
 PgoFunctionContent(MergeState *s, InputMap *m, uint32 index)
@@ -463,13 +464,63 @@ PgoFunctionContent(MergeState *s, InputMap *m, uint32 index)
 }
 
 /*
- * State index of input location index at synthetic address synth: what
- * MergeMapLocation() gives, looked up by the location's content first:
- * [synth, n_lines, {function content, line (2)}*]. The content determines
- * the location's state key (functions: PgoFunctionContent): equal contents
- * are one state location. A location of a binary that earlier inputs had
- * then costs one hash of a few words, instead of interning its names,
- * functions and key (BENCHMARKS.md, "Merge path").
+ * map (one uint32 per index, NO_INDEX: none yet; *cap of them, none if
+ * map is NULL) with room for index: at least twice as long, the new part
+ * NO_INDEX.
+ */
+static uint32 *
+GrowMap(MergeState *s, uint32 *map, uint32 *cap, uint32 index)
+{
+	Size		old = map ? *cap : 0;
+	Size		n = Min(Max((Size) index + 1, old * 2), (Size) PG_UINT32_MAX);
+
+	if (map == NULL)
+		map = MemoryContextAllocHuge(s->cxt, sizeof(uint32) * n);
+	else
+		map = repalloc_huge(map, sizeof(uint32) * n);
+	memset(map + old, 0xff, sizeof(uint32) * (n - old));
+	*cap = (uint32) n;
+	return map;
+}
+
+/*
+ * State function of input function index: that of its content when some
+ * input had a function of that content (one hash of its name, no string
+ * interned), else mapped (MergeMapFunction). Each content's state function
+ * is remembered, and each state function's first content, which a stack
+ * found by its hash is checked against (pprof_merge_pgo_stacks.c).
+ */
+static uint32
+PgoMapFunction(MergeState *s, InputMap *m, uint32 index)
+{
+	uint32		content;
+	uint32		function;
+
+	if (m->functions[index] != NO_INDEX)
+		return m->functions[index];
+	content = PgoFunctionContent(s, m, index);
+	if (content >= s->pgo_content_function_cap)
+		s->pgo_content_function = GrowMap(s, s->pgo_content_function,
+										  &s->pgo_content_function_cap, content);
+	if (s->pgo_content_function[content] != NO_INDEX)
+		return m->functions[index] = s->pgo_content_function[content];
+
+	function = MergeMapFunction(s, m, index);
+	s->pgo_content_function[content] = function;
+	if (function >= s->pgo_function_content_cap)
+		s->pgo_function_content = GrowMap(s, s->pgo_function_content,
+										  &s->pgo_function_content_cap, function);
+	if (s->pgo_function_content[function] == NO_INDEX)
+		s->pgo_function_content[function] = content;
+	return function;
+}
+
+/*
+ * State index of input location index at synthetic address synth: its key
+ * [synth, n_lines, {function, line (2)}*] interned. A location of a binary
+ * that earlier inputs had costs one hash of a few words: its functions are
+ * found by content (PgoMapFunction), not by interning their names
+ * (BENCHMARKS.md, "Merge path").
  */
 static uint32
 PgoMapLocation(MergeState *s, InputMap *m, uint32 index, uint32 synth)
@@ -481,7 +532,6 @@ PgoMapLocation(MergeState *s, InputMap *m, uint32 index, uint32 synth)
 	uint32	   *key = stack_key;
 	uint32		w = 0;
 	uint32		k;
-	uint32		content;
 	bool		found;
 
 	if (m->locations[slot] != NO_INDEX)
@@ -489,30 +539,19 @@ PgoMapLocation(MergeState *s, InputMap *m, uint32 index, uint32 synth)
 
 	if (2 + 3 * (Size) l->n_lines > lengthof(stack_key))
 		key = palloc(sizeof(uint32) * (2 + 3 * (Size) l->n_lines));
+	/* the key layout LocationKeyLines() reads */
 	key[w++] = synth;
 	key[w++] = l->n_lines;
 	for (k = 0; k < l->n_lines; k++)
 	{
 		const PprofLine *line = &v->lines[l->first_line + k];
 
-		key[w] = PgoFunctionContent(s, m, line->function);
+		key[w] = PgoMapFunction(s, m, line->function);
 		PutWord64(&key[w + 1], (uint64) line->line);
 		w += 3;
 	}
-
-	content = InternerAdd(&s->pgo_contents, key, w * sizeof(uint32), &found);
+	m->locations[slot] = InternerAdd(&s->locations, key, w * sizeof(uint32), &found);
 	if (key != stack_key)
 		pfree(key);
-	if (found)
-		return m->locations[slot] = s->pgo_content_location[content];
-
-	if (content == s->pgo_content_cap)
-	{
-		s->pgo_content_cap *= 2;
-		s->pgo_content_location = repalloc_huge(s->pgo_content_location,
-												sizeof(uint32) * s->pgo_content_cap);
-	}
-	s->pgo_content_location[content] = MergeMapLocation(s, m, index, synth);
-	MergePgoRememberContent(s, s->pgo_content_location[content], content);
-	return s->pgo_content_location[content];
+	return m->locations[slot];
 }

@@ -10,9 +10,11 @@
  * pgo_merge first looks the stack's hash up here, among the state samples
  * of the stacks that had it, and takes a candidate only when the row's
  * frames are, by content, its locations: a frame the row mapped already by
- * its state location, another by comparing its lines (line, function name
- * bytes and start line) with the content that state location was mapped
- * from. A hash is never trusted alone, so a damaged or colliding one only
+ * its state location, another by comparing its lines with that location's
+ * key (synthetic address, lines, state functions; pprof_merge_pgo.c), a
+ * function the row did not map yet by its name's bytes and start line
+ * against the content the state function was first mapped from. A hash is
+ * never trusted alone, so a damaged or colliding one only
  * costs the lookup; anything not found goes the way every other input goes
  * (pprof_merge_pgo.c: keys built and interned) and is remembered under its
  * hash. Mapping a row's stack this way costs a probe and a few compares
@@ -35,7 +37,7 @@ typedef struct PgoStackSlot
 } PgoStackSlot;
 
 static void GrowStacks(MergeState *s);
-static bool FunctionMatches(MergeState *s, InputMap *m, uint32 function, uint32 content);
+static bool FunctionMatches(MergeState *s, InputMap *m, uint32 index, uint32 function);
 static bool LocationMatches(MergeState *s, InputMap *m, uint32 index, uint32 slot,
 							uint32 location);
 
@@ -47,9 +49,6 @@ MergePgoStacksInit(MergeState *s)
 	s->pgo_stacks_n = 0;
 	s->pgo_stacks = MemoryContextAllocExtended(s->cxt, sizeof(PgoStackSlot) * 1024,
 											   MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	s->pgo_location_content_cap = 1024;
-	s->pgo_location_content = MemoryContextAlloc(s->cxt, sizeof(uint32) * 1024);
-	memset(s->pgo_location_content, 0xff, sizeof(uint32) * 1024);
 }
 
 static void
@@ -81,29 +80,6 @@ GrowStacks(MergeState *s)
 }
 
 /*
- * Remember that state location was mapped from content (pgo_contents), the
- * first time it is: what a frame is compared with. One content gives one
- * location, so a frame whose lines equal that content maps to it.
- */
-void
-MergePgoRememberContent(MergeState *s, uint32 location, uint32 content)
-{
-	if (location >= s->pgo_location_content_cap)
-	{
-		uint32		cap = s->pgo_location_content_cap;
-
-		while (location >= cap)
-			cap *= 2;
-		s->pgo_location_content = repalloc_huge(s->pgo_location_content, sizeof(uint32) * cap);
-		memset(s->pgo_location_content + s->pgo_location_content_cap, 0xff,
-			   sizeof(uint32) * (cap - s->pgo_location_content_cap));
-		s->pgo_location_content_cap = cap;
-	}
-	if (s->pgo_location_content[location] == NO_INDEX)
-		s->pgo_location_content[location] = content;
-}
-
-/*
  * Remember state sample under a stack hash, unless it is there already
  * (a stack whose check failed because another content shares its state
  * sample: nothing new to remember).
@@ -126,55 +102,53 @@ MergePgoRememberStack(MergeState *s, uint32 hash, uint32 sample)
 }
 
 /*
- * Does input function index have function content id content? Known when
- * the input mapped the function already; else its name's bytes and start
- * line are compared with the content's key ([start_line (2), name length,
- * name bytes]: pprof_merge_pgo.c), and an equal one is the input's from
- * then on, as interning its key would have made it.
+ * Is state function the one of input function index? Known when the input
+ * mapped the function already; else its name's bytes and start line are
+ * compared with the content the state function was first mapped from
+ * ([start_line (2), name length, name bytes]: pprof_merge_pgo.c), and an
+ * equal one is the input's from then on, as PgoMapFunction would have made
+ * it: equal contents map to one state function.
  */
 static inline bool
-FunctionMatches(MergeState *s, InputMap *m, uint32 function, uint32 content)
+FunctionMatches(MergeState *s, InputMap *m, uint32 index, uint32 function)
 {
 	const PprofView *v = m->v;
 	const PprofFunction *f;
 	const uint32 *key;
+	uint32		content;
 	uint32		len;
 
-	if (m->pgo_functions[function] != NO_INDEX)
-		return m->pgo_functions[function] == content;
-	f = &v->functions[function];
+	if (m->functions[index] != NO_INDEX)
+		return m->functions[index] == function;
+	if (function >= s->pgo_function_content_cap ||
+		(content = s->pgo_function_content[function]) == NO_INDEX)
+		return false;
+	f = &v->functions[index];
 	len = v->str_offsets[f->name + 1] - v->str_offsets[f->name] - 1;
 	key = KeyWords(&s->pgo_functions, content);
 	if (Word64(key) != (uint64) f->start_line || key[2] != len ||
 		memcmp(&key[3], v->str_data + v->str_offsets[f->name], len) != 0)
 		return false;
-	m->pgo_functions[function] = content;
+	m->pgo_functions[index] = content;
+	m->functions[index] = function;
 	return true;
 }
 
 /*
  * Is input location index, at map slot slot (index * pgo_frames + its
- * synthetic address), by content, state location? Compared with the
- * content the location was mapped from ([synth, n_lines, {function
- * content, line (2)}*]); an equal one is the input's from then on, as
- * PgoMapLocation would have made it.
+ * synthetic address), by content, state location? Compared with that
+ * location's key ([synth, n_lines, {function, line (2)}*]); an equal one
+ * is the input's from then on, as PgoMapLocation would have made it.
  */
 static bool
 LocationMatches(MergeState *s, InputMap *m, uint32 index, uint32 slot, uint32 location)
 {
 	const PprofView *v = m->v;
 	const PprofLocation *l = &v->locations[index];
-	const uint32 *key;
+	const uint32 *key = KeyWords(&s->locations, location);
 	uint32		synth = slot - index * s->pgo_frames;
-	uint32		content;
 	uint32		k;
 
-	if (location >= s->pgo_location_content_cap)
-		return false;
-	content = s->pgo_location_content[location];
-	if (content == NO_INDEX)
-		return false;
-	key = KeyWords(&s->pgo_contents, content);
 	if (key[0] != synth || key[1] != l->n_lines)
 		return false;
 	for (k = 0; k < l->n_lines; k++)
