@@ -30,6 +30,7 @@
 #include "access/detoast.h"
 #include "access/parallel.h"
 #include "access/xact.h"
+#include "catalog/pg_class.h"
 #include "miscadmin.h"
 #include "optimizer/cost.h"
 #include "optimizer/optimizer.h"
@@ -37,6 +38,7 @@
 #include "storage/shm_mq.h"
 #include "storage/shm_toc.h"
 #include "lib/stringinfo.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
 #include "pprof_merge_state.h"
@@ -66,6 +68,7 @@ typedef struct DeferredInput
 
 struct MergeDeferred
 {
+	Oid			shared_toast;	/* a TOAST table workers can read, checked last */
 	uint32		n;
 	uint32		cap;
 	uint64		raw_bytes;		/* of the values, uncompressed */
@@ -88,6 +91,7 @@ typedef struct MergeShared
 	DeferredInput inputs[FLEXIBLE_ARRAY_MEMBER];
 } MergeShared;
 
+static bool WorkersCanRead(MergeDeferred *d, const struct varlena *ptr);
 static int	MergeWorkers(const MergeDeferred *d);
 static void MergeInParallel(MergeState *s, MergeDeferred *d, int nworkers);
 static void AddSharedInputs(MergeState *s, MergeShared *shared);
@@ -112,12 +116,17 @@ MergeStateDefer(MergeState *s, Datum value, double weight)
 	 * nor in a single-user backend, nor when the session forbids them.
 	 */
 	if (!VARATT_IS_EXTERNAL_ONDISK(ptr) || VARSIZE_EXTERNAL(ptr) != TOAST_POINTER_SIZE ||
-		IsInParallelMode() || !IsUnderPostmaster || max_parallel_workers_per_gather <= 0)
+		IsInParallelMode() || !IsUnderPostmaster || max_parallel_workers_per_gather <= 0 ||
+		!WorkersCanRead(d, ptr))
 		return false;
 
 	if (d == NULL)
 	{
+		varatt_external toast;
+
 		d = MemoryContextAllocZero(s->cxt, sizeof(MergeDeferred));
+		VARATT_EXTERNAL_GET_POINTER(toast, ptr);
+		d->shared_toast = toast.va_toastrelid;
 		d->cap = 64;
 		d->inputs = MemoryContextAlloc(s->cxt, sizeof(DeferredInput) * d->cap);
 		s->deferred = d;
@@ -134,6 +143,25 @@ MergeStateDefer(MergeState *s, Datum value, double weight)
 
 	if (d->n >= MERGE_DEFER_MAX)
 		MergeStateFlush(s);
+	return true;
+}
+
+/*
+ * Whether a parallel worker can read the value ptr points to: not one of a
+ * temporary table, which lives in this backend's own buffers.
+ */
+static bool
+WorkersCanRead(MergeDeferred *d, const struct varlena *ptr)
+{
+	varatt_external toast;
+
+	VARATT_EXTERNAL_GET_POINTER(toast, ptr);
+	if (d != NULL && toast.va_toastrelid == d->shared_toast)
+		return true;
+	if (get_rel_persistence(toast.va_toastrelid) == RELPERSISTENCE_TEMP)
+		return false;
+	if (d != NULL)
+		d->shared_toast = toast.va_toastrelid;
 	return true;
 }
 

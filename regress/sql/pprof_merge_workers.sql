@@ -67,6 +67,25 @@ RESET parallel_leader_participation;
 SELECT md5(pgo_merge(pprof_filter_label(p, 'mode', 'batch'))::bytea) IS NOT NULL AS merged
 FROM mw_rows WHERE name = 'cpu_labels';
 
+-- rows of a temporary table are in this backend's own buffers, which workers
+-- cannot read: merged at once
+RESET client_min_messages;
+CREATE TEMP TABLE mw_temp (LIKE mw_rows);
+ALTER TABLE mw_temp ALTER p SET STORAGE EXTERNAL;
+INSERT INTO mw_temp SELECT * FROM mw_rows;
+SET client_min_messages = debug1;
+SELECT md5(pgo_merge(p)::bytea) = (SELECT pgo FROM mw_serial WHERE settings = 'default') AS same_temp
+FROM mw_temp;
+-- as a window aggregate: the final function runs once per row, each time
+-- with the rows that came since
+SELECT count(*) AS rows,
+       bool_and(md5(m::bytea) = (SELECT pgo FROM mw_serial WHERE settings = 'default')) AS same_whole_frame
+FROM (SELECT pgo_merge(p) OVER (ORDER BY id ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS m
+      FROM mw_rows) AS x;
+SELECT md5(m::bytea) = (SELECT pgo FROM mw_serial WHERE settings = 'default') AS same_running
+FROM (SELECT id, pgo_merge(p) OVER (ORDER BY id) AS m FROM mw_rows) AS x
+ORDER BY id DESC LIMIT 1;
+
 -- an error in a worker is the client's error (which process meets the row
 -- first varies: the terse form has no context)
 \set VERBOSITY terse
