@@ -99,7 +99,23 @@ pgo_merge_weighted_transfn(PG_FUNCTION_ARGS)
 	return Transition(fcinfo, MERGE_PGO, weight, "pgo_merge_weighted_transfn");
 }
 
-/* Combine two partial states; the result lives in the aggregate context. */
+/*
+ * Combine two partial states; the result lives in the aggregate context.
+ *
+ * With no state yet (a NULL), b becomes the state itself, as PostgreSQL
+ * does for a strict combine function: ExecAggInitGroup (execExprInterp.c,
+ * PostgreSQL 15) takes the first input as the transition value with
+ * datumCopy, which for a pass-by-value type such as internal is the
+ * pointer. Ours cannot be strict (ExecInitAgg in nodeAgg.c refuses a
+ * strict combine function of an internal state: the pointer could belong
+ * to memory the aggregate does not own), so it decides itself: b is
+ * adopted when it lives in this aggregate's context, which is where our
+ * deserialization function makes every state of a parallel plan (the
+ * planner's partial aggregation always serializes); a state of any other
+ * context is copied, as PostgreSQL's own internal-state aggregates do
+ * (numeric_combine, array_agg_combine). Adopting saves a copy of the
+ * first worker's whole state.
+ */
 static Datum
 Combine(FunctionCallInfo fcinfo, MergeMode mode)
 {
@@ -114,6 +130,8 @@ Combine(FunctionCallInfo fcinfo, MergeMode mode)
 			PG_RETURN_NULL();
 		PG_RETURN_POINTER(a);
 	}
+	if (a == NULL && MergeStateContext(b) == aggcontext)
+		PG_RETURN_POINTER(b);
 	old = MemoryContextSwitchTo(aggcontext);
 	if (a == NULL)
 		a = MergeStateCreate(mode, aggcontext);

@@ -29,6 +29,7 @@ extern void MergeStateAddState(MergeState *state, const MergeState *other);
 extern bytea *MergeStateSerialize(const MergeState *state);
 extern void MergeStateAddSerialized(MergeState *state, const char *data, Size len);
 extern bool MergeStateIsEmpty(const MergeState *state);
+extern MemoryContext MergeStateContext(const MergeState *state);
 extern void PprofCheckMergeInput(const Pprof *pprof, MergeMode mode, int frames);
 
 /* pprof_merge_parallel.c */

@@ -73,6 +73,13 @@ MergeStateIsEmpty(const MergeState *s)
 	return s->n_inputs == 0;
 }
 
+/* The memory context the state lives in. */
+MemoryContext
+MergeStateContext(const MergeState *s)
+{
+	return s->cxt;
+}
+
 /* Add one profile, scaled by weight (pgo_merge only; 1 otherwise). */
 void
 MergeStateAdd(MergeState *s, const Pprof *pprof, double weight)
