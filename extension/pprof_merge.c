@@ -59,7 +59,8 @@ Transition(FunctionCallInfo fcinfo, MergeMode mode, double weight, const char *f
 {
 	MergeState *state = GetState(fcinfo, mode, fname);
 
-	if (!PG_ARGISNULL(1))
+	/* a stored row may wait for the final function and a parallel worker */
+	if (!PG_ARGISNULL(1) && !MergeStateDefer(state, PG_GETARG_DATUM(1), weight))
 	{
 		/* detoast in the per-call context; the state keeps only what it interns */
 		Pprof	   *p = PG_GETARG_PPROF_P(1);
@@ -134,6 +135,8 @@ Combine(FunctionCallInfo fcinfo, MergeMode mode)
 	old = MemoryContextSwitchTo(aggcontext);
 	if (a == NULL)
 		a = MergeStateCreate(mode, aggcontext);
+	MergeStateFlush(a);
+	MergeStateFlush(b);
 	MergeStateAddState(a, b);
 	MemoryContextSwitchTo(old);
 	PG_RETURN_POINTER(a);
@@ -156,8 +159,10 @@ Datum
 pprof_merge_serialfn(PG_FUNCTION_ARGS)
 {
 	MergeState *state = (MergeState *) PG_GETARG_POINTER(0);
+	MemoryContext old = MemoryContextSwitchTo(AggContext(fcinfo, "pprof_merge_serialfn"));
 
-	AggContext(fcinfo, "pprof_merge_serialfn");
+	MergeStateFlush(state);
+	MemoryContextSwitchTo(old);
 	PG_RETURN_BYTEA_P(MergeStateSerialize(state));
 }
 
@@ -193,10 +198,15 @@ pprof_merge_finalfn(PG_FUNCTION_ARGS)
 {
 	MergeState *state;
 
-	AggContext(fcinfo, "pprof_merge_finalfn");
+	MemoryContext aggcontext = AggContext(fcinfo, "pprof_merge_finalfn");
+	MemoryContext old;
+
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	state = (MergeState *) PG_GETARG_POINTER(0);
+	old = MemoryContextSwitchTo(aggcontext);
+	MergeStateFlush(state);
+	MemoryContextSwitchTo(old);
 	if (MergeStateIsEmpty(state))
 		PG_RETURN_NULL();
 	PG_RETURN_PPROF_P(MergeStateToPprof(state, false));

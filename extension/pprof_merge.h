@@ -32,6 +32,11 @@ extern bool MergeStateIsEmpty(const MergeState *state);
 extern MemoryContext MergeStateContext(const MergeState *state);
 extern void PprofCheckMergeInput(const Pprof *pprof, MergeMode mode, int frames);
 
+/* pprof_merge_parallel.c */
+extern bool MergeStateDefer(MergeState *state, Datum value, double weight);
+extern void MergeStateFlush(MergeState *state);
+extern int	pprof_min_parallel_merge_size;
+
 /* pprof_merge_output.c */
 extern Pprof *MergeStateToPprof(const MergeState *state, bool partial);
 

@@ -138,13 +138,18 @@ CheckPeriodType(MergeState *s, InputMap *m)
 		s->period_type[1] = period_type[1];
 	}
 	else if (memcmp(period_type, s->period_type, sizeof(period_type)) != 0)
+	{
+		/* named in byte order: which row came first depends on the plan */
+		char	   *a = DescribeTypes(s, s->period_type, 1);
+		char	   *b = DescribeTypes(s, period_type, 1);
+
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("cannot merge pprof profiles with different period types"),
 				 errdetail("One profile has period type %s, another has %s.",
-						   DescribeTypes(s, s->period_type, 1),
-						   DescribeTypes(s, period_type, 1)),
+						   strcmp(a, b) < 0 ? a : b, strcmp(a, b) < 0 ? b : a),
 				 errhint(HINT_ONE_KIND)));
+	}
 }
 
 /*

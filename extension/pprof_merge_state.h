@@ -49,6 +49,8 @@ typedef struct MappingData
  *				PGO: [depth, location*]
  *	comments	[string]
  */
+typedef struct MergeDeferred MergeDeferred;
+
 struct MergeState
 {
 	MergeMode	mode;
@@ -126,6 +128,9 @@ struct MergeState
 				sid_count,
 				sid_cpu,
 				sid_nanoseconds;
+
+	/* stored rows not merged yet (pprof_merge_parallel.c); NULL: none so far */
+	MergeDeferred *deferred;
 };
 
 static inline uint64
