@@ -28,9 +28,11 @@ OBJS = \
 	extension/pprof_merge_state.o \
 	extension/pprof_merge_lossless.o \
 	extension/pprof_merge_pgo.o \
+	extension/pprof_merge_pgo_stacks.o \
 	extension/pprof_merge_output.o \
 	extension/pprof_merge_partial.o \
 	extension/pprof_merge.o \
+	extension/pprof_merge_parallel.o \
 	extension/pprof_pgo_projection.o \
 	extension/pprof_pgo_compact.o \
 	extension/pprof_filter.o \
@@ -91,15 +93,16 @@ sql/pprof--0.2--0.3.sql: sql/upgrade/pprof--0.2--0.3.sql $(SQL_NEW_0_3) $(SQL_SO
 
 $(OBJS): extension/pprof.h extension/pprof_pgcompat.h
 extension/pprof_merge_state.o extension/pprof_merge_lossless.o extension/pprof_merge_pgo.o \
-extension/pprof_merge_output.o extension/pprof_merge_partial.o: extension/pprof_merge_state.h
+extension/pprof_merge_output.o extension/pprof_merge_partial.o extension/pprof_merge_parallel.o: extension/pprof_merge_state.h
 extension/pprof_intern.o extension/pprof_merge_state.o extension/pprof_merge_lossless.o \
 extension/pprof_merge_pgo.o extension/pprof_merge_output.o extension/pprof_merge_partial.o \
 extension/pprof_compiler.o \
 extension/pprof_pgo_edges.o extension/pprof_flametree.o extension/pprof_flamegraph.o \
-extension/pprof_folded.o extension/pprof_pgo_compact.o: extension/pprof_intern.h
+extension/pprof_folded.o extension/pprof_pgo_compact.o extension/pprof_merge_parallel.o: extension/pprof_intern.h
 extension/pprof_merge.o extension/pprof_merge_state.o extension/pprof_merge_lossless.o \
 extension/pprof_merge_pgo.o extension/pprof_merge_output.o extension/pprof_merge_partial.o \
-extension/pprof_pgo_projection.o extension/pprof_pgo_compact.o extension/pprof_layout.o: extension/pprof_merge.h
+extension/pprof_pgo_projection.o extension/pprof_pgo_compact.o extension/pprof_layout.o \
+extension/pprof_merge_parallel.o extension/pprof.o: extension/pprof_merge.h
 extension/pprof_flametree.o extension/pprof_flamegraph.o extension/pprof_folded.o: extension/pprof_flame.h extension/pprof_merge.h
 
 .PHONY: run test fuzz fixtures gateway gateway-asan clean-gateway worker worker-asan clean-worker \

@@ -7,6 +7,8 @@
  */
 #include "postgres.h"
 
+#include <limits.h>
+
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
@@ -74,6 +76,21 @@ _PG_init(void)
 							   PGC_USERSET,
 							   0,
 							   NULL, NULL, NULL);
+
+	/*
+	 * A merge's own parallel workers (pprof_merge_parallel.c): below this
+	 * much stored input, starting them costs more than they save.
+	 */
+	DefineCustomIntVariable("pprof.min_parallel_merge_size",
+							"Sets the minimum amount of stored rows' data for a merge to use parallel workers.",
+							"pprof_merge and pgo_merge over stored rows use one worker from this many bytes of uncompressed input on, one more each time it triples, at most max_parallel_workers_per_gather.",
+							&pprof_min_parallel_merge_size,
+							8 * 1024,
+							0,
+							INT_MAX / 1024,
+							PGC_USERSET,
+							GUC_UNIT_KB,
+							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("pprof");
 }

@@ -60,7 +60,8 @@ Transition(FunctionCallInfo fcinfo, MergeMode mode, double weight, const char *f
 {
 	MergeState *state = GetState(fcinfo, mode, fname);
 
-	if (!PG_ARGISNULL(1))
+	/* a stored row may wait for the final function and a parallel worker */
+	if (!PG_ARGISNULL(1) && !MergeStateDefer(state, PG_GETARG_DATUM(1), weight))
 	{
 		/* detoast in the per-call context; the state keeps only what it interns */
 		Pprof	   *p = PG_GETARG_PPROF_P(1);
@@ -141,6 +142,8 @@ Combine(FunctionCallInfo fcinfo, MergeMode mode)
 	}
 	if (a == NULL)
 		a = MergeStateCreate(mode, aggcontext);
+	MergeStateFlush(a);
+	MergeStateFlush(b);
 	MergeStateAddState(a, b);
 	MemoryContextSwitchTo(old);
 	PG_RETURN_POINTER(a);
@@ -166,6 +169,7 @@ pprof_merge_serialfn(PG_FUNCTION_ARGS)
 	MemoryContext old = MemoryContextSwitchTo(AggContext(fcinfo, "pprof_merge_serialfn"));
 
 	MergeStateResolve(state);
+	MergeStateFlush(state);
 	MemoryContextSwitchTo(old);
 	PG_RETURN_BYTEA_P(MergeStateSerialize(state));
 }
@@ -210,6 +214,7 @@ pprof_merge_finalfn(PG_FUNCTION_ARGS)
 	state = (MergeState *) PG_GETARG_POINTER(0);
 	old = MemoryContextSwitchTo(aggcontext);
 	MergeStateResolve(state);
+	MergeStateFlush(state);
 	MemoryContextSwitchTo(old);
 	if (MergeStateIsEmpty(state))
 		PG_RETURN_NULL();

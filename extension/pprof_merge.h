@@ -35,6 +35,11 @@ extern bool MergeStateIsEmpty(const MergeState *state);
 extern MemoryContext MergeStateContext(const MergeState *state);
 extern void PprofCheckMergeInput(const Pprof *pprof, MergeMode mode, int frames);
 
+/* pprof_merge_parallel.c */
+extern bool MergeStateDefer(MergeState *state, Datum value, double weight);
+extern void MergeStateFlush(MergeState *state);
+extern int	pprof_min_parallel_merge_size;
+
 /* pprof_merge_output.c */
 extern Pprof *MergeStateToPprof(const MergeState *state);
 
@@ -48,6 +53,8 @@ extern Pprof *MergeStateToPprof(const MergeState *state);
 #define PPROF_PROJECTION_VERSION 1
 /* ... or its compact form, which readers expand (pprof_pgo_compact.c) */
 #define PPROF_PROJECTION_COMPACT 2
+/* ... the same with a content hash per stack, which pgo_merge looks up first */
+#define PPROF_PROJECTION_HASHED 3
 
 static inline uint16
 PprofProjectionReserved(int frames)
@@ -61,6 +68,8 @@ extern Pprof *PprofPgoProject(const PprofView *view, int frames);
 /* pprof_pgo_compact.c */
 extern bool PprofIsCompactProjection(const Pprof *pprof);
 extern Pprof *PprofCompactProjection(const PprofView *projection);
+extern Pprof *PprofCompactProjectionAs(const PprofView *projection, int version,
+									   uint32 hash_mask);
 extern Pprof *PprofExpandProjection(const Pprof *compact);
 
 /* What pgo_merge reads of a compact projection's samples. */
@@ -74,7 +83,18 @@ typedef struct PprofCompactSamples
 	uint32	   *stack_depth;	/* per stack */
 	uint32	   *stack_first;	/* per stack: where it starts in stack_locations */
 	uint32	   *stack_locations;	/* location indexes, stack after stack */
-	uint32	   *stack_synth;	/* ... their synthetic addresses (pprof_merge_pgo.c) */
+	/*
+	 * ... their slots: location * frames + synthetic address
+	 * (pprof_merge_pgo.c), the index of pgo_merge's map of the row when it
+	 * reads all frames the projection keeps
+	 */
+	uint32	   *stack_slot;
+	/*
+	 * per stack: its content hash (PprofStackHash), for the frames the
+	 * projection keeps; NULL when the value has none (version 2)
+	 */
+	uint32	   *stack_hash;
+	int			frames;			/* the leaf-most frames the projection keeps */
 } PprofCompactSamples;
 
 extern Pprof *PprofOpenCompactSamples(const Pprof *compact, PprofCompactSamples *cs);

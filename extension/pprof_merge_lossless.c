@@ -137,13 +137,18 @@ MergeLosslessPeriodType(MergeState *s, const uint32 *period_type)
 		s->period_type[1] = period_type[1];
 	}
 	else if (memcmp(period_type, s->period_type, sizeof(s->period_type)) != 0)
+	{
+		/* named in byte order: which row came first depends on the plan */
+		char	   *a = DescribeTypes(s, s->period_type, 1);
+		char	   *b = DescribeTypes(s, period_type, 1);
+
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("cannot merge pprof profiles with different period types"),
 				 errdetail("One profile has period type %s, another has %s.",
-						   DescribeTypes(s, s->period_type, 1),
-						   DescribeTypes(s, period_type, 1)),
+						   strcmp(a, b) < 0 ? a : b, strcmp(a, b) < 0 ? b : a),
 				 errhint(HINT_ONE_KIND)));
+	}
 }
 
 /* MergeLosslessSampleTypes for input m: each type in one input, in its order. */
@@ -448,7 +453,7 @@ LosslessSampleKey(MergeState *s, InputMap *m, const PprofSample *smp)
 	uint32		k;
 
 	/*
-	 * MergeMapLocation() for each frame, with what it reads held in locals:
+	 * The state location of each frame, with what it reads held in locals:
 	 * the key's stores could alias the state and the map (uint32 words), so
 	 * the compiler reloaded them for every frame of every sample.
 	 */
@@ -523,7 +528,7 @@ LosslessMapLocation(MergeState *s, InputMap *m, uint32 index)
 	if (found && SameLines(s, m, l, entry->location))
 		return m->locations[index] = entry->location;
 	/* (entry stays valid: mapping the location does not touch the table) */
-	entry->location = MergeMapNewLocation(s, m, index, 0);
+	entry->location = MergeMapNewLocation(s, m, index);
 	return entry->location;
 }
 

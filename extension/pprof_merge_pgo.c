@@ -36,9 +36,14 @@ static double PgoNormalization(const PprofView *v, const PgoInput *in,
 								double count_scale, double period);
 static inline int64 PgoWeight(int64 raw, double scale);
 pg_noreturn static void PgoWeightOutOfRange(int64 raw);
+static void PgoAddCompact(MergeState *s, InputMap *m, const PgoInput *in);
+static uint32 PgoStackSample(MergeState *s, InputMap *m, const PprofCompactSamples *cs,
+							 uint32 stack, bool by_hash);
 static uint32 PgoSampleKey(MergeState *s, InputMap *m, const uint32 *stack, uint32 depth,
-						   const uint32 *synth);
+						   const uint32 *slot, uint32 frames);
 static uint32 PgoFunctionContent(MergeState *s, InputMap *m, uint32 index);
+static uint32 PgoMapFunction(MergeState *s, InputMap *m, uint32 index);
+static uint32 *GrowMap(MergeState *s, uint32 *map, uint32 *cap, uint32 index);
 static uint32 PgoMapLocation(MergeState *s, InputMap *m, uint32 index, uint32 synth);
 
 /*
@@ -56,9 +61,9 @@ MergePgoInit(MergeState *s)
 	s->sid_cpu = MergeInternString(s, "cpu", 3);
 	s->sid_nanoseconds = MergeInternString(s, "nanoseconds", 11);
 	InternerInit(&s->pgo_functions, s->cxt, 1024);
-	InternerInit(&s->pgo_contents, s->cxt, 1024);
-	s->pgo_content_cap = 1024;
-	s->pgo_content_location = MemoryContextAlloc(s->cxt, sizeof(uint32) * s->pgo_content_cap);
+	s->pgo_content_function = GrowMap(s, NULL, &s->pgo_content_function_cap, 1023);
+	s->pgo_function_content = GrowMap(s, NULL, &s->pgo_function_content_cap, 1023);
+	MergePgoStacksInit(s);
 	ReadDenylist(s);
 }
 
@@ -217,23 +222,15 @@ void
 MergePgoAdd(MergeState *s, InputMap *m, const PgoInput *in)
 {
 	const PprofView *v = m->v;
-	const PprofCompactSamples *cs = in->compact;
-	uint32	   *stack_sample = NULL;
 	uint32		i;
 
 	MergeAddHeader(s, m);
 	if (in->reads_ns)
 		s->pgo_nanoseconds = true;
-
-	/*
-	 * Samples with one stack have one key: with the stack indexes of a
-	 * compact projection, a stack's key is built and looked up once, its
-	 * state sample index kept here.
-	 */
-	if (cs)
+	if (in->compact)
 	{
-		stack_sample = palloc_extended(sizeof(uint32) * Max(cs->n_stacks, 1), MCXT_ALLOC_HUGE);
-		memset(stack_sample, 0xff, sizeof(uint32) * cs->n_stacks);
+		PgoAddCompact(s, m, in);
+		return;
 	}
 
 	for (i = 0; i < in->n_samples; i++)
@@ -248,29 +245,84 @@ MergePgoAdd(MergeState *s, InputMap *m, const PgoInput *in)
 			continue;
 		weights[0] = PgoWeight(vals[in->value_index], in->count_scale);
 		weights[1] = PgoWeight(vals[in->ns_index], in->ns_scale);
-		if (cs)
-		{
-			uint32		st = cs->sample_stack[i];
-
-			if (stack_sample[st] == NO_INDEX)
-			{
-				stack_sample[st] =
-					MergeSampleIndex(s, m->key,
-									 PgoSampleKey(s, m, &cs->stack_locations[cs->stack_first[st]],
-												  cs->stack_depth[st],
-												  &cs->stack_synth[cs->stack_first[st]]));
-			}
-			MergeAddValues(s, stack_sample[st], weights);
-		}
-		else
 		{
 			const PprofSample *smp = &v->samples[i];
 
 			MergeAddSample(s, m->key,
-						   PgoSampleKey(s, m, &v->stack[smp->first_location], smp->depth, NULL),
+						   PgoSampleKey(s, m, &v->stack[smp->first_location], smp->depth, NULL, 0),
 						   weights);
 		}
 	}
+}
+
+/*
+ * The samples of a compact projection. Samples with one stack have one
+ * key: each stack's state sample is found once (PgoStackSample) and kept
+ * here. The state's two value slots are summed in place, as
+ * MergeAddValues() sums them.
+ */
+static void
+PgoAddCompact(MergeState *s, InputMap *m, const PgoInput *in)
+{
+	const PprofCompactSamples *cs = in->compact;
+	const int64 *vals = in->values;
+	uint32		n_types = in->n_types;
+	int			value_index = in->value_index;
+	int			ns_index = in->ns_index;
+	double		count_scale = in->count_scale;
+	double		ns_scale = in->ns_scale;
+	uint32	   *stack_sample;
+	bool		by_hash;
+	uint32		i;
+
+	Assert(s->n_value_slots == 2);
+	stack_sample = palloc_extended(sizeof(uint32) * Max(cs->n_stacks, 1), MCXT_ALLOC_HUGE);
+	memset(stack_sample, 0xff, sizeof(uint32) * cs->n_stacks);
+	/* a stack's hash covers its whole projected stack: the key's, if all of it is read */
+	by_hash = cs->stack_hash && cs->frames == s->pgo_frames;
+
+	for (i = 0; i < in->n_samples; i++, vals += n_types)
+	{
+		uint32		st;
+		int64	   *acc;
+
+		if ((i & 0x3ff) == 0)
+			CHECK_FOR_INTERRUPTS();
+		/* what the compiler would skip */
+		if (vals[value_index] == 0)
+			continue;
+		st = cs->sample_stack[i];
+		if (stack_sample[st] == NO_INDEX)
+			stack_sample[st] = PgoStackSample(s, m, cs, st, by_hash);
+		acc = &s->values[(Size) stack_sample[st] * 2];
+		acc[0] = (int64) ((uint64) acc[0] + (uint64) PgoWeight(vals[value_index], count_scale));
+		acc[1] = (int64) ((uint64) acc[1] + (uint64) PgoWeight(vals[ns_index], ns_scale));
+	}
+}
+
+/*
+ * The state sample of stack index stack of compact projection cs: found by
+ * its stored hash (by_hash; pprof_merge_pgo_stacks.c), else keyed.
+ */
+static uint32
+PgoStackSample(MergeState *s, InputMap *m, const PprofCompactSamples *cs, uint32 stack,
+			   bool by_hash)
+{
+	uint32		first = cs->stack_first[stack];
+	uint32		sample;
+
+	if (by_hash)
+	{
+		sample = MergePgoFindStack(s, m, cs, stack);
+		if (sample != NO_INDEX)
+			return sample;
+	}
+	sample = MergeSampleIndex(s, m->key,
+							  PgoSampleKey(s, m, &cs->stack_locations[first], cs->stack_depth[stack],
+										   &cs->stack_slot[first], cs->frames));
+	if (by_hash)
+		MergePgoRememberStack(s, cs->stack_hash[stack], sample);
+	return sample;
 }
 
 pg_noreturn static void
@@ -312,12 +364,13 @@ PgoWeight(int64 raw, double scale)
 /*
  * Build the PGO key of a sample whose stack is the depth location indexes
  * at stack in m->key (its pgo_frames leaf-most locations, with synthetic
- * addresses: synth's, else from the locations' addresses); returns its
+ * addresses: from a compact projection's slots, location * frames +
+ * synthetic address, else from the locations' addresses); returns its
  * length in words.
  */
 static uint32
 PgoSampleKey(MergeState *s, InputMap *m, const uint32 *stack, uint32 depth,
-			 const uint32 *synth)
+			 const uint32 *slot, uint32 frames)
 {
 	uint32	   *key = m->key;
 	uint64		addrs[MAX_PGO_FRAMES];
@@ -332,8 +385,8 @@ PgoSampleKey(MergeState *s, InputMap *m, const uint32 *stack, uint32 depth,
 		uint32		at = k;
 		uint32		j;
 
-		if (synth)
-			at = synth[k];
+		if (slot)
+			at = slot[k] - li * frames;
 		else
 		{
 			addrs[k] = m->v->locations[li].address;
@@ -354,8 +407,8 @@ PgoSampleKey(MergeState *s, InputMap *m, const uint32 *stack, uint32 depth,
 /*
  * The content id of input function index: its name's bytes and start line,
  * interned in s->pgo_functions, which determine its state function
- * (MapFunction: the name, denylisted or not, and the start line). Asked
- * once per function of an input, so a location's content is a few words.
+ * (MergeMapFunction: the name, denylisted or not, and the start line).
+ * Asked once per function of an input: the name is hashed, not interned.
  */
 static uint32
 PgoFunctionContent(MergeState *s, InputMap *m, uint32 index)
@@ -392,13 +445,63 @@ PgoFunctionContent(MergeState *s, InputMap *m, uint32 index)
 }
 
 /*
- * State index of input location index at synthetic address synth: what
- * MergeMapLocation() gives, looked up by the location's content first:
- * [synth, n_lines, {function content, line (2)}*]. The content determines
- * the location's state key (functions: PgoFunctionContent): equal contents
- * are one state location. A location of a binary that earlier inputs had
- * then costs one hash of a few words, instead of interning its names,
- * functions and key (BENCHMARKS.md, "Merge path").
+ * map (one uint32 per index, NO_INDEX: none yet; *cap of them, none if
+ * map is NULL) with room for index: at least twice as long, the new part
+ * NO_INDEX.
+ */
+static uint32 *
+GrowMap(MergeState *s, uint32 *map, uint32 *cap, uint32 index)
+{
+	Size		old = map ? *cap : 0;
+	Size		n = Min(Max((Size) index + 1, old * 2), (Size) PG_UINT32_MAX);
+
+	if (map == NULL)
+		map = MemoryContextAllocHuge(s->cxt, sizeof(uint32) * n);
+	else
+		map = repalloc_huge(map, sizeof(uint32) * n);
+	memset(map + old, 0xff, sizeof(uint32) * (n - old));
+	*cap = (uint32) n;
+	return map;
+}
+
+/*
+ * State function of input function index: that of its content when some
+ * input had a function of that content (one hash of its name, no string
+ * interned), else mapped (MergeMapFunction). Each content's state function
+ * is remembered, and each state function's first content, which a stack
+ * found by its hash is checked against (pprof_merge_pgo_stacks.c).
+ */
+static uint32
+PgoMapFunction(MergeState *s, InputMap *m, uint32 index)
+{
+	uint32		content;
+	uint32		function;
+
+	if (m->functions[index] != NO_INDEX)
+		return m->functions[index];
+	content = PgoFunctionContent(s, m, index);
+	if (content >= s->pgo_content_function_cap)
+		s->pgo_content_function = GrowMap(s, s->pgo_content_function,
+										  &s->pgo_content_function_cap, content);
+	if (s->pgo_content_function[content] != NO_INDEX)
+		return m->functions[index] = s->pgo_content_function[content];
+
+	function = MergeMapFunction(s, m, index);
+	s->pgo_content_function[content] = function;
+	if (function >= s->pgo_function_content_cap)
+		s->pgo_function_content = GrowMap(s, s->pgo_function_content,
+										  &s->pgo_function_content_cap, function);
+	if (s->pgo_function_content[function] == NO_INDEX)
+		s->pgo_function_content[function] = content;
+	return function;
+}
+
+/*
+ * State index of input location index at synthetic address synth: its key
+ * [synth, n_lines, {function, line (2)}*] interned. A location of a binary
+ * that earlier inputs had costs one hash of a few words: its functions are
+ * found by content (PgoMapFunction), not by interning their names
+ * (BENCHMARKS.md, "Merge path").
  */
 static uint32
 PgoMapLocation(MergeState *s, InputMap *m, uint32 index, uint32 synth)
@@ -410,7 +513,6 @@ PgoMapLocation(MergeState *s, InputMap *m, uint32 index, uint32 synth)
 	uint32	   *key = stack_key;
 	uint32		w = 0;
 	uint32		k;
-	uint32		content;
 	bool		found;
 
 	if (m->locations[slot] != NO_INDEX)
@@ -418,29 +520,19 @@ PgoMapLocation(MergeState *s, InputMap *m, uint32 index, uint32 synth)
 
 	if (2 + 3 * (Size) l->n_lines > lengthof(stack_key))
 		key = palloc(sizeof(uint32) * (2 + 3 * (Size) l->n_lines));
+	/* the key layout LocationKeyLines() reads */
 	key[w++] = synth;
 	key[w++] = l->n_lines;
 	for (k = 0; k < l->n_lines; k++)
 	{
 		const PprofLine *line = &v->lines[l->first_line + k];
 
-		key[w] = PgoFunctionContent(s, m, line->function);
+		key[w] = PgoMapFunction(s, m, line->function);
 		PutWord64(&key[w + 1], (uint64) line->line);
 		w += 3;
 	}
-
-	content = InternerAdd(&s->pgo_contents, key, w * sizeof(uint32), &found);
+	m->locations[slot] = InternerAdd(&s->locations, key, w * sizeof(uint32), &found);
 	if (key != stack_key)
 		pfree(key);
-	if (found)
-		return m->locations[slot] = s->pgo_content_location[content];
-
-	if (content == s->pgo_content_cap)
-	{
-		s->pgo_content_cap *= 2;
-		s->pgo_content_location = repalloc_huge(s->pgo_content_location,
-												sizeof(uint32) * s->pgo_content_cap);
-	}
-	s->pgo_content_location[content] = MergeMapLocation(s, m, index, synth);
-	return s->pgo_content_location[content];
+	return m->locations[slot];
 }

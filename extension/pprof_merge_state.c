@@ -25,7 +25,6 @@
 
 static void AddInput(MergeState *s, const Pprof *pprof, double weight);
 static void InputMapInit(MergeState *s, InputMap *m, const PprofView *v);
-static uint32 MapFunction(MergeState *s, InputMap *m, uint32 index);
 static uint32 MinString(const MergeState *s, uint32 a, uint32 b);
 static void EnsureValues(MergeState *s, uint32 index);
 
@@ -102,12 +101,13 @@ PprofCheckMergeInput(const Pprof *pprof, MergeMode mode, int frames)
 	/* no other flag is set on a value */
 	if (pprof->flags != PPROF_FLAG_PGO_PROJECTION)
 		elog(ERROR, "pprof layout flags %u in a merge input", pprof->flags);
-	if (version != PPROF_PROJECTION_VERSION && version != PPROF_PROJECTION_COMPACT)
+	if (version != PPROF_PROJECTION_VERSION && version != PPROF_PROJECTION_COMPACT &&
+		version != PPROF_PROJECTION_HASHED)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("unsupported pgo projection version %d", version),
-				 errdetail("This build of the pprof extension reads versions %d and %d.",
-						   PPROF_PROJECTION_VERSION, PPROF_PROJECTION_COMPACT)));
+				 errdetail("This build of the pprof extension reads versions %d to %d.",
+						   PPROF_PROJECTION_VERSION, PPROF_PROJECTION_HASHED)));
 	if (mode == MERGE_LOSSLESS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -228,8 +228,13 @@ MinString(const MergeState *s, uint32 a, uint32 b)
 	return MergeCompareStrings(s, a, b) <= 0 ? a : b;
 }
 
-static uint32
-MapFunction(MergeState *s, InputMap *m, uint32 index)
+/*
+ * State function of input function index: its key [name, system name,
+ * file name, start line] (PGO: [name, denylisted or not, 0, 0, start
+ * line]) interned.
+ */
+uint32
+MergeMapFunction(MergeState *s, InputMap *m, uint32 index)
 {
 	const PprofFunction *f;
 	uint32		key[5];
@@ -324,18 +329,18 @@ MergeInternMapping(MergeState *s, const uint32 *key, const MappingData *d)
 }
 
 /*
- * State index of input location index, which the input has not mapped yet
- * (MergeMapLocation() asks). LOSSLESS: the key holds the mapping and the
- * address relative to its start (pprof normalizes for ASLR). PGO: the key
- * holds the synthetic address synth instead, and no mapping.
+ * pprof_merge: state index of input location index, which the input has not
+ * mapped yet. The key holds the mapping and the address relative to its
+ * start (pprof normalizes for ASLR). (pgo_merge's: pprof_merge_pgo.c.)
  */
 uint32
-MergeMapNewLocation(MergeState *s, InputMap *m, uint32 index, uint32 synth)
+MergeMapNewLocation(MergeState *s, InputMap *m, uint32 index)
 {
 	const PprofLocation *l = &m->v->locations[index];
-	uint32		slot = s->mode == MERGE_PGO ? index * s->pgo_frames + synth : index;
 	uint32		stack_key[8 + 5 * 64];
 	uint32	   *key = stack_key;
+	uint64		addr = l->address;
+	uint32		mapping = 0;
 	uint32		nwords;
 	uint32		k;
 	uint32		w = 0;
@@ -345,44 +350,32 @@ MergeMapNewLocation(MergeState *s, InputMap *m, uint32 index, uint32 synth)
 	if (nwords > lengthof(stack_key))
 		key = palloc(sizeof(uint32) * nwords);
 
-	/* the key layouts are those LocationKeyLines() reads */
-	if (s->mode == MERGE_PGO)
-		key[w++] = synth;
-	else
+	/* the key layout LocationKeyLines() reads */
+	if (l->mapping != PPROF_NO_MAPPING)
 	{
-		uint64		addr = l->address;
-		uint32		mapping = 0;
-
-		if (l->mapping != PPROF_NO_MAPPING)
-		{
-			mapping = MergeMapMapping(s, m, l->mapping - 1) + 1;
-			addr -= m->v->mappings[l->mapping - 1].memory_start;
-		}
-		key[w++] = mapping;
-		PutWord64(&key[w], addr);
-		w += 2;
-		key[w++] = l->is_folded;
+		mapping = MergeMapMapping(s, m, l->mapping - 1) + 1;
+		addr -= m->v->mappings[l->mapping - 1].memory_start;
 	}
+	key[w++] = mapping;
+	PutWord64(&key[w], addr);
+	w += 2;
+	key[w++] = l->is_folded;
 	key[w++] = l->n_lines;
 	for (k = 0; k < l->n_lines; k++)
 	{
 		const PprofLine *line = &m->v->lines[l->first_line + k];
 
-		key[w++] = MapFunction(s, m, line->function);
+		key[w++] = MergeMapFunction(s, m, line->function);
 		PutWord64(&key[w], (uint64) line->line);
 		w += 2;
-		/* PGO drops columns (see the file header) */
-		if (s->mode == MERGE_LOSSLESS)
-		{
-			PutWord64(&key[w], (uint64) line->column);
-			w += 2;
-		}
+		PutWord64(&key[w], (uint64) line->column);
+		w += 2;
 	}
 
-	m->locations[slot] = InternerAdd(&s->locations, key, w * sizeof(uint32), &found);
+	m->locations[index] = InternerAdd(&s->locations, key, w * sizeof(uint32), &found);
 	if (key != stack_key)
 		pfree(key);
-	return m->locations[slot];
+	return m->locations[index];
 }
 
 /* The header of input m, in state strings (MergeCombineHeader). */

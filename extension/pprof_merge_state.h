@@ -49,6 +49,8 @@ typedef struct MappingData
  *				PGO: [depth, location*]
  *	comments	[string]
  */
+typedef struct MergeDeferred MergeDeferred;
+
 struct MergeState
 {
 	MergeMode	mode;
@@ -107,21 +109,31 @@ struct MergeState
 	bool		pgo_normalize;
 	/*
 	 * MERGE_PGO: functions by content, [start_line (2), name length, name
-	 * bytes (padded to words)], and locations by content, [synth, n_lines,
-	 * {function content, line (2)}*]: the input's bytes, so a location
-	 * another input had is found with one probe, not one per string,
-	 * function and location (pprof_merge_pgo.c)
+	 * bytes (padded to words)]: the input's bytes, so a function another
+	 * input had is found with one probe, not one per string and function
+	 * (pprof_merge_pgo.c)
 	 */
 	PprofInterner pgo_functions;
-	PprofInterner pgo_contents;
-	uint32	   *pgo_content_location;	/* per content: state location */
-	uint32		pgo_content_cap;
+	uint32	   *pgo_content_function;	/* per function content: state function */
+	uint32		pgo_content_function_cap;
+	uint32	   *pgo_function_content;	/* per state function: its first content */
+	uint32		pgo_function_content_cap;
+	/*
+	 * MERGE_PGO: state samples by the stack hashes of compact projections
+	 * (pprof_merge_pgo_stacks.c)
+	 */
+	struct PgoStackSlot *pgo_stacks;
+	uint32		pgo_stacks_mask;	/* slots - 1, a power of two minus one */
+	uint32		pgo_stacks_n;
 	uint32	   *deny;			/* string ids of denylisted names */
 	int			n_deny;
 	uint32		sid_samples,
 				sid_count,
 				sid_cpu,
 				sid_nanoseconds;
+
+	/* stored rows not merged yet (pprof_merge_parallel.c); NULL: none so far */
+	MergeDeferred *deferred;
 };
 
 static inline uint64
@@ -214,7 +226,8 @@ typedef struct MergeHeader
 extern uint32 MergeInternString(MergeState *s, const char *str, uint32 len);
 extern uint32 MergeMapString(MergeState *s, InputMap *m, uint32 index);
 extern uint32 MergeMapMapping(MergeState *s, InputMap *m, uint32 index);
-extern uint32 MergeMapNewLocation(MergeState *s, InputMap *m, uint32 index, uint32 synth);
+extern uint32 MergeMapFunction(MergeState *s, InputMap *m, uint32 index);
+extern uint32 MergeMapNewLocation(MergeState *s, InputMap *m, uint32 index);
 extern uint32 MergeInternMapping(MergeState *s, const uint32 *key, const MappingData *d);
 extern void MergeAddHeader(MergeState *s, InputMap *m);
 extern void MergeCombineHeader(MergeState *s, const MergeHeader *h);
@@ -238,21 +251,6 @@ MergeAddValues(MergeState *s, uint32 index, const int64 *values)
 		acc[k] = (int64) ((uint64) acc[k] + (uint64) values[k]);
 }
 
-/*
- * State index of input location index (PGO: at synthetic address synth):
- * every frame of every sample asks, most of them for a location the input
- * mapped already, so that answer is inline (MergeMapNewLocation maps one).
- */
-static inline uint32
-MergeMapLocation(MergeState *s, InputMap *m, uint32 index, uint32 synth)
-{
-	uint32		slot = s->mode == MERGE_PGO ? index * s->pgo_frames + synth : index;
-
-	if (m->locations[slot] != NO_INDEX)
-		return m->locations[slot];
-	return MergeMapNewLocation(s, m, index, synth);
-}
-
 /* pprof_merge_lossless.c: what pprof_merge adds of an input */
 extern void MergeLosslessAdd(MergeState *s, InputMap *m);
 extern void MergeLosslessPeriodType(MergeState *s, const uint32 *period_type);
@@ -269,6 +267,12 @@ extern void MergePgoInit(MergeState *s);
 extern uint32 MergePgoFunctionName(MergeState *s, uint32 name);
 extern bool MergePgoUsable(MergeState *s, const PprofView *v, double weight, PgoInput *in);
 extern void MergePgoAdd(MergeState *s, InputMap *m, const PgoInput *in);
+
+/* pprof_merge_pgo_stacks.c: pgo_merge's stacks found by their stored hash */
+extern void MergePgoStacksInit(MergeState *s);
+extern uint32 MergePgoFindStack(MergeState *s, InputMap *m, const PprofCompactSamples *cs,
+								uint32 stack);
+extern void MergePgoRememberStack(MergeState *s, uint32 hash, uint32 sample);
 
 /* pprof_merge_output.c: the canonical (content) order */
 extern int	MergeCompareStrings(const MergeState *s, uint32 a, uint32 b);

@@ -13,7 +13,10 @@
  * enough to store without TOAST compression, and pgo_merge reads it
  * without building its samples, looking a row's sample keys up once per
  * distinct stack instead of once per sample (pprof_merge_pgo.c;
- * BENCHMARKS.md, "Merge path").
+ * BENCHMARKS.md, "Merge path"). Version 3 adds each stack's content hash
+ * (PprofStackHash), which pgo_merge looks up before building any key
+ * (pprof_merge_pgo_stacks.c); version-2 values, which rows stored by
+ * earlier builds hold, are read as before.
  *
  * Expanding it gives back the version-1 layout byte for byte (ids,
  * addresses and order included), so every other function reads a compact
@@ -32,7 +35,8 @@
  *	stacks			depth (n_stacks), locations (n_stack_locations), then
  *					the stacks whose synthetic addresses (pprof_merge_pgo.c)
  *					are not 0, 1, 2...: their indexes (n_odd_stacks), and
- *					their synthetic addresses (their depths' sum)
+ *					their synthetic addresses (their depths' sum); version 3
+ *					only: their content hashes (n_stacks)
  *	samples			stack, then each sample type's values (n_samples each)
  * then, in the last extra_bytes, what only the expansion needs, as varints:
  *	function ids	n_functions * (id - previous id)
@@ -111,8 +115,17 @@ static uint64 ColumnValue(const uint8 *p, int width, uint32 i);
 static void GetColumn(Reader *r, uint32 n, uint64 *out);
 static void GetIndexColumn(Reader *r, uint32 n, uint32 bound, const char *what,
 						   uint32 *out);
+static void GetIndexColumnTo(Reader *r, uint32 n, uint32 bound, const char *what,
+							 void *out, Size stride);
+static void GetSignedColumnTo(Reader *r, uint32 n, void *out, Size stride);
+static void GetStackLocations(Reader *r, uint32 n_stacks, const uint32 *depth, uint32 n,
+							  uint32 bound, uint32 frames, uint32 *locations, uint32 *slot);
 pg_noreturn static void Corrupted(const char *detail);
 static Pprof *Decode(const Pprof *c, PprofCompactSamples *cs);
+static inline uint64 HashMix(uint64 h, uint64 w);
+static uint64 HashName(const char *name, uint32 len, int64 start_line);
+static uint32 StackHash(const PprofView *v, const uint64 *function_hash,
+						const uint32 *locations, const uint64 *synth, uint32 depth);
 
 static void
 PutVarint(StringInfo buf, uint64 v)
@@ -271,8 +284,12 @@ ValuesLoop(const uint8 *p, int width, uint32 n, uint64 *out)
 		out[i] = ColumnValue(p, width, i);
 }
 
+/*
+ * Indexes (and below, signed values) are stored straight into the field
+ * they fill, stride bytes apart: one pass, no copy through a scratch array.
+ */
 static pg_attribute_always_inline bool
-IndexesLoop(const uint8 *p, int width, uint32 n, uint32 bound, uint32 *out)
+IndexesLoop(const uint8 *p, int width, uint32 n, uint32 bound, char *out, Size stride)
 {
 	bool		bad = false;
 	uint32		i;
@@ -282,7 +299,45 @@ IndexesLoop(const uint8 *p, int width, uint32 n, uint32 bound, uint32 *out)
 		uint64		x = ColumnValue(p, width, i);
 
 		bad |= x >= bound;
-		out[i] = (uint32) x;
+		*(uint32 *) (out + i * stride) = (uint32) x;
+	}
+	return bad;
+}
+
+static pg_attribute_always_inline void
+SignedLoop(const uint8 *p, int width, uint32 n, char *out, Size stride)
+{
+	uint32		i;
+
+	for (i = 0; i < n; i++)
+		*(int64 *) (out + i * stride) = Unzigzag(ColumnValue(p, width, i));
+}
+
+/*
+ * The stacks' locations, and each frame's slot: location * frames + its
+ * depth (the synthetic address of all but the odd stacks, which the
+ * caller corrects)
+ */
+static pg_attribute_always_inline bool
+StackLoop(const uint8 *p, int width, uint32 n_stacks, const uint32 *depth, uint32 bound,
+		  uint32 frames, uint32 *locations, uint32 *slot)
+{
+	bool		bad = false;
+	uint32		pos = 0;
+	uint32		i;
+
+	for (i = 0; i < n_stacks; i++)
+	{
+		uint32		k;
+
+		for (k = 0; k < depth[i]; k++, pos++)
+		{
+			uint64		x = ColumnValue(p, width, pos);
+
+			bad |= x >= bound;
+			locations[pos] = (uint32) x;
+			slot[pos] = (uint32) x * frames + k;
+		}
 	}
 	return bad;
 }
@@ -317,6 +372,13 @@ GetColumn(Reader *r, uint32 n, uint64 *out)
 static void
 GetIndexColumn(Reader *r, uint32 n, uint32 bound, const char *what, uint32 *out)
 {
+	GetIndexColumnTo(r, n, bound, what, out, sizeof(uint32));
+}
+
+/* ... into the uint32 fields at out, stride bytes apart. */
+static void
+GetIndexColumnTo(Reader *r, uint32 n, uint32 bound, const char *what, void *out, Size stride)
+{
 	const uint8 *p;
 	int			width = ColumnStart(r, n, &p);
 	bool		bad;
@@ -324,20 +386,75 @@ GetIndexColumn(Reader *r, uint32 n, uint32 bound, const char *what, uint32 *out)
 	switch (width)
 	{
 		case 1:
-			bad = IndexesLoop(p, 1, n, bound, out);
+			bad = IndexesLoop(p, 1, n, bound, out, stride);
 			break;
 		case 2:
-			bad = IndexesLoop(p, 2, n, bound, out);
+			bad = IndexesLoop(p, 2, n, bound, out, stride);
 			break;
 		case 4:
-			bad = IndexesLoop(p, 4, n, bound, out);
+			bad = IndexesLoop(p, 4, n, bound, out, stride);
 			break;
 		default:
-			bad = IndexesLoop(p, 8, n, bound, out);
+			bad = IndexesLoop(p, 8, n, bound, out, stride);
 			break;
 	}
 	if (bad)
 		Corrupted(psprintf("A %s index is out of range (%u).", what, bound));
+}
+
+/* A column of n zigzag-encoded values into the int64 fields at out, stride bytes apart. */
+static void
+GetSignedColumnTo(Reader *r, uint32 n, void *out, Size stride)
+{
+	const uint8 *p;
+	int			width = ColumnStart(r, n, &p);
+
+	switch (width)
+	{
+		case 1:
+			SignedLoop(p, 1, n, out, stride);
+			break;
+		case 2:
+			SignedLoop(p, 2, n, out, stride);
+			break;
+		case 4:
+			SignedLoop(p, 4, n, out, stride);
+			break;
+		default:
+			SignedLoop(p, 8, n, out, stride);
+			break;
+	}
+}
+
+/*
+ * The column of the n frames of n_stacks stacks of depth: locations below
+ * bound into locations, and their slots (StackLoop) into slot.
+ */
+static void
+GetStackLocations(Reader *r, uint32 n_stacks, const uint32 *depth, uint32 n, uint32 bound,
+				  uint32 frames, uint32 *locations, uint32 *slot)
+{
+	const uint8 *p;
+	int			width = ColumnStart(r, n, &p);
+	bool		bad;
+
+	switch (width)
+	{
+		case 1:
+			bad = StackLoop(p, 1, n_stacks, depth, bound, frames, locations, slot);
+			break;
+		case 2:
+			bad = StackLoop(p, 2, n_stacks, depth, bound, frames, locations, slot);
+			break;
+		case 4:
+			bad = StackLoop(p, 4, n_stacks, depth, bound, frames, locations, slot);
+			break;
+		default:
+			bad = StackLoop(p, 8, n_stacks, depth, bound, frames, locations, slot);
+			break;
+	}
+	if (bad)
+		Corrupted(psprintf("A location index is out of range (%u).", bound));
 }
 
 /* Is pprof a compact projection (to be expanded before reading it)? */
@@ -345,7 +462,84 @@ bool
 PprofIsCompactProjection(const Pprof *pprof)
 {
 	return pprof->flags == PPROF_FLAG_PGO_PROJECTION &&
-		(pprof->reserved >> 8) == PPROF_PROJECTION_COMPACT;
+		((pprof->reserved >> 8) == PPROF_PROJECTION_COMPACT ||
+		 (pprof->reserved >> 8) == PPROF_PROJECTION_HASHED);
+}
+
+/*
+ * The stack hashes of version 3 are stored: what follows must never change
+ * (a row hashed another way still merges to the same bytes, through its
+ * content, but finds nothing by its hashes). Words are mixed by a multiply,
+ * names read 8 bytes at a time little-endian, so every platform agrees.
+ */
+static inline uint64
+HashMix(uint64 h, uint64 w)
+{
+	return (((h << 23) | (h >> 41)) ^ w) * UINT64CONST(0x9E3779B97F4A7C15);
+}
+
+/* The hash of a function's content: its name's bytes and its start line. */
+static uint64
+HashName(const char *name, uint32 len, int64 start_line)
+{
+	uint64		h = HashMix(UINT64CONST(0x243F6A8885A308D3), (uint64) start_line);
+	uint32		i = 0;
+
+	h = HashMix(h, len);
+	for (; i + 8 <= len; i += 8)
+	{
+		uint64		w;
+
+		memcpy(&w, name + i, 8);
+		h = HashMix(h, LE64(w));
+	}
+	if (i < len)
+	{
+		uint64		w = 0;
+		int			b;
+
+		for (b = 0; i < len; i++, b++)
+			w |= (uint64) (uint8) name[i] << (8 * b);
+		h = HashMix(h, w);
+	}
+	return h;
+}
+
+/*
+ * The content hash of a projected stack: its depth, and per frame its
+ * synthetic address and its location's lines (function content, line).
+ * That is exactly what pgo_merge's key of the stack is made of
+ * (pprof_merge_pgo.c), so equal stacks of any rows hash alike; pgo_merge
+ * checks a stack found by its hash by content all the same.
+ */
+static uint32
+StackHash(const PprofView *v, const uint64 *function_hash, const uint32 *locations,
+		  const uint64 *synth, uint32 depth)
+{
+	uint64		h = HashMix(UINT64CONST(0x13198A2E03707344), depth);
+	uint32		k;
+	uint32		j;
+
+	for (k = 0; k < depth; k++)
+	{
+		const PprofLocation *l = &v->locations[locations[k]];
+
+		h = HashMix(h, synth[k] | ((uint64) l->n_lines << 32));
+		for (j = 0; j < l->n_lines; j++)
+		{
+			const PprofLine *line = &v->lines[l->first_line + j];
+
+			h = HashMix(h, function_hash[line->function]);
+			h = HashMix(h, (uint64) line->line);
+		}
+	}
+	/* murmur3's fmix64 */
+	h ^= h >> 33;
+	h *= UINT64CONST(0xFF51AFD7ED558CCD);
+	h ^= h >> 33;
+	h *= UINT64CONST(0xC4CEB9FE1A85EC53);
+	h ^= h >> 33;
+	return (uint32) h;
 }
 
 /*
@@ -355,6 +549,18 @@ PprofIsCompactProjection(const Pprof *pprof)
 Pprof *
 PprofCompactProjection(const PprofView *v)
 {
+	return PprofCompactProjectionAs(v, PPROF_PROJECTION_HASHED, PG_UINT32_MAX);
+}
+
+/*
+ * ... in projection version (PPROF_PROJECTION_COMPACT or _HASHED), its
+ * stack hashes ANDed with hash_mask. Only fuzz/merge_fuzz.c asks for other
+ * than the above: for values of version 2, as rows stored by earlier
+ * builds hold, and for colliding hashes, which must merge alike.
+ */
+Pprof *
+PprofCompactProjectionAs(const PprofView *v, int version, uint32 hash_mask)
+{
 	const Pprof *h = v->hdr;
 	PprofPgoCompact hdr;
 	PprofInterner stacks;
@@ -362,6 +568,8 @@ PprofCompactProjection(const PprofView *v)
 	uint32	   *sample_stack;
 	uint64	   *col;
 	uint64	   *odd;
+	uint64	   *function_hash;
+	uint64	   *hashes;
 	uint64		prev_id;
 	uint64		prev_addr;
 	int			extra_start;
@@ -375,7 +583,8 @@ PprofCompactProjection(const PprofView *v)
 	memset(&hdr, 0, sizeof(hdr));
 	hdr.version = PPROF_LAYOUT_VERSION;
 	hdr.flags = PPROF_FLAG_PGO_PROJECTION;
-	hdr.reserved = (uint16) ((PPROF_PROJECTION_COMPACT << 8) | (h->reserved & 0xff));
+	Assert(version == PPROF_PROJECTION_COMPACT || version == PPROF_PROJECTION_HASHED);
+	hdr.reserved = (uint16) ((version << 8) | (h->reserved & 0xff));
 	hdr.time_nanos = h->time_nanos;
 	hdr.duration_nanos = h->duration_nanos;
 	hdr.period = h->period;
@@ -474,7 +683,14 @@ PprofCompactProjection(const PprofView *v)
 	 * The synthetic addresses pgo_merge gives a stack's frames: each the
 	 * depth where its address first occurs. Only the stacks where that is
 	 * not the frame's own depth are written, so the merge reads no address.
+	 * Each stack's content hash, which needs them, is made on the way.
 	 */
+	function_hash = palloc_extended(sizeof(uint64) * Max(h->n_functions, 1), MCXT_ALLOC_HUGE);
+	for (i = 0; i < h->n_functions; i++)
+		function_hash[i] = HashName(PprofString(v, v->functions[i].name),
+									PprofStringLength(v, v->functions[i].name),
+									v->functions[i].start_line);
+	hashes = palloc_extended(sizeof(uint64) * Max(stacks.n, 1), MCXT_ALLOC_HUGE);
 	odd = palloc_extended(sizeof(uint64) * Max(hdr.n_stack_locations, 1), MCXT_ALLOC_HUGE);
 	n = 0;
 	for (i = 0; i < stacks.n; i++)
@@ -500,6 +716,7 @@ PprofCompactProjection(const PprofView *v)
 				}
 			}
 		}
+		hashes[i] = StackHash(v, function_hash, locs, &col[n], depth) & hash_mask;
 		if (!same)
 		{
 			odd[hdr.n_odd_stacks++] = i;
@@ -508,7 +725,11 @@ PprofCompactProjection(const PprofView *v)
 	}
 	PutColumn(&body, odd, hdr.n_odd_stacks);
 	PutColumn(&body, col, n);
+	if (version == PPROF_PROJECTION_HASHED)
+		PutColumn(&body, hashes, stacks.n);
 	pfree(odd);
+	pfree(hashes);
+	pfree(function_hash);
 
 	for (i = 0; i < h->n_samples; i++)
 		col[i] = sample_stack[i];
@@ -603,7 +824,8 @@ Decode(const Pprof *c, PprofCompactSamples *cs)
 	uint32	   *stack_depth;
 	uint32	   *stack_first;
 	uint32	   *stack_locations;
-	uint32	   *stack_synth;
+	uint32	   *stack_slot = NULL;
+	uint32	   *stack_hash = NULL;
 	uint32	   *sample_stack;
 	int64	   *values;
 	uint64		prev_id;
@@ -717,56 +939,49 @@ Decode(const Pprof *c, PprofCompactSamples *cs)
 		}
 	}
 
-	GetIndexColumn(&r, hdr.n_functions, hdr.n_strings, "string", idx);
-	GetColumn(&r, hdr.n_functions, col);
-	for (i = 0; i < hdr.n_functions; i++)
-	{
-		PprofFunction *f = unconstify(PprofFunction *, &v.functions[i]);
+	/*
+	 * The columns go straight into the layout's fields. pgo_merge reads of
+	 * a function its name and start line; of a location its lines: no
+	 * address (the stacks give its synthetic ones), id or mapping; of a
+	 * line no column. An expanded layout was zeroed (PprofLayoutAlloc) and
+	 * gets the rest below.
+	 */
+	GetIndexColumnTo(&r, hdr.n_functions, hdr.n_strings, "string",
+					 unconstify(uint32 *, &v.functions->name), sizeof(PprofFunction));
+	GetSignedColumnTo(&r, hdr.n_functions, unconstify(int64 *, &v.functions->start_line),
+					  sizeof(PprofFunction));
 
-		f->id = 0;
-		f->name = idx[i];
-		f->system_name = 0;
-		f->filename = 0;
-		f->padding = 0;
-		f->start_line = Unzigzag(col[i]);
-	}
-
-	/* pgo_merge reads no address: the stacks give its synthetic ones */
-	if (cs)
-		memset(col, 0, sizeof(uint64) * hdr.n_locations);
 	GetColumn(&r, hdr.n_locations, cs ? NULL : col);
-	GetIndexColumn(&r, hdr.n_locations, hdr.n_lines + 1, "line count", idx);
-	prev_addr = 0;
+	GetIndexColumnTo(&r, hdr.n_locations, hdr.n_lines + 1, "line count",
+					 unconstify(uint32 *, &v.locations->n_lines), sizeof(PprofLocation));
 	pos = 0;
 	for (i = 0; i < hdr.n_locations; i++)
 	{
 		PprofLocation *l = unconstify(PprofLocation *, &v.locations[i]);
 
-		l->id = 0;
-		l->address = prev_addr + (uint64) Unzigzag(col[i]);
-		prev_addr = l->address;
-		l->mapping = PPROF_NO_MAPPING;
-		l->is_folded = 0;
 		l->first_line = pos;
-		l->n_lines = idx[i];
-		if (idx[i] > hdr.n_lines - pos)
+		if (l->n_lines > hdr.n_lines - pos)
 			Corrupted("Its locations have more lines than its header counts.");
-		pos += idx[i];
+		pos += l->n_lines;
 	}
 	if (pos != hdr.n_lines)
 		Corrupted("Its locations do not have the lines its header counts.");
-
-	GetIndexColumn(&r, hdr.n_lines, hdr.n_functions, "function", idx);
-	GetColumn(&r, hdr.n_lines, col);
-	for (i = 0; i < hdr.n_lines; i++)
+	if (cs == NULL)
 	{
-		PprofLine  *line = unconstify(PprofLine *, &v.lines[i]);
+		prev_addr = 0;
+		for (i = 0; i < hdr.n_locations; i++)
+		{
+			PprofLocation *l = unconstify(PprofLocation *, &v.locations[i]);
 
-		line->function = idx[i];
-		line->padding = 0;
-		line->line = Unzigzag(col[i]);
-		line->column = 0;
+			l->address = prev_addr + (uint64) Unzigzag(col[i]);
+			prev_addr = l->address;
+			l->mapping = PPROF_NO_MAPPING;
+		}
 	}
+
+	GetIndexColumnTo(&r, hdr.n_lines, hdr.n_functions, "function",
+					 unconstify(uint32 *, &v.lines->function), sizeof(PprofLine));
+	GetSignedColumnTo(&r, hdr.n_lines, unconstify(int64 *, &v.lines->line), sizeof(PprofLine));
 
 	/* stacks: depths, then their locations back to back */
 	stack_depth = palloc_extended(sizeof(uint32) * Max(hdr.n_stacks, 1), MCXT_ALLOC_HUGE);
@@ -784,14 +999,18 @@ Decode(const Pprof *c, PprofCompactSamples *cs)
 	}
 	if (pos != hdr.n_stack_locations)
 		Corrupted("Its stacks do not have the locations its header counts.");
-	GetIndexColumn(&r, hdr.n_stack_locations, hdr.n_locations, "location", stack_locations);
 
-	/* synthetic addresses: 0, 1, 2... but for the odd stacks listed */
-	stack_synth = palloc_extended(sizeof(uint32) * Max(hdr.n_stack_locations, 1),
-								  MCXT_ALLOC_HUGE);
-	for (i = 0; i < hdr.n_stacks; i++)
-		for (k = 0; k < stack_depth[i]; k++)
-			stack_synth[stack_first[i] + k] = k;
+	/*
+	 * pgo_merge maps a frame by its location and synthetic address (0, 1,
+	 * 2... but for the odd stacks listed): its slot, location * frames +
+	 * synthetic address, an index of the merge's map of the row
+	 */
+	if ((uint64) hdr.n_locations * frames > PG_UINT32_MAX)
+		Corrupted("Its header's counts do not fit its size.");
+	stack_slot = palloc_extended(sizeof(uint32) * Max(hdr.n_stack_locations, 1),
+								 MCXT_ALLOC_HUGE);
+	GetStackLocations(&r, hdr.n_stacks, stack_depth, hdr.n_stack_locations, hdr.n_locations,
+					  frames, stack_locations, stack_slot);
 	if (hdr.n_odd_stacks > hdr.n_stacks)
 		Corrupted("Its header's counts do not fit its size.");
 	GetIndexColumn(&r, hdr.n_odd_stacks, hdr.n_stacks, "stack", idx);
@@ -806,15 +1025,28 @@ Decode(const Pprof *c, PprofCompactSamples *cs)
 	pos = 0;
 	for (i = 0; i < hdr.n_odd_stacks; i++)
 	{
-		uint32	   *synth = &stack_synth[stack_first[idx[i]]];
-
 		for (k = 0; k < stack_depth[idx[i]]; k++)
 		{
 			/* the depth where the frame's address first occurs */
 			if (col[pos] > k)
 				Corrupted("A synthetic address is deeper than its frame.");
-			synth[k] = (uint32) col[pos++];
+			stack_slot[stack_first[idx[i]] + k] -= k - (uint32) col[pos];
+			pos++;
 		}
+	}
+
+	/* version 3: the stacks' hashes (a hint: pgo_merge checks what it finds) */
+	if ((c->reserved >> 8) == PPROF_PROJECTION_HASHED)
+	{
+		if (cs)
+		{
+			stack_hash = palloc_extended(sizeof(uint32) * Max(hdr.n_stacks, 1), MCXT_ALLOC_HUGE);
+			GetColumn(&r, hdr.n_stacks, col);
+			for (i = 0; i < hdr.n_stacks; i++)
+				stack_hash[i] = (uint32) col[i];
+		}
+		else
+			GetColumn(&r, hdr.n_stacks, NULL);
 	}
 
 	/* samples: their stacks and values */
@@ -826,11 +1058,7 @@ Decode(const Pprof *c, PprofCompactSamples *cs)
 	else
 		values = unconstify(int64 *, v.values);
 	for (k = 0; k < n_types; k++)
-	{
-		GetColumn(&r, hdr.n_samples, col);
-		for (i = 0; i < hdr.n_samples; i++)
-			values[(Size) i * n_types + k] = Unzigzag(col[i]);
-	}
+		GetSignedColumnTo(&r, hdr.n_samples, &values[k], sizeof(int64) * n_types);
 	if (r.p != r.end)
 		Corrupted("Its samples do not end where its extra bytes begin.");
 	pfree(col);
@@ -847,7 +1075,9 @@ Decode(const Pprof *c, PprofCompactSamples *cs)
 		cs->stack_depth = stack_depth;
 		cs->stack_first = stack_first;
 		cs->stack_locations = stack_locations;
-		cs->stack_synth = stack_synth;
+		cs->stack_slot = stack_slot;
+		cs->stack_hash = stack_hash;
+		cs->frames = frames;
 		return result;
 	}
 
@@ -909,7 +1139,7 @@ Decode(const Pprof *c, PprofCompactSamples *cs)
 	pfree(stack_depth);
 	pfree(stack_first);
 	pfree(stack_locations);
-	pfree(stack_synth);
+	pfree(stack_slot);
 	pfree(sample_stack);
 	return result;
 }

@@ -27,7 +27,10 @@
  * byte changed: the input's last byte says where), which must be refused
  * or read, never read out of bounds.
  * pgo_merge also merges the profiles' pgo projections, in their stored
- * (compact) form, which must give the same result.
+ * (compact) form, which must give the same result: as this build stores
+ * them (version 3, with stack hashes), with every stack hash made equal
+ * (each stack then checked against every other's content), and with the
+ * version 2 of earlier builds mixed in.
  * Checked, besides the sanitizers and the shim's memory context checks:
  *	- every way gives byte-identical results (or none: all empty), or every
  *	  way refuses the input (when it has two faults, which one is reported
@@ -614,17 +617,36 @@ DumpInputs(Pprof **p, int n, int split)
 	}
 }
 
+/* pgo_merge of the projections q must give what pgo_merge of the inputs gave (want). */
+static void
+CheckProjectionMerge(Pprof **q, int n, const Outcome *want, const char *what)
+{
+	Outcome		o = TryWay(MERGE_PGO, q, n, 0, WAY_ROWS);
+
+	CHECK((o.sqlerrcode != 0) == (want->sqlerrcode != 0),
+		  "pgo_merge of the projections (%s) gives SQLSTATE %s, of the profiles %s", what,
+		  o.sqlerrcode ? pstrdup(unpack_sql_state(o.sqlerrcode)) : "none",
+		  want->sqlerrcode ? unpack_sql_state(want->sqlerrcode) : "none");
+	CHECK((o.result == NULL) == (want->result == NULL) &&
+		  (o.result == NULL ||
+		   (VARSIZE(o.result) == VARSIZE(want->result) &&
+			memcmp(o.result, want->result, VARSIZE(want->result)) == 0)),
+		  "pgo_merge of the projections (%s) differs from pgo_merge of the profiles", what);
+}
+
 /*
  * pgo_merge of the inputs' pgo projections (pprof_pgo_projection.c), in
  * their stored, compact form, must give what pgo_merge of the inputs gave
- * (want), or refuse them as well; and each compact form must expand to
- * exactly the layout it was made from.
+ * (want), or refuse them as well, in every version and with colliding
+ * stack hashes; and each compact form must expand to exactly the layout it
+ * was made from.
  */
 static void
 CheckProjections(Pprof **p, int n, const Outcome *want)
 {
 	Pprof	   *q[MAX_PROFILES];
-	Outcome		o;
+	Pprof	   *collide[MAX_PROFILES];
+	Pprof	   *mixed[MAX_PROFILES];
 	int			k;
 
 	for (k = 0; k < n; k++)
@@ -637,21 +659,22 @@ CheckProjections(Pprof **p, int n, const Outcome *want)
 		layout = PprofPgoProject(&v, pprof_pgo_frames);
 		PprofOpen(layout, &v);
 		q[k] = PprofCompactProjection(&v);
+		/* all stack hashes 0: every stack a candidate for every other */
+		collide[k] = PprofCompactProjectionAs(&v, PPROF_PROJECTION_HASHED, 0);
+		mixed[k] = k % 2 ? q[k] : PprofCompactProjectionAs(&v, PPROF_PROJECTION_COMPACT,
+															PG_UINT32_MAX);
 		expanded = PprofExpandProjection(q[k]);
 		CHECK(VARSIZE(expanded) == VARSIZE(layout) &&
 			  memcmp(expanded, layout, VARSIZE(layout)) == 0,
 			  "the compact projection of input %d does not expand to its layout", k);
+		expanded = PprofExpandProjection(mixed[k]);
+		CHECK(VARSIZE(expanded) == VARSIZE(layout) &&
+			  memcmp(expanded, layout, VARSIZE(layout)) == 0,
+			  "the version-2 projection of input %d does not expand to its layout", k);
 	}
-	o = TryWay(MERGE_PGO, q, n, 0, WAY_ROWS);
-	CHECK((o.sqlerrcode != 0) == (want->sqlerrcode != 0),
-		  "pgo_merge of the projections gives SQLSTATE %s, of the profiles %s",
-		  o.sqlerrcode ? pstrdup(unpack_sql_state(o.sqlerrcode)) : "none",
-		  want->sqlerrcode ? unpack_sql_state(want->sqlerrcode) : "none");
-	CHECK((o.result == NULL) == (want->result == NULL) &&
-		  (o.result == NULL ||
-		   (VARSIZE(o.result) == VARSIZE(want->result) &&
-			memcmp(o.result, want->result, VARSIZE(want->result)) == 0)),
-		  "pgo_merge of the projections differs from pgo_merge of the profiles");
+	CheckProjectionMerge(q, n, want, "version 3");
+	CheckProjectionMerge(collide, n, want, "colliding stack hashes");
+	CheckProjectionMerge(mixed, n, want, "versions 2 and 3");
 }
 
 /* Partial state bytes added to a new state, written out (AddDamaged). */

@@ -145,7 +145,7 @@ SELECT (SELECT pprof_merge(x) FROM (VALUES (NULL::pprof), (m_fix('cpu')), (NULL)
        (SELECT pprof_merge(NULL::pprof)) IS NULL AS only_null_null;
 
 -- profiles of different kinds (their period types differ): an error naming
--- both, in either order (sample types that differ: regress/t/005)
+-- both, the same in either order (sample types that differ: regress/t/005)
 SELECT pprof_merge(p ORDER BY name) FROM m_fx WHERE name IN ('cpu', 'heap');
 SELECT pprof_merge(p ORDER BY name DESC) FROM m_fx WHERE name IN ('cpu', 'heap');
 SELECT pprof_merge(p ORDER BY name) FROM m_fx WHERE name IN ('cpu', 'goroutine');
