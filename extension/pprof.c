@@ -9,6 +9,7 @@
 
 #include <limits.h>
 
+#include "postmaster/bgworker_internals.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
@@ -78,12 +79,24 @@ _PG_init(void)
 							   NULL, NULL, NULL);
 
 	/*
-	 * A merge's own parallel workers (pprof_merge_parallel.c): below this
-	 * much stored input, starting them costs more than they save.
+	 * A merge's own parallel workers (pprof_merge_parallel.c): off unless
+	 * the host has cores to spare (BENCHMARKS.md); below the size, starting
+	 * them costs more than they save.
 	 */
+	DefineCustomIntVariable("pprof.max_parallel_merge_workers",
+							"Sets the maximum number of parallel workers of one pprof_merge or pgo_merge over stored rows.",
+							"Also limited by max_parallel_workers_per_gather. 0 merges in the backend alone.",
+							&pprof_max_parallel_merge_workers,
+							0,
+							0,
+							MAX_PARALLEL_WORKER_LIMIT,
+							PGC_USERSET,
+							0,
+							NULL, NULL, NULL);
+
 	DefineCustomIntVariable("pprof.min_parallel_merge_size",
 							"Sets the minimum amount of stored rows' data for a merge to use parallel workers.",
-							"pprof_merge and pgo_merge over stored rows use one worker from this many bytes of uncompressed input on, one more each time it triples, at most max_parallel_workers_per_gather.",
+							"pprof_merge and pgo_merge over stored rows use one worker from this many bytes of uncompressed input on, one more each time it triples, at most pprof.max_parallel_merge_workers.",
 							&pprof_min_parallel_merge_size,
 							8 * 1024,
 							0,

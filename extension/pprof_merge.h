@@ -38,6 +38,7 @@ extern void PprofCheckMergeInput(const Pprof *pprof, MergeMode mode, int frames)
 /* pprof_merge_parallel.c */
 extern bool MergeStateDefer(MergeState *state, Datum value, double weight);
 extern void MergeStateFlush(MergeState *state);
+extern int	pprof_max_parallel_merge_workers;
 extern int	pprof_min_parallel_merge_size;
 
 /* pprof_merge_output.c */

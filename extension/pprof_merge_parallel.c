@@ -43,7 +43,13 @@
 
 #include "pprof_merge_state.h"
 
-/* pprof.min_parallel_merge_size (kB; pprof.c): no workers below it */
+/*
+ * pprof.max_parallel_merge_workers and pprof.min_parallel_merge_size (kB;
+ * pprof.c). Off by default: on the 2-vCPU machine of BENCHMARKS.md two
+ * processes get 1.2-1.5 times the throughput of one and a worker takes
+ * 20-30 ms to start, so no merge we could make there was faster with one.
+ */
+int			pprof_max_parallel_merge_workers = 0;
 int			pprof_min_parallel_merge_size = 8 * 1024;
 
 /* keys of the parallel merge's table of contents */
@@ -91,6 +97,7 @@ typedef struct MergeShared
 	DeferredInput inputs[FLEXIBLE_ARRAY_MEMBER];
 } MergeShared;
 
+static bool MergeWorkersAllowed(void);
 static bool WorkersCanRead(MergeDeferred *d, const struct varlena *ptr);
 static int	MergeWorkers(const MergeDeferred *d);
 static void MergeInParallel(MergeState *s, MergeDeferred *d, int nworkers);
@@ -110,14 +117,8 @@ MergeStateDefer(MergeState *s, Datum value, double weight)
 	struct varlena *ptr = (struct varlena *) DatumGetPointer(value);
 	MergeDeferred *d = s->deferred;
 
-	/*
-	 * Not where workers cannot be started: in a parallel worker or a
-	 * parallel plan (a partial aggregate is itself one process's share),
-	 * nor in a single-user backend, nor when the session forbids them.
-	 */
 	if (!VARATT_IS_EXTERNAL_ONDISK(ptr) || VARSIZE_EXTERNAL(ptr) != TOAST_POINTER_SIZE ||
-		IsInParallelMode() || !IsUnderPostmaster || max_parallel_workers_per_gather <= 0 ||
-		!WorkersCanRead(d, ptr))
+		!MergeWorkersAllowed() || !WorkersCanRead(d, ptr))
 		return false;
 
 	if (d == NULL)
@@ -144,6 +145,18 @@ MergeStateDefer(MergeState *s, Datum value, double weight)
 	if (d->n >= MERGE_DEFER_MAX)
 		MergeStateFlush(s);
 	return true;
+}
+
+/*
+ * Whether this merge may start workers: the settings allow some, and it is
+ * not in a parallel worker or a parallel plan (a partial aggregate is
+ * itself one process's share), nor in a single-user backend.
+ */
+static bool
+MergeWorkersAllowed(void)
+{
+	return pprof_max_parallel_merge_workers > 0 && max_parallel_workers_per_gather > 0 &&
+		!IsInParallelMode() && IsUnderPostmaster;
 }
 
 /*
@@ -195,7 +208,8 @@ MergeStateFlush(MergeState *s)
 /*
  * Workers for a merge of d: as the planner sizes a parallel scan, one
  * at pprof.min_parallel_merge_size of input, one more each time it
- * triples, at most max_parallel_workers_per_gather, fewer than the rows.
+ * triples, at most pprof.max_parallel_merge_workers and
+ * max_parallel_workers_per_gather, fewer than the rows.
  */
 static int
 MergeWorkers(const MergeDeferred *d)
@@ -203,11 +217,12 @@ MergeWorkers(const MergeDeferred *d)
 	uint64		threshold = (uint64) pprof_min_parallel_merge_size * 1024;
 	int			nworkers = 1;
 
-	if (d->n < 2 || d->raw_bytes < threshold || IsInParallelMode() ||
-		!IsUnderPostmaster || max_parallel_workers_per_gather <= 0)
+	int			max_workers = Min(pprof_max_parallel_merge_workers, max_parallel_workers_per_gather);
+
+	if (d->n < 2 || d->raw_bytes < threshold || !MergeWorkersAllowed())
 		return 0;
 	threshold = Max(threshold, 1);
-	while (d->raw_bytes >= threshold * 3 && nworkers < max_parallel_workers_per_gather)
+	while (d->raw_bytes >= threshold * 3 && nworkers < max_workers)
 	{
 		nworkers++;
 		threshold *= 3;

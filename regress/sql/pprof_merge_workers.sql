@@ -1,8 +1,9 @@
--- The merges' own parallel workers (extension/pprof_merge_parallel.c): a
--- stored row (a TOAST pointer) waits for the final function, which merges
--- the rows in parallel workers when they hold pprof.min_parallel_merge_size
--- of data. The bytes are those of a merge in one process for pprof_merge,
--- pgo_merge (weighted, normalized, with a denylist, of projections) and
+-- The merges' own parallel workers (extension/pprof_merge_parallel.c; off
+-- unless pprof.max_parallel_merge_workers allows some): a stored row (a
+-- TOAST pointer) waits for the final function, which merges the rows in
+-- parallel workers when they hold pprof.min_parallel_merge_size of data.
+-- The bytes are those of a merge in one process for pprof_merge, pgo_merge
+-- (weighted, normalized, with a denylist, of projections) and
 -- pgo.profile_for; a worker's error reaches the client; values computed in
 -- the query are merged at once. DEBUG1 says how many rows waited and how
 -- many workers merged them.
@@ -42,11 +43,16 @@ RESET pprof.pgo_normalize;
 RESET pprof.pgo_denylist;
 RESET max_parallel_workers_per_gather;
 
--- the same merges in workers; below the threshold (the default, 8 MB), none
+-- the same merges in workers: none by default, none below the size (the
+-- default, 8 MB)
 CREATE VIEW mw_same AS
 SELECT row(m.pprof, m.pgo, m.pgo_w, m.pgo_q, m.pgo_qw) = row(s.pprof, s.pgo, s.pgo_w, s.pgo_q, s.pgo_qw) AS same
 FROM mw_merged m, mw_serial s WHERE s.settings = 'default';
 SET client_min_messages = debug1;
+SET pprof.min_parallel_merge_size = 0;
+SELECT * FROM mw_same;
+SET pprof.max_parallel_merge_workers = 2;
+RESET pprof.min_parallel_merge_size;
 SELECT * FROM mw_same;
 SET pprof.min_parallel_merge_size = 0;
 SELECT * FROM mw_same;
@@ -103,3 +109,4 @@ SET client_min_messages = debug1;
 SELECT md5(pgo.profile_for('mw')) = m AS same_profile_for FROM mw_catalog_serial;
 RESET client_min_messages;
 RESET pprof.min_parallel_merge_size;
+RESET pprof.max_parallel_merge_workers;
