@@ -23,6 +23,12 @@
  * filtered profile), or one small enough to be stored inline, is added at
  * once, as before.
  *
+ * Only when pprof.max_parallel_merge_workers allows workers (default 0):
+ * otherwise nothing is kept and every row is added at once. Where we
+ * measure (BENCHMARKS.md, "A merge's own parallel workers"), two processes
+ * get 1.2-1.5 times one's throughput and a worker takes 20-30 ms to
+ * start, so no merge was faster with one.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -43,12 +49,7 @@
 
 #include "pprof_merge_state.h"
 
-/*
- * pprof.max_parallel_merge_workers and pprof.min_parallel_merge_size (kB;
- * pprof.c). Off by default: on the 2-vCPU machine of BENCHMARKS.md two
- * processes get 1.2-1.5 times the throughput of one and a worker takes
- * 20-30 ms to start, so no merge we could make there was faster with one.
- */
+/* pprof.max_parallel_merge_workers, pprof.min_parallel_merge_size (kB) */
 int			pprof_max_parallel_merge_workers = 0;
 int			pprof_min_parallel_merge_size = 8 * 1024;
 
