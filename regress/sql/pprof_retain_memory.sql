@@ -31,9 +31,15 @@ SELECT pg_temp.faults_of_repeat() < 500 AS reused_again;
 RESET pprof.retain_memory;
 SHOW pprof.retain_memory;
 
--- its range
-SET pprof.retain_memory = -1;
-SET pprof.retain_memory = '3GB';
-SET pprof.retain_memory = '2047MB';
+-- its range (the SQLSTATE: PostgreSQL 18 words the message with units)
+CREATE FUNCTION pg_temp.try_setting(v text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM set_config('pprof.retain_memory', v, false);
+	RETURN 'accepted';
+EXCEPTION WHEN invalid_parameter_value THEN
+	RETURN 'rejected: ' || SQLSTATE;
+END
+$$;
+SELECT v, pg_temp.try_setting(v) FROM unnest(ARRAY['-1', '3GB', '2047MB']) AS v;
 SHOW pprof.retain_memory;
 RESET pprof.retain_memory;
