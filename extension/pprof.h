@@ -207,6 +207,22 @@ typedef struct PprofError
 	const char *hint;			/* errhint, may be NULL */
 } PprofError;
 
+/*
+ * Writes the samples of a layout from PprofLayoutAlloc() in order, each
+ * one's frames and labels right after the previous one's (as the decoder
+ * lays them out and readers expect), within the counts of its header.
+ */
+typedef struct PprofSampleWriter
+{
+	const Pprof *hdr;
+	PprofSample *samples;
+	PprofLabel *labels;
+	uint32	   *stack;
+	uint32		n_samples;		/* written so far */
+	uint32		stack_pos;
+	uint32		label_pos;
+} PprofSampleWriter;
+
 #define DatumGetPprofP(X)		((Pprof *) PG_DETOAST_DATUM(X))
 #define PG_GETARG_PPROF_P(n)	DatumGetPprofP(PG_GETARG_DATUM(n))
 #define PG_RETURN_PPROF_P(x)	PG_RETURN_POINTER(x)
@@ -218,6 +234,8 @@ extern int	pprof_max_profile_bytes;
 extern void PprofComputeSections(const Pprof *hdr, PprofSections *sections);
 extern Pprof *PprofLayoutAlloc(const Pprof *hdr, PprofView *view, PprofError *err);
 extern void PprofOpen(const Pprof *pprof, PprofView *view);
+extern void PprofSampleWriterInit(PprofSampleWriter *w, const PprofView *out);
+extern PprofSample *PprofWriteSample(PprofSampleWriter *w, uint32 depth, uint32 n_labels);
 extern const char *PprofString(const PprofView *view, uint32 index);
 extern uint32 PprofStringLength(const PprofView *view, uint32 index);
 extern bool PprofStringEquals(const PprofView *view, uint32 index, const char *s);

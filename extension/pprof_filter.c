@@ -157,10 +157,11 @@ pprof_filter_label(PG_FUNCTION_ARGS)
 	PprofError	err;
 	Pprof		hdr;
 	Pprof	   *result;
+	PprofSampleWriter w;
+	int64	   *values;
 	bool	   *keep;
 	uint32		n_types;
 	uint32		s;
-	uint32		k;
 
 	PprofOpen(in, &view);
 	MatcherInit(&key, &view, PG_GETARG_TEXT_PP(1));
@@ -210,35 +211,24 @@ pprof_filter_label(PG_FUNCTION_ARGS)
 	memcpy(unconstify(char *, out.str_data), view.str_data, hdr.str_bytes);
 
 	/* the kept samples, their values, labels and stacks, in input order */
-	k = 0;
+	PprofSampleWriterInit(&w, &out);
+	values = unconstify(int64 *, out.values);
+	for (s = 0; s < view.hdr->n_samples; s++)
 	{
-		int64	   *values = unconstify(int64 *, out.values);
-		PprofSample *samples = unconstify(PprofSample *, out.samples);
-		PprofLabel *labels = unconstify(PprofLabel *, out.labels);
-		uint32	   *stack = unconstify(uint32 *, out.stack);
-		uint32		label_pos = 0;
-		uint32		stack_pos = 0;
+		const PprofSample *sample = &view.samples[s];
+		PprofSample *o;
 
-		for (s = 0; s < view.hdr->n_samples; s++)
-		{
-			const PprofSample *sample = &view.samples[s];
-
-			if (!keep[s])
-				continue;
-			memcpy(&values[(Size) k * n_types], &view.values[(Size) s * n_types],
-				   sizeof(int64) * n_types);
-			memcpy(&labels[label_pos], &view.labels[sample->first_label],
-				   sizeof(PprofLabel) * sample->n_labels);
-			memcpy(&stack[stack_pos], &view.stack[sample->first_location],
-				   sizeof(uint32) * sample->depth);
-			samples[k].first_label = label_pos;
-			samples[k].n_labels = sample->n_labels;
-			samples[k].first_location = stack_pos;
-			samples[k].depth = sample->depth;
-			label_pos += sample->n_labels;
-			stack_pos += sample->depth;
-			k++;
-		}
+		if (!keep[s])
+			continue;
+		o = PprofWriteSample(&w, sample->depth, sample->n_labels);
+		if (o == NULL)
+			elog(ERROR, "pprof_filter_label: kept samples exceed their count");
+		memcpy(&values[(Size) (o - w.samples) * n_types], &view.values[(Size) s * n_types],
+			   sizeof(int64) * n_types);
+		memcpy(&w.labels[o->first_label], &view.labels[sample->first_label],
+			   sizeof(PprofLabel) * sample->n_labels);
+		memcpy(&w.stack[o->first_location], &view.stack[sample->first_location],
+			   sizeof(uint32) * sample->depth);
 	}
 
 	PG_RETURN_PPROF_P(result);

@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * pprof_layout.c
- *	  Section arithmetic and read access for the stored pprof layout.
+ *	  Section arithmetic, read access and sample writing for the stored
+ *	  pprof layout.
  *
  * Every reader goes through PprofOpen(), which checks the layout version and
  * that the counts in the header account for exactly the datum's size, so a
@@ -131,6 +132,45 @@ PprofOpen(const Pprof *pprof, PprofView *view)
 	view->str_offsets = (const uint32 *) p;
 	p += s.str_offsets;
 	view->str_data = p;
+}
+
+/* A writer of the samples of out, a layout from PprofLayoutAlloc(). */
+void
+PprofSampleWriterInit(PprofSampleWriter *w, const PprofView *out)
+{
+	w->hdr = out->hdr;
+	w->samples = unconstify(PprofSample *, out->samples);
+	w->labels = unconstify(PprofLabel *, out->labels);
+	w->stack = unconstify(uint32 *, out->stack);
+	w->n_samples = 0;
+	w->stack_pos = 0;
+	w->label_pos = 0;
+}
+
+/*
+ * The next sample, with room for depth frames at w->stack[first_location]
+ * and n_labels labels at w->labels[first_label], for the caller to fill.
+ * NULL when the header counts fewer samples, frames or labels: the caller
+ * that counted them says it cannot happen, the one that reads them from a
+ * stored value that the value is corrupted.
+ */
+PprofSample *
+PprofWriteSample(PprofSampleWriter *w, uint32 depth, uint32 n_labels)
+{
+	PprofSample *sample;
+
+	if (w->n_samples >= w->hdr->n_samples ||
+		depth > w->hdr->n_stack - w->stack_pos ||
+		n_labels > w->hdr->n_labels - w->label_pos)
+		return NULL;
+	sample = &w->samples[w->n_samples++];
+	sample->first_location = w->stack_pos;
+	sample->depth = depth;
+	sample->first_label = w->label_pos;
+	sample->n_labels = n_labels;
+	w->stack_pos += depth;
+	w->label_pos += n_labels;
+	return sample;
 }
 
 /*

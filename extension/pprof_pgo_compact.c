@@ -816,6 +816,7 @@ Decode(const Pprof *c, PprofCompactSamples *cs)
 	Pprof		lh;
 	PprofView	v;
 	PprofError	err;
+	PprofSampleWriter w;
 	Pprof	   *result;
 	Reader		r;
 	Size		body_len;
@@ -1099,41 +1100,33 @@ Decode(const Pprof *c, PprofCompactSamples *cs)
 		prev_id = l->id;
 	}
 
-	/* the samples' frames (their stacks') and labels */
+	/*
+	 * the samples' frames (their stacks') and labels; the label count is
+	 * bounded by the labels left, so the writer refuses only frames
+	 */
+	PprofSampleWriterInit(&w, &v);
+	for (i = 0; i < hdr.n_samples; i++)
 	{
-		PprofSample *samples = unconstify(PprofSample *, v.samples);
-		PprofLabel *labels = unconstify(PprofLabel *, v.labels);
-		uint32	   *stack = unconstify(uint32 *, v.stack);
-		uint32		stack_pos = 0;
-		uint32		label_pos = 0;
+		uint32		st = sample_stack[i];
+		uint32		n_labels = GetIndex(&r, hdr.n_labels - w.label_pos + 1, "label count");
+		PprofSample *o = PprofWriteSample(&w, stack_depth[st], n_labels);
+		PprofLabel *labels;
 
-		for (i = 0; i < hdr.n_samples; i++)
+		if (o == NULL)
+			Corrupted("Its samples have more frames than its header counts.");
+		memcpy(&w.stack[o->first_location], &stack_locations[stack_first[st]],
+			   sizeof(uint32) * o->depth);
+		labels = &w.labels[o->first_label];
+		for (k = 0; k < n_labels; k++)
 		{
-			uint32		st = sample_stack[i];
-			uint32		n_labels;
-
-			if (stack_depth[st] > hdr.n_stack - stack_pos)
-				Corrupted("Its samples have more frames than its header counts.");
-			samples[i].first_location = stack_pos;
-			samples[i].depth = stack_depth[st];
-			memcpy(&stack[stack_pos], &stack_locations[stack_first[st]],
-				   sizeof(uint32) * stack_depth[st]);
-			stack_pos += stack_depth[st];
-			n_labels = GetIndex(&r, hdr.n_labels - label_pos + 1, "label count");
-			samples[i].first_label = label_pos;
-			samples[i].n_labels = n_labels;
-			for (k = 0; k < n_labels; k++)
-			{
-				labels[label_pos].key = GetIndex(&r, hdr.n_strings, "string");
-				labels[label_pos].str = GetIndex(&r, hdr.n_strings, "string");
-				label_pos++;
-			}
-			if ((i & 0x3ff) == 0)
-				CHECK_FOR_INTERRUPTS();
+			labels[k].key = GetIndex(&r, hdr.n_strings, "string");
+			labels[k].str = GetIndex(&r, hdr.n_strings, "string");
 		}
-		if (stack_pos != hdr.n_stack || label_pos != hdr.n_labels)
-			Corrupted("Its samples do not have the frames and labels its header counts.");
+		if ((i & 0x3ff) == 0)
+			CHECK_FOR_INTERRUPTS();
 	}
+	if (w.stack_pos != hdr.n_stack || w.label_pos != hdr.n_labels)
+		Corrupted("Its samples do not have the frames and labels its header counts.");
 	if (r.p != r.end)
 		Corrupted("It has bytes after its last label.");
 	pfree(stack_depth);

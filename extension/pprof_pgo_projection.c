@@ -143,6 +143,8 @@ PprofPgoProject(const PprofView *v, int frames)
 	Pprof	   *result;
 	PprofView	out;
 	PprofError	err;
+	PprofSampleWriter w;
+	int64	   *values;
 	uint8	   *mode_cache;
 	int			types[2];
 	int			n_types = 0;
@@ -319,41 +321,42 @@ PprofPgoProject(const PprofView *v, int frames)
 		pfree(kept);
 	}
 
-	/* samples in order: values of the kept types, stack, mode labels */
+	/*
+	 * samples in order: values of the kept types, stack, mode labels (counted
+	 * first: the writer reserves a sample's labels with it)
+	 */
+	PprofSampleWriterInit(&w, &out);
+	values = unconstify(int64 *, out.values);
+	for (i = 0; i < hdr.n_samples; i++)
 	{
-		int64	   *values = unconstify(int64 *, out.values);
-		PprofSample *samples = unconstify(PprofSample *, out.samples);
-		PprofLabel *labels = unconstify(PprofLabel *, out.labels);
-		uint32	   *stack = unconstify(uint32 *, out.stack);
-		uint32		stack_pos = 0;
-		uint32		label_pos = 0;
+		const PprofSample *smp = &v->samples[i];
+		const PprofLabel *labels = &v->labels[smp->first_label];
+		uint32		depth = Min(smp->depth, (uint32) frames);
+		uint32		n_modes = 0;
+		PprofSample *o;
+		PprofLabel *ol;
+		int			t;
 
-		for (i = 0; i < hdr.n_samples; i++)
+		for (k = 0; k < smp->n_labels; k++)
+			if (IsModeLabel(v, &labels[k], mode_cache))
+				n_modes++;
+		o = PprofWriteSample(&w, depth, n_modes);
+		if (o == NULL)
+			elog(ERROR, "pprof projection: samples exceed their count");
+		for (t = 0; t < n_types; t++)
+			values[(Size) i * n_types + t] =
+				v->values[(Size) i * h->n_sample_types + types[t]];
+		for (k = 0; k < depth; k++)
+			w.stack[o->first_location + k] = p.locations[v->stack[smp->first_location + k]];
+		ol = &w.labels[o->first_label];
+		for (k = 0; k < smp->n_labels; k++)
 		{
-			const PprofSample *smp = &v->samples[i];
-			uint32		depth = Min(smp->depth, (uint32) frames);
-			int			t;
-
-			for (t = 0; t < n_types; t++)
-				values[(Size) i * n_types + t] =
-					v->values[(Size) i * h->n_sample_types + types[t]];
-			samples[i].first_location = stack_pos;
-			samples[i].depth = depth;
-			for (k = 0; k < depth; k++)
-				stack[stack_pos++] = p.locations[v->stack[smp->first_location + k]];
-			samples[i].first_label = label_pos;
-			for (k = 0; k < smp->n_labels; k++)
+			if (IsModeLabel(v, &labels[k], mode_cache))
 			{
-				const PprofLabel *label = &v->labels[smp->first_label + k];
-
-				if (IsModeLabel(v, label, mode_cache))
-				{
-					labels[label_pos].key = p.strings[label->key];
-					labels[label_pos].str = p.strings[label->str];
-					label_pos++;
-				}
+				ol->key = p.strings[labels[k].key];
+				ol->str = p.strings[labels[k].str];
+				ol++;
 			}
-			samples[i].n_labels = label_pos - samples[i].first_label;
 		}
 	}
 	return result;

@@ -3,12 +3,8 @@
 -- combined by the leader) and partitionwise. Each worker or partition may
 -- see only rows pgo_merge skips; its empty state must stay empty.
 \getenv abs_srcdir PG_ABS_SRCDIR
-\set data :abs_srcdir '/data/'
-
-CREATE TABLE pl_fx (name text PRIMARY KEY, p pprof NOT NULL);
-INSERT INTO pl_fx
-SELECT f, pg_read_binary_file(:'data' || f || '.pb.gz')::pprof
-FROM unnest(ARRAY['cpu', 'heap', 'goroutine', 'cpu_empty']) AS f;
+\set fx pl_fx
+\i :abs_srcdir/sql/include/fixtures.psql
 
 -- three cases of 40 rows, one row per page so that workers share them:
 --   unusable:   heap and goroutine profiles (no CPU sample type)
@@ -53,12 +49,7 @@ FROM pl_part GROUP BY kase;
 SET max_parallel_workers_per_gather = 0;
 CREATE TABLE pl_serial AS SELECT * FROM pl_rows_merged;
 
-SET parallel_setup_cost = 0;
-SET parallel_tuple_cost = 0;
-SET min_parallel_table_scan_size = 0;
-SET max_parallel_workers_per_gather = 2;
-SET parallel_leader_participation = off;
-SET seq_page_cost = 0.01;
+\i :abs_srcdir/sql/include/parallel_plans.psql
 SET enable_hashagg = off;
 -- workers that see only rows of one case, or none of it
 EXPLAIN (COSTS OFF) SELECT * FROM pl_rows_merged;
@@ -74,12 +65,7 @@ CREATE TABLE pl_partitionwise AS SELECT * FROM pl_part_merged;
 
 RESET enable_partitionwise_aggregate;
 RESET enable_hashagg;
-RESET seq_page_cost;
-RESET parallel_leader_participation;
-RESET max_parallel_workers_per_gather;
-RESET min_parallel_table_scan_size;
-RESET parallel_tuple_cost;
-RESET parallel_setup_cost;
+\i :abs_srcdir/sql/include/parallel_plans_reset.psql
 
 -- NULL exactly where no row is usable (without weights: 'weight 0' rows
 -- are usable CPU profiles), and one answer per case whatever the plan

@@ -5,13 +5,8 @@
 -- projections and gives the bytes a merge of the profiles gives, for every
 -- selection.
 \getenv abs_srcdir PG_ABS_SRCDIR
-\set data :abs_srcdir '/data/'
-
-CREATE TABLE pj_fx (name text PRIMARY KEY, p pprof NOT NULL);
-INSERT INTO pj_fx
-SELECT f, pg_read_binary_file(:'data' || f || '.pb.gz')::pprof
-FROM unnest(ARRAY['cpu', 'cpu_a1', 'cpu_a2', 'cpu_a3', 'cpu_a_long', 'cpu_b1', 'cpu_labels',
-                  'cpu_badutf8', 'cpu_empty', 'heap', 'goroutine']) AS f;
+\set fx pj_fx
+\i :abs_srcdir/sql/include/fixtures.psql
 
 -- what a projection keeps: the sample types pgo_merge reads, every sample,
 -- their leaf-most frames and "mode" labels; no mappings
@@ -73,22 +68,12 @@ INSERT INTO pj_rows SELECT i, repeat('x', 1000), p, q FROM generate_series(1, 3)
 ANALYZE pj_rows;
 SELECT md5(pgo_merge(p)::bytea) AS serial_profiles, md5(pgo_merge(q)::bytea) AS serial_projections
 FROM pj_rows \gset
-SET parallel_setup_cost = 0;
-SET parallel_tuple_cost = 0;
-SET min_parallel_table_scan_size = 0;
-SET max_parallel_workers_per_gather = 2;
-SET parallel_leader_participation = off;
-SET seq_page_cost = 0.01;
+\i :abs_srcdir/sql/include/parallel_plans.psql
 EXPLAIN (COSTS OFF) SELECT pgo_merge(q) FROM pj_rows;
 SELECT md5(pgo_merge(q)::bytea) = :'serial_projections' AS parallel_projections_same,
        md5(pgo_merge(q)::bytea) = :'serial_profiles' AS parallel_projections_as_profiles
 FROM pj_rows;
-RESET seq_page_cost;
-RESET parallel_leader_participation;
-RESET max_parallel_workers_per_gather;
-RESET min_parallel_table_scan_size;
-RESET parallel_tuple_cost;
-RESET parallel_setup_cost;
+\i :abs_srcdir/sql/include/parallel_plans_reset.psql
 
 -- what a projection cannot stand for
 SELECT pprof_pgo_projection(p, 1) FROM pj_fx WHERE name = 'cpu';

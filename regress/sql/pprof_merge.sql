@@ -344,14 +344,7 @@ SET pprof.pgo_normalize = on;
 CREATE TABLE m_serial_norm AS SELECT md5(pgo_merge(p)::bytea) AS pgo FROM m_par;
 RESET pprof.pgo_normalize;
 
-SET parallel_setup_cost = 0;
-SET parallel_tuple_cost = 0;
-SET min_parallel_table_scan_size = 0;
-SET max_parallel_workers_per_gather = 2;
-SET parallel_leader_participation = off;
--- (40 one-row pages: the disk cost of a parallel scan is not shared, make
--- it small so that the planner picks the parallel plan)
-SET seq_page_cost = 0.01;
+\i :abs_srcdir/sql/include/parallel_plans.psql
 EXPLAIN (COSTS OFF) SELECT pprof_merge(p) FROM m_par;
 EXPLAIN (COSTS OFF) SELECT pgo_merge(p, id % 3) FROM m_par;
 SELECT md5(pprof_merge(p)::bytea) = lossless AS lossless_same,
@@ -422,12 +415,7 @@ SELECT pprof_mapping_count(c.m) AS mappings,
 FROM combined c, serial s, reversed r;
 
 RESET enable_partitionwise_aggregate;
-RESET seq_page_cost;
-RESET parallel_leader_participation;
-RESET max_parallel_workers_per_gather;
-RESET min_parallel_table_scan_size;
-RESET parallel_tuple_cost;
-RESET parallel_setup_cost;
+\i :abs_srcdir/sql/include/parallel_plans_reset.psql
 
 DROP TABLE m_fx, m_lab, m_mainkey, m_main, m_start, m_frames4, m_nodeny, m_deny, m_par, m_part, m_serial, m_serial_norm;
 DROP FUNCTION m_fix, m_merge, m_pgo, m_pgo_w, m_merge1, m_pgo1, m_totals_scaled,

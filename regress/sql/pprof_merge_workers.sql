@@ -8,13 +8,8 @@
 -- the query are merged at once. DEBUG1 says how many rows waited and how
 -- many workers merged them.
 \getenv abs_srcdir PG_ABS_SRCDIR
-\set data :abs_srcdir '/data/'
-
-CREATE TABLE mw_fx (name text PRIMARY KEY, p pprof NOT NULL);
-INSERT INTO mw_fx
-SELECT f, pg_read_binary_file(:'data' || f || '.pb.gz')::pprof
-FROM unnest(ARRAY['cpu', 'cpu_a1', 'cpu_a2', 'cpu_a3', 'cpu_a_long', 'cpu_b1', 'cpu_labels',
-                  'cpu_badutf8', 'cpu_empty', 'heap', 'goroutine']) AS f;
+\set fx mw_fx
+\i :abs_srcdir/sql/include/fixtures.psql
 
 -- four copies of each fixture, stored out of line and uncompressed (those
 -- small enough stay in the row: cpu_empty, goroutine)
