@@ -107,7 +107,7 @@ _PG_init(void)
 
 	DefineCustomIntVariable("pprof.retain_memory",
 							"Sets how much freed memory a backend keeps for its next merge.",
-							"Allocations below it come from malloc's heap, which keeps up to this much free memory instead of returning it to the kernel: a backend that merges again reuses pages instead of faulting fresh ones in. 0 leaves malloc's own thresholds.",
+							"Allocations below it come from malloc's heap, which gives free memory back to the kernel only once this much has gathered: a backend that merges again reuses pages instead of faulting fresh ones in. 0 leaves malloc's own thresholds.",
 							&pprof_retain_memory,
 							0,
 							0,

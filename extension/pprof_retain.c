@@ -11,8 +11,9 @@
  * fault costs microseconds, and on the machine we measure on those faults
  * were almost half of pgo.profile_for over 100 rows (BENCHMARKS.md, "Page
  * faults"). With this setting the backend serves allocations below it from
- * the heap and keeps up to that much free memory there, so a backend that
- * merges again (the gateway's sessions) reuses pages it has already
+ * the heap, and the heap returns free memory to the kernel only once that
+ * much has gathered at its top (glibc then trims all of it), so a backend
+ * that merges again (the gateway's sessions) reuses pages it has already
  * faulted in, at the price of holding that memory between queries.
  *
  * It changes malloc for the whole backend process, which is why it is off
