@@ -33,6 +33,7 @@ OBJS = \
 	extension/pprof_merge_partial.o \
 	extension/pprof_merge.o \
 	extension/pprof_merge_parallel.o \
+	extension/pprof_retain.o \
 	extension/pprof_pgo_projection.o \
 	extension/pprof_pgo_compact.o \
 	extension/pprof_filter.o \
@@ -102,7 +103,7 @@ extension/pprof_folded.o extension/pprof_pgo_compact.o extension/pprof_merge_par
 extension/pprof_merge.o extension/pprof_merge_state.o extension/pprof_merge_lossless.o \
 extension/pprof_merge_pgo.o extension/pprof_merge_output.o extension/pprof_merge_partial.o \
 extension/pprof_pgo_projection.o extension/pprof_pgo_compact.o extension/pprof_layout.o \
-extension/pprof_merge_parallel.o extension/pprof.o: extension/pprof_merge.h
+extension/pprof_merge_parallel.o extension/pprof_retain.o extension/pprof.o: extension/pprof_merge.h
 extension/pprof_flametree.o extension/pprof_flamegraph.o extension/pprof_folded.o: extension/pprof_flame.h extension/pprof_merge.h
 
 .PHONY: run test fuzz fixtures gateway gateway-asan clean-gateway worker worker-asan clean-worker \

@@ -105,5 +105,16 @@ _PG_init(void)
 							GUC_UNIT_KB,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("pprof.retain_memory",
+							"Sets how much freed memory a backend keeps for its next merge.",
+							"Allocations below it come from malloc's heap, which keeps up to this much free memory instead of returning it to the kernel: a backend that merges again reuses pages instead of faulting fresh ones in. 0 leaves malloc's own thresholds.",
+							&pprof_retain_memory,
+							0,
+							0,
+							INT_MAX / 1024,
+							PGC_USERSET,
+							GUC_UNIT_KB,
+							NULL, PprofRetainMemoryAssign, NULL);
+
 	MarkGUCPrefixReserved("pprof");
 }

@@ -40,6 +40,10 @@ extern bool MergeStateDefer(MergeState *state, Datum value, double weight);
 extern void MergeStateFlush(MergeState *state);
 extern int	pprof_max_parallel_merge_workers;
 extern int	pprof_min_parallel_merge_size;
+extern int	pprof_retain_memory;
+
+/* pprof_retain.c */
+extern void PprofRetainMemoryAssign(int newval, void *extra);
 
 /* pprof_merge_output.c */
 extern Pprof *MergeStateToPprof(const MergeState *state);

@@ -17,6 +17,7 @@
 #define DEFAULT_MAX_BODY			(32u * 1024 * 1024)		/* bytes */
 #define DEFAULT_UPLOAD_MEMORY		(256u * 1024 * 1024)	/* bytes, all uploads */
 #define DEFAULT_CACHE_BYTES			(64u * 1024 * 1024)
+#define DEFAULT_MERGE_MEMORY		(64u * 1024 * 1024)	/* pprof.retain_memory */
 #define DEFAULT_POOL_WAIT_MS		2000
 #define DEFAULT_CONNECT_TIMEOUT_S	3
 #define DEFAULT_STATEMENT_TIMEOUT_MS 30000
@@ -66,6 +67,7 @@ struct config
 	size_t		max_body;
 	size_t		upload_memory;
 	size_t		cache_bytes;
+	size_t		merge_memory;	/* 0: the server's pprof.retain_memory */
 	unsigned	threads;			/* HTTP threads */
 	unsigned	db_pool;			/* connections to the primary */
 	unsigned	read_db_pool;		/* connections to the replica */

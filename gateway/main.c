@@ -54,6 +54,9 @@ static const char usage[] =
 "                                                  (default 256M; beyond: 503)\n"
 "  --cache-size SIZE         PGO_CACHE_SIZE        response cache of GET /profile (default\n"
 "                                                  64M; 0 disables it)\n"
+"  --merge-memory SIZE       PGO_MERGE_MEMORY      freed memory each database session keeps\n"
+"                                                  for its next merge (pprof.retain_memory;\n"
+"                                                  default 64M; 0: the server's setting)\n"
 "  --threads N               PGO_THREADS           HTTP threads (default: number of CPUs)\n"
 "  --db-pool N               PGO_DB_POOL           connections to the database (default:\n"
 "                                                  2 x CPUs, at least 4)\n"
@@ -120,7 +123,7 @@ enum
 {
 	OPT_LISTEN = 1000, OPT_DATABASE_URL, OPT_READ_DATABASE_URL,
 	OPT_UPLOAD_TOKEN_FILE, OPT_READ_TOKEN_FILE, OPT_MAX_BODY, OPT_UPLOAD_MEMORY,
-	OPT_CACHE_SIZE, OPT_THREADS, OPT_DB_POOL, OPT_READ_DB_POOL, OPT_POOL_WAIT,
+	OPT_CACHE_SIZE, OPT_MERGE_MEMORY, OPT_THREADS, OPT_DB_POOL, OPT_READ_DB_POOL, OPT_POOL_WAIT,
 	OPT_CONNECT_TIMEOUT, OPT_STATEMENT_TIMEOUT, OPT_HEALTH_TIMEOUT,
 	OPT_HTTP_TIMEOUT, OPT_MAX_CONNECTIONS, OPT_MAX_PER_IP, OPT_CONN_MEMORY,
 	OPT_DRAIN_TIMEOUT, OPT_RETRY_AFTER, OPT_METRICS_TAGS
@@ -137,6 +140,7 @@ static const struct cli_setting settings[] =
 	{OPT_MAX_BODY, "max-body", "PGO_MAX_BODY"},
 	{OPT_UPLOAD_MEMORY, "upload-memory", "PGO_UPLOAD_MEMORY"},
 	{OPT_CACHE_SIZE, "cache-size", "PGO_CACHE_SIZE"},
+	{OPT_MERGE_MEMORY, "merge-memory", "PGO_MERGE_MEMORY"},
 	{OPT_THREADS, "threads", "PGO_THREADS"},
 	{OPT_DB_POOL, "db-pool", "PGO_DB_POOL"},
 	{OPT_READ_DB_POOL, "read-db-pool", "PGO_READ_DB_POOL"},
@@ -185,6 +189,12 @@ Apply(int opt, const char *name, const char *v)
 			break;
 		case OPT_CACHE_SIZE:
 			cfg.cache_bytes = cli_size(name, v);
+			break;
+		case OPT_MERGE_MEMORY:
+			cfg.merge_memory = cli_size(name, v);
+			/* the setting's range: kB up to INT_MAX / 1024 */
+			if (cfg.merge_memory > 2047u * 1024 * 1024)
+				cli_die("%s must be at most 2047M", name);
 			break;
 		case OPT_THREADS:
 			cfg.threads = cli_count(name, v, 1, 1024);
@@ -261,6 +271,7 @@ Configure(int argc, char **argv)
 	cfg.max_body = DEFAULT_MAX_BODY;
 	cfg.upload_memory = DEFAULT_UPLOAD_MEMORY;
 	cfg.cache_bytes = DEFAULT_CACHE_BYTES;
+	cfg.merge_memory = DEFAULT_MERGE_MEMORY;
 	cfg.threads = (unsigned) ncpu;
 	cfg.db_pool = cfg.read_db_pool = (unsigned) (ncpu * 2 < 4 ? 4 : ncpu * 2);
 	cfg.pool_wait_ms = DEFAULT_POOL_WAIT_MS;

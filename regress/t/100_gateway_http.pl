@@ -30,7 +30,7 @@ my $read_token = 'rd-' . join('', map { ('a' .. 'z')[ rand 26 ] } 1 .. 24);
 		PGO_UPLOAD_TOKEN PGO_READ_TOKEN --max-body 32M --threads --db-pool
 		--pool-wait --connect-timeout --statement-timeout --http-timeout
 		--max-connections --max-connections-per-ip --connection-memory
-		--drain-timeout --cache-size))
+		--drain-timeout --cache-size --merge-memory PGO_MERGE_MEMORY))
 	{
 		like($out, qr/\Q$word\E/, "--help mentions $word");
 	}

@@ -4,7 +4,8 @@
 # bytes); 304 on If-None-Match; HEAD; the response cache (no re-merge while
 # nothing changed, a new upload is seen); selection parameters; 404 with an
 # EMPTY body that go build accepts; releases (/profile/<tag>@<sha256>,
-# immutable); /tags; the read token.
+# immutable); /tags; the read token; the sessions keep a merge's memory
+# for the next (pprof.retain_memory, set by --merge-memory).
 use strict;
 use warnings;
 
@@ -17,7 +18,8 @@ use PostgreSQL::Test::Utils;
 use PprofTest;
 use Test::More;
 
-my $node = new_node('download');
+# log_statement: the gateway's session set-up is in the server log
+my $node = new_node('download', conf => "log_statement = 'all'");
 my $read_token = 'read-' . int(rand(1e9));
 my $gw = start_gateway(node => $node, env => { PGO_READ_TOKEN => $read_token });
 my $url = $gw->{url};
@@ -184,6 +186,13 @@ ok((grep { $_->{tag} eq 'heaponly' } @{ $tags->{tags} // [] }), '/tags lists hea
 # the read token guards reads; the upload token (none here) is not needed
 $r = http('GET', "$url/profile/svc");
 is($r->{status}, 401, 'GET without the read token: 401');
+
+# every session of the gateway keeps 64M (the default of --merge-memory)
+my $server_log = slurp_file($node->logfile);
+like($server_log, qr/SET pprof\.retain_memory = '65536kB'/,
+	'the gateway sets pprof.retain_memory for its sessions');
+is($node->safe_psql('postgres', "LOAD 'pprof'; SET pprof.retain_memory = '65536kB'; SHOW pprof.retain_memory"),
+	'64MB', 'the server takes that value');
 
 my $log = gateway_log($gw);
 like($log, qr/"method":"GET","path":"\/profile\/svc","route":"profile","status":200,.*"cache":"hit"/,
