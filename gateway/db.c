@@ -89,6 +89,7 @@ const char *const db_error_kind_names[DBERR_COUNT] = {
 
 static void *WorkerMain(void *arg);
 static void *WatchdogMain(void *arg);
+static bool RetainMergeMemory(struct db_ctx *ctx, const char *name);
 
 /* Count one database failure (GET /metrics shows the counts). */
 static void
@@ -395,7 +396,6 @@ Connect(struct db_executor *ex, struct db_error *err)
 	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
 	PGconn	   *conn;
 	char		setup[512];
-	char		retain[64];
 	struct db_ctx ctx;
 	PGresult   *res;
 
@@ -440,18 +440,13 @@ Connect(struct db_executor *ex, struct db_error *err)
 
 	/*
 	 * 201 means committed and flushed: synchronous_commit is forced on
-	 * whatever the role or database default says. The session keeps the
-	 * memory of one merge for the next (pprof.retain_memory): fresh pages
-	 * were half of an uncached GET's time (BENCHMARKS.md, "Page faults").
+	 * whatever the role or database default says.
 	 */
-	snprintf(retain, sizeof(retain), " SET pprof.retain_memory = '%zukB';",
-			 (cfg.merge_memory + 1023) / 1024);
 	snprintf(setup, sizeof(setup),
 			 "SET synchronous_commit = on; SET statement_timeout = %u; "
-			 "SET idle_in_transaction_session_timeout = %u;%s%s",
+			 "SET idle_in_transaction_session_timeout = %u;%s",
 			 cfg.statement_timeout_ms, cfg.statement_timeout_ms + DB_QUERY_GRACE_MS,
-			 ex->read_only ? " SET default_transaction_read_only = on;" : "",
-			 cfg.merge_memory > 0 ? retain : "");
+			 ex->read_only ? " SET default_transaction_read_only = on;" : "");
 	ctx.conn = conn;
 	ctx.stmts = NULL;
 	ctx.timeout_ms = (unsigned) (cfg.connect_timeout_s * 1000);
@@ -467,7 +462,50 @@ Connect(struct db_executor *ex, struct db_error *err)
 		return NULL;
 	}
 	PQclear(res);
+	if (cfg.merge_memory > 0 && !RetainMergeMemory(&ctx, ex->name))
+	{
+		PQfinish(conn);
+		err->http_status = 503;
+		err->kind = DBERR_CONNECT;
+		return NULL;
+	}
 	return conn;
+}
+
+/*
+ * The session keeps the memory of one merge for the next
+ * (pprof.retain_memory): faulting fresh pages in was half of an uncached
+ * GET's time (BENCHMARKS.md, "Page faults"). Only a speed-up: a server
+ * that refuses the setting (a pprof library of an older version loaded
+ * at start) is logged and served as it is. False if the connection broke
+ * or timed out.
+ */
+static bool
+RetainMergeMemory(struct db_ctx *ctx, const char *name)
+{
+	char		sql[80];
+	struct db_error err;
+	struct db_error *saved = ctx->err;
+	PGresult   *res;
+
+	snprintf(sql, sizeof(sql), "SET pprof.retain_memory = '%zukB'",
+			 (cfg.merge_memory + 1023) / 1024);
+	memset(&err, 0, sizeof(err));
+	ctx->err = &err;
+	res = db_query(ctx, sql, -1, NULL, NULL, NULL, 0);
+	ctx->err = saved;
+	if (res != NULL)
+	{
+		PQclear(res);
+		return true;
+	}
+	if (err.conn_lost || ctx->broken)
+	{
+		*saved = err;
+		return false;
+	}
+	log_eventf("warning", "pprof.retain_memory not set", "%s: %s", name, err.message);
+	return true;
 }
 
 /* Start an executor with nconns workers. */
