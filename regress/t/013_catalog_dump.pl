@@ -68,6 +68,17 @@ cmp_ok($node->safe_psql('restored', qq{SELECT pgo.ingest('api', pg_read_binary_f
 is( $node->safe_psql('restored',
 		q{SELECT pgo.ingest('api', '\x00'::bytea, idempotency_key => 'u1') = (SELECT profile_id FROM pgo.idempotency_keys WHERE key = 'u1')}),
 	't', 'idempotency keys still answer retries');
+# the restored partitions keep the tag rule (a CHECK calling
+# pgo.is_valid_tag, which CREATE EXTENSION made before their rows came back)
+is( $node->safe_psql('restored', q{
+		SELECT string_agg(DISTINCT pg_get_constraintdef(oid), ',') FROM pg_constraint
+		WHERE conname = 'profiles_tag_check' AND conrelid::regclass::text ~ '^pgo\.profiles_[0-9]{8}$'}),
+	'CHECK (pgo.is_valid_tag(tag))', 'restored daily partitions: the tag constraint');
+my ($rc, $out, $err) = $node->psql('restored', q{
+	INSERT INTO pgo.profiles (tag, source, received_at, profile)
+	SELECT '.', source, received_at, profile FROM pgo.profiles WHERE tableoid::regclass::text ~ '_[0-9]{8}$' LIMIT 1});
+like($err, qr/new row for relation "profiles_\d{8}" violates check constraint "profiles_tag_check"/,
+	'restored daily partitions refuse the tag "."');
 # and the catalog still works as a whole
 is( $node->safe_psql('restored',
 		q{SELECT count(*) FROM pgo.apply_retention()}), '0', 'retention runs on the restored catalog');

@@ -218,5 +218,56 @@ is($node->safe_psql('postgres', $retention_sql), $retained, 'updated and fresh: 
 is($node->safe_psql('postgres', $state_sql), $node->safe_psql('fresh', $state_sql),
 	'updated and fresh: the same state after retention');
 
+# A 0.2 catalog holding rows tagged "." or ".." (0.2's constraints and
+# pgo.ingest took them; no gateway URL can name them): the update fails,
+# changes nothing and says what to do; done, it succeeds, and the tables
+# then refuse such rows.
+$node->safe_psql('postgres', 'CREATE DATABASE dotted');
+$node->safe_psql('dotted', qq{
+	CREATE EXTENSION pprof VERSION '0.2';
+	SELECT pgo.ingest('.', pg_read_binary_file('$data/cpu_a1.pb.gz'));
+	SELECT pgo.ingest('..', pg_read_binary_file('$data/cpu_a2.pb.gz'));
+	SELECT pgo.ingest('api', pg_read_binary_file('$data/cpu_a3.pb.gz'));
+	SELECT * FROM pgo.maintain();
+	SELECT sha256 FROM pgo.publish('.');
+});
+my $dotted_sql = q{SELECT string_agg(concat_ws(' ', tableoid::regclass::text ~ '^pgo\.profiles_[0-9]{8}$', tag),
+									 ',' ORDER BY id) FROM pgo.profiles};
+my $dotted = $node->safe_psql('dotted', $dotted_sql);
+is($dotted, 't .,t ..,t api', '0.2 stored rows tagged "." and ".." (in a daily partition)');
+my ($rc, $out, $err) = (undef, '', '');
+$rc = $node->psql('dotted', 'ALTER EXTENSION pprof UPDATE', stdout => \$out, stderr => \$err);
+isnt($rc, 0, 'the update of a catalog with such rows fails');
+like($err, qr/ERROR:  cannot update pprof to 0\.3: 2 rows of pgo\.profiles and 1 of pgo\.releases are tagged "\." or "\.\."/,
+	'the error counts the rows');
+like($err, qr/DETAIL:  check constraint "profiles_tag_check" of relation "profiles_\d{8}" is violated by some row/,
+	'its detail names the constraint');
+like($err, qr/HINT:  Delete those rows, then run ALTER EXTENSION pprof UPDATE again: DELETE FROM pgo\.profiles WHERE tag IN \('\.', '\.\.'\); .*DISABLE TRIGGER releases_immutable.*INSERT INTO pgo\.profiles/s,
+	'its hint says how to delete them, or keep them under another tag');
+is($node->safe_psql('dotted', "SELECT extversion FROM pg_extension WHERE extname = 'pprof'"), '0.2',
+	'the catalog is still 0.2');
+is($node->safe_psql('dotted', $dotted_sql), $dotted, 'with its rows');
+# what the hint says
+$node->safe_psql('dotted', q{
+	INSERT INTO pgo.profiles (tag, labels, source, received_at, profile)
+	SELECT 'dot', labels, source, received_at, profile FROM pgo.profiles WHERE tag IN ('.', '..');
+	DELETE FROM pgo.profiles WHERE tag IN ('.', '..');
+	ALTER TABLE pgo.releases DISABLE TRIGGER releases_immutable;
+	DELETE FROM pgo.releases WHERE tag IN ('.', '..');
+	ALTER TABLE pgo.releases ENABLE TRIGGER releases_immutable;
+	ALTER EXTENSION pprof UPDATE;
+});
+is($node->safe_psql('dotted', "SELECT extversion FROM pg_extension WHERE extname = 'pprof'"), $current,
+	"done as the hint says, the update to $current succeeds");
+is($node->safe_psql('dotted', $dotted_sql), 't api,t dot,t dot', 'the rows kept under another tag');
+is($node->safe_psql('dotted', q{
+	SELECT string_agg(DISTINCT pg_get_constraintdef(oid), ',') FROM pg_constraint
+	WHERE conname = 'profiles_tag_check' AND conrelid::regclass::text ~ '^pgo\.profiles_[0-9]{8}$'}),
+	'CHECK (pgo.is_valid_tag(tag))', 'the daily partitions have the new constraint');
+$rc = $node->psql('dotted', q{
+	INSERT INTO pgo.profiles (tag, source, profile) SELECT '..', source, profile FROM pgo.profiles LIMIT 1},
+	stdout => \$out, stderr => \$err);
+like($err, qr/violates check constraint "profiles_tag_check"/, 'a direct INSERT of ".." is refused');
+
 $node->stop;
 done_testing();

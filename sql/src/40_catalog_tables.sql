@@ -19,10 +19,25 @@
 CREATE SCHEMA pgo;
 COMMENT ON SCHEMA pgo IS 'fleet catalog of the pprof extension: uploads, selection, releases, retention';
 
+-- The rule of a tag, in one place: the tag CHECK constraints of
+-- pgo.profiles, pgo.releases and pgo.publications call it, and so does
+-- pgo.check_tag, the entry points' check with its error, so a direct INSERT
+-- gets the verdict pgo.ingest and the gateway give. "." and ".." are path
+-- segments a URL normalises away: no URL of the gateway could name them.
+-- BEGIN ATOMIC: the body is parsed here, once, so a constraint means the
+-- same under any search_path (pg_restore's is empty); a one-expression SQL
+-- function, the planner inlines it into the constraints.
+CREATE FUNCTION pgo.is_valid_tag(tag text) RETURNS boolean
+	LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+	SELECT tag ~ '^[A-Za-z0-9._-]{1,128}$' AND tag NOT IN ('.', '..');
+END;
+COMMENT ON FUNCTION pgo.is_valid_tag(text) IS 'true if tag is a valid profile tag: 1 to 128 of A-Z a-z 0-9 . _ -, other than "." and ".." (NULL for NULL)';
+
 CREATE TABLE pgo.profiles (
 	id bigint GENERATED ALWAYS AS IDENTITY,
 	tag text NOT NULL
-		CONSTRAINT profiles_tag_check CHECK (tag ~ '^[A-Za-z0-9._-]{1,128}$'),
+		CONSTRAINT profiles_tag_check CHECK (pgo.is_valid_tag(tag)),
 	labels jsonb NOT NULL DEFAULT '{}'
 		CONSTRAINT profiles_labels_check
 		CHECK (jsonb_typeof(labels) = 'object'
@@ -129,7 +144,7 @@ CREATE INDEX idempotency_keys_created_at_idx ON pgo.idempotency_keys (created_at
 COMMENT ON TABLE pgo.idempotency_keys IS 'pgo.ingest idempotency keys: a retried upload returns the first row''s id (created_at = that row''s received_at)';
 
 CREATE TABLE pgo.releases (
-	tag text NOT NULL CONSTRAINT releases_tag_check CHECK (tag ~ '^[A-Za-z0-9._-]{1,128}$'),
+	tag text NOT NULL CONSTRAINT releases_tag_check CHECK (pgo.is_valid_tag(tag)),
 	sha256 text NOT NULL,
 	profile bytea NOT NULL,
 	input_ids bigint[] NOT NULL,

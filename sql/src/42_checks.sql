@@ -6,9 +6,9 @@ CREATE FUNCTION pgo.check_tag(tag text) RETURNS void
 	SET search_path = pg_catalog, pgo, pg_temp
 	AS $$
 BEGIN
-	-- "." and ".." are path segments a URL normalises away: no URL of the
-	-- gateway could name them
-	IF tag IS NULL OR tag !~ '^[A-Za-z0-9._-]{1,128}$' OR tag IN ('.', '..') THEN
+	-- the rule is pgo.is_valid_tag, which the tables' tag constraints call
+	-- too: an entry point and a direct INSERT get one verdict
+	IF tag IS NULL OR NOT pgo.is_valid_tag(tag) THEN
 		RAISE EXCEPTION 'invalid profile tag: %', COALESCE(quote_literal(tag), 'NULL')
 			USING ERRCODE = 'invalid_parameter_value',
 				  DETAIL = 'A tag is 1 to 128 characters among A-Z a-z 0-9 . _ -, other than "." and "..".';

@@ -21,7 +21,7 @@
 
 CREATE TABLE pgo.publications (
 	id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-	tag text NOT NULL CONSTRAINT publications_tag_check CHECK (tag ~ '^[A-Za-z0-9._-]{1,128}$'),
+	tag text NOT NULL CONSTRAINT publications_tag_check CHECK (pgo.is_valid_tag(tag)),
 	-- the selection of pgo.profile_for / pgo.publish
 	"window" interval DEFAULT '7 days',
 	max_profiles integer DEFAULT 100,

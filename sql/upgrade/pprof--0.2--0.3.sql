@@ -18,6 +18,34 @@
 -- @restate sql/src/50_ingest.sql pgo.ingest_summary
 
 --
+-- One rule of a tag (pgo.is_valid_tag): 0.2's tag constraints accepted "."
+-- and "..", which pgo.check_tag now rejects (no gateway URL can name them).
+-- First of the changes to pgo.profiles: a catalog holding such rows fails
+-- here, before the rewrite below, rolled back whole and still 0.2, with an
+-- error that says what to do; the upgrade never deletes or renames rows.
+--
+-- @restate sql/src/40_catalog_tables.sql pgo.is_valid_tag
+-- @restate sql/src/42_checks.sql pgo.check_tag
+DO $$
+BEGIN
+	ALTER TABLE pgo.profiles DROP CONSTRAINT profiles_tag_check,
+		ADD CONSTRAINT profiles_tag_check CHECK (pgo.is_valid_tag(tag));
+	ALTER TABLE pgo.releases DROP CONSTRAINT releases_tag_check,
+		ADD CONSTRAINT releases_tag_check CHECK (pgo.is_valid_tag(tag));
+EXCEPTION WHEN check_violation THEN
+	RAISE EXCEPTION 'cannot update pprof to 0.3: % rows of pgo.profiles and % of pgo.releases are tagged "." or ".."',
+		(SELECT count(*) FROM pgo.profiles WHERE NOT pgo.is_valid_tag(tag)),
+		(SELECT count(*) FROM pgo.releases WHERE NOT pgo.is_valid_tag(tag))
+		USING ERRCODE = 'check_violation',
+			  DETAIL = SQLERRM || '. A URL normalises "." and ".." away, so the gateway can serve no such tag, and 0.3''s tag constraints reject them, as pgo.ingest does.',
+			  HINT = 'Delete those rows, then run ALTER EXTENSION pprof UPDATE again: DELETE FROM pgo.profiles WHERE tag IN (''.'', ''..''); '
+					 'for releases, ALTER TABLE pgo.releases DISABLE TRIGGER releases_immutable first. '
+					 'To keep profiles, insert them under another tag first: INSERT INTO pgo.profiles (tag, labels, source, received_at, profile) '
+					 'SELECT ''new-tag'', labels, source, received_at, profile FROM pgo.profiles WHERE tag IN (''.'', ''..'').';
+END
+$$;
+
+--
 -- pgo.profiles keeps what pgo_merge reads of each profile, its projection,
 -- which catalog merges read instead of the profile (pgo.merged_selection,
 -- restated below). Adding the column computes it for every existing row;
@@ -60,7 +88,6 @@ DROP FUNCTION pgo.selection_key(text, interval, integer, text, boolean, interval
 DROP FUNCTION pgo.publish(text, interval, integer, text, boolean, interval, integer);
 DROP FUNCTION pgo.selection(text, interval, integer, text, interval, integer);
 
--- @restate sql/src/42_checks.sql pgo.check_tag
 -- @restate sql/src/42_checks.sql pgo.check_build
 -- @restate sql/src/45_selection.sql pgo.selection_candidates
 -- @restate sql/src/45_selection.sql pgo.go_minor
