@@ -9,15 +9,7 @@ SET max_parallel_workers_per_gather = 0;
 -- in one transaction, rolled back: the later tests list every tag
 BEGIN;
 
--- SQLSTATE and message of a statement's error, or 'ok'
-CREATE FUNCTION try_b(q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-	EXECUTE q;
-	RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-	RETURN SQLSTATE || ': ' || SQLERRM;
-END
-$$;
+\i :abs_srcdir/sql/include/sql_error.psql
 
 -- the Go client labels "go" (runtime.Version()) and "version"
 CREATE TABLE b (name text, id bigint);
@@ -48,7 +40,7 @@ SELECT pgo.profile_for('bs-sel', go_version => '1.25') = pgo.profile_for('bs-sel
 	   pgo.selection_key('bs-sel', go_version => 'go1.27') = pgo.selection_key('bs-sel', go_version => '1.27') AS go_prefix_same;
 
 -- what is refused, by every entry point that takes a selection
-SELECT try_b(q) FROM unnest(ARRAY[
+SELECT pg_temp.sql_error(q, true) FROM unnest(ARRAY[
 	$$SELECT pgo.selection_key('bs-sel', go_version => '1')$$,
 	$$SELECT pgo.selection_key('bs-sel', go_version => '1.27.1')$$,
 	$$SELECT pgo.profile_for('bs-sel', go_version => 'latest')$$,
@@ -81,7 +73,7 @@ SELECT round(pgo.drift('bs-drift', version => 'v2')::numeric, 2) AS same_program
 -- the newest release is the one created last
 SELECT (pgo.latest_release('bs-drift')).sha256 = (SELECT sha256 FROM pgo.releases WHERE tag = 'bs-drift') AS latest,
 	   (pgo.latest_release('none')).sha256 IS NULL AS none;
-SELECT try_b($$SELECT pgo.drift('bad tag')$$);
+SELECT pg_temp.sql_error($$SELECT pgo.drift('bad tag')$$, true);
 
 --
 -- pgo.tag_health: per tag, the age of the newest usable profile and the drift
@@ -95,12 +87,12 @@ SELECT h.tag, h.newest_usable IS NOT NULL AS has_usable,
 FROM pgo.tag_health() h WHERE h.tag LIKE 'bs-%' ORDER BY h.tag;
 -- bounded: the tags with the newest uploads (one transaction: all at the same time, by name)
 SELECT h.tag FROM pgo.tag_health(2) h ORDER BY h.tag;
-SELECT try_b($$SELECT * FROM pgo.tag_health(0)$$);
+SELECT pg_temp.sql_error($$SELECT * FROM pgo.tag_health(0)$$, true);
 
 --
 -- "." and ".." are no tags: no URL could name them
 --
-SELECT t, try_b(format('SELECT pgo.check_tag(%L)', t)) FROM unnest(ARRAY['.', '..', '...', '.a', 'a..b']) AS t;
-SELECT try_b($$SELECT pgo.ingest('..', pg_read_binary_file('$$ || :'d' || $$cpu_a1.pb.gz'))$$) LIKE '22023: invalid profile tag%' AS ingest_refuses;
+SELECT t, pg_temp.sql_error(format('SELECT pgo.check_tag(%L)', t), true) FROM unnest(ARRAY['.', '..', '...', '.a', 'a..b']) AS t;
+SELECT pg_temp.sql_error($$SELECT pgo.ingest('..', pg_read_binary_file('$$ || :'d' || $$cpu_a1.pb.gz'))$$, true) LIKE '22023: invalid profile tag%' AS ingest_refuses;
 
 ROLLBACK;

@@ -11,15 +11,7 @@ SET max_parallel_workers_per_gather = 0;
 
 BEGIN;
 
--- SQLSTATE of a statement's error, or 'ok'
-CREATE FUNCTION tr_try(q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-	EXECUTE q;
-	RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-	RETURN SQLSTATE;
-END
-$$;
+\i :abs_srcdir/sql/include/sql_error.psql
 
 CREATE TABLE tr_fx AS SELECT pg_read_binary_file(:'d' || 'cpu_b1.pb.gz') AS b;
 
@@ -50,12 +42,12 @@ ORDER BY 1;
 CREATE TABLE tr_verdicts AS
 SELECT t.n, t.tag,
 	   pgo.is_valid_tag(t.tag) AS is_valid_tag,
-	   tr_try(format('SELECT pgo.check_tag(%L)', t.tag)) AS check_tag,
-	   tr_try(format($$INSERT INTO pgo.profiles (tag, source, profile) SELECT %L, 'sql', b FROM tr_fx$$,
+	   pg_temp.sql_error(format('SELECT pgo.check_tag(%L)', t.tag)) AS check_tag,
+	   pg_temp.sql_error(format($$INSERT INTO pgo.profiles (tag, source, profile) SELECT %L, 'sql', b FROM tr_fx$$,
 					 t.tag)) AS profiles_daily,
-	   tr_try(format($$INSERT INTO pgo.profiles (tag, source, received_at, profile)
+	   pg_temp.sql_error(format($$INSERT INTO pgo.profiles (tag, source, received_at, profile)
 					 SELECT %L, 'sql', now() - interval '1 year', b FROM tr_fx$$, t.tag)) AS profiles_default,
-	   tr_try(format($$INSERT INTO pgo.releases (tag, sha256, profile, input_ids, parameters)
+	   pg_temp.sql_error(format($$INSERT INTO pgo.releases (tag, sha256, profile, input_ids, parameters)
 					 VALUES (%L, encode(sha256('\x00'), 'hex'), '\x00', '{}', '{}')$$, t.tag)) AS releases
 FROM (VALUES (1, ''), (2, '.'), (3, '..'), (4, '...'), (5, 'a'), (6, '.a'), (7, 'a.'), (8, 'a..b'),
 			 (9, 'A-Z_0.9'), (10, repeat('x', 128)), (11, repeat('x', 129)), (12, 'a/b'),
@@ -63,7 +55,7 @@ FROM (VALUES (1, ''), (2, '.'), (3, '..'), (4, '...'), (5, 'a'), (6, '.a'), (7, 
 SET LOCAL session_replication_role = replica;
 ALTER TABLE tr_verdicts ADD COLUMN publications text;
 UPDATE tr_verdicts SET publications =
-	tr_try(format($$INSERT INTO pgo.publications (tag, forge, repository, branch)
+	pg_temp.sql_error(format($$INSERT INTO pgo.publications (tag, forge, repository, branch)
 				  VALUES (%L, 'git', '/srv/tr-%s', 'pgo/tr-%s')$$, tag, n, n));
 RESET session_replication_role;
 SELECT n, length(tag) AS length, CASE WHEN length(tag) <= 8 THEN to_json(tag) END AS tag,
@@ -82,11 +74,11 @@ SELECT tableoid = 'pgo.profiles_default'::regclass AS in_default, count(*) AS "r
 	   bool_and(pgo.is_valid_tag(tag)) AS all_valid
 FROM pgo.profiles p WHERE p.id > :tr_max_id
 GROUP BY 1 ORDER BY 1;
-SELECT pgo.is_valid_tag(NULL) IS NULL AS null_is_null, tr_try('SELECT pgo.check_tag(NULL)') AS check_tag_null;
+SELECT pgo.is_valid_tag(NULL) IS NULL AS null_is_null, pg_temp.sql_error('SELECT pgo.check_tag(NULL)') AS check_tag_null;
 
 -- with its trigger on, pgo.publications refuses "." through pgo.check_tag
-SELECT tr_try($$INSERT INTO pgo.publications (tag, forge, repository) VALUES ('.', 'git', '/srv/tr')$$);
+SELECT pg_temp.sql_error($$INSERT INTO pgo.publications (tag, forge, repository) VALUES ('.', 'git', '/srv/tr')$$);
 -- nor an UPDATE to ".." of a row it holds
-SELECT tr_try($$UPDATE pgo.publications SET tag = '..' WHERE repository = '/srv/tr-5'$$);
+SELECT pg_temp.sql_error($$UPDATE pgo.publications SET tag = '..' WHERE repository = '/srv/tr-5'$$);
 
 ROLLBACK;

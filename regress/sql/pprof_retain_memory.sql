@@ -32,14 +32,9 @@ RESET pprof.retain_memory;
 SHOW pprof.retain_memory;
 
 -- its range (the SQLSTATE: PostgreSQL 18 words the message with units)
-CREATE FUNCTION pg_temp.try_setting(v text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-	PERFORM set_config('pprof.retain_memory', v, false);
-	RETURN 'accepted';
-EXCEPTION WHEN invalid_parameter_value THEN
-	RETURN 'rejected: ' || SQLSTATE;
-END
-$$;
-SELECT v, pg_temp.try_setting(v) FROM unnest(ARRAY['-1', '3GB', '2047MB']) AS v;
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/sql/include/sql_error.psql
+SELECT v, pg_temp.sql_error(format('SET pprof.retain_memory = %L', v))
+FROM unnest(ARRAY['-1', '3GB', '2047MB']) AS v;
 SHOW pprof.retain_memory;
 RESET pprof.retain_memory;
